@@ -1,0 +1,251 @@
+package ai.eapo.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Sequences decoded together with a key/value cache (continuous batching): sequences {@link #join} between
+ * steps with one prefill of their prompts, every {@link #step} feeds one token per sequence, and finished
+ * sequences {@link #leave}. Each row keeps its own length; the cache is laid out [rows, kvHeads, capacity,
+ * headDim] per layer, grows by doubling, and positions past a row's length are masked out.
+ *
+ * <p>The cache is owned by this batch (closed with it); logits are returned in the caller's manager so the
+ * caller can close each step's work in one go.
+ */
+public final class DecodeBatch implements AutoCloseable {
+
+    /** First cache capacity, in tokens; it doubles whenever a row would run past it. */
+    private static final long INITIAL_CAPACITY = 64;
+    private static final float MASKED = -1e30f;
+
+    private final PolicyModel model;
+    private final NDManager cacheManager;
+    private final List<Long> sequenceIds = new ArrayList<>();
+    private long[] lengths = new long[0];
+    private final NDArray[] keys;
+    private final NDArray[] values;
+    private long capacity;
+
+    public DecodeBatch(PolicyModel model) {
+        this.model = model;
+        this.cacheManager = model.manager().newSubManager();
+        this.keys = new NDArray[model.config().numLayers()];
+        this.values = new NDArray[model.config().numLayers()];
+    }
+
+    public int size() {
+        return sequenceIds.size();
+    }
+
+    /** Sequence ids in row order: row i of {@link #step}'s input and output belongs to sequenceIds().get(i). */
+    public List<Long> sequenceIds() {
+        return List.copyOf(sequenceIds);
+    }
+
+    /** Tokens of sequence row {@code row} already in the cache. */
+    public long length(int row) {
+        return lengths[row];
+    }
+
+    /**
+     * Adds sequences with their prompts (token ids, each non-empty) and returns the logits [n, vocab] of the
+     * token after each prompt, in {@code out}. The new rows are appended after the existing ones.
+     */
+    public NDArray join(List<Long> ids, List<long[]> prompts, NDManager out) {
+        if (ids.size() != prompts.size() || ids.isEmpty()) {
+            throw new IllegalArgumentException("join needs one prompt per id, got " + ids.size() + " ids and " + prompts.size() + " prompts");
+        }
+        for (Long id : ids) {
+            if (sequenceIds.contains(id)) {
+                throw new IllegalArgumentException("sequence " + id + " is already in the batch");
+            }
+        }
+        int n = prompts.size();
+        int longest = prompts.stream().mapToInt(p -> p.length).max().orElseThrow();
+        long[] padded = new long[n * longest];
+        long[] last = new long[n];
+        for (int i = 0; i < n; i++) {
+            if (prompts.get(i).length == 0) {
+                throw new IllegalArgumentException("sequence " + ids.get(i) + " has an empty prompt");
+            }
+            System.arraycopy(prompts.get(i), 0, padded, i * longest, prompts.get(i).length);
+            last[i] = prompts.get(i).length - 1;
+        }
+        int layers = model.config().numLayers();
+        try (NDManager work = out.newSubManager()) {
+            NDArray tokens = work.create(padded, new Shape(n, longest));
+            NDArray positions = work.arange(0, longest, 1, DataType.FLOAT32).expandDims(0);
+            NDArray[][] kept = new NDArray[layers][];
+            NDArray hidden = model.forward(tokens, positions, new PolicyModel.CausalAttention(kept));
+            NDArray lastHidden = hidden.get(new NDIndex("{}, {}", work.arange(0, n, 1, DataType.INT64), work.create(last)));
+            NDArray logits = model.lmHead(lastHidden);
+            logits.attach(out);
+
+            long needed = Math.max(longest, maxLength());
+            ensureCapacity(needed + 1);
+            for (int layer = 0; layer < layers; layer++) {
+                keys[layer] = appendRows(keys[layer], kept[layer][0], n);
+                values[layer] = appendRows(values[layer], kept[layer][1], n);
+            }
+            long[] grown = java.util.Arrays.copyOf(lengths, lengths.length + n);
+            for (int i = 0; i < n; i++) {
+                grown[lengths.length + i] = prompts.get(i).length;
+            }
+            lengths = grown;
+            sequenceIds.addAll(ids);
+            return logits;
+        }
+    }
+
+    /**
+     * Feeds one token per row (row order of {@link #sequenceIds}) and returns the next-token logits
+     * [rows, vocab] in {@code out}.
+     */
+    public NDArray step(long[] tokens, NDManager out) {
+        if (tokens.length != size()) {
+            throw new IllegalArgumentException("step needs one token per row: " + size() + " rows, " + tokens.length + " tokens");
+        }
+        ensureCapacity(maxLength() + 1);
+        NDArray logits;
+        try (NDManager work = out.newSubManager()) {
+            NDArray ids = work.create(tokens, new Shape(tokens.length, 1));
+            float[] pos = new float[tokens.length];
+            for (int i = 0; i < pos.length; i++) {
+                pos[i] = lengths[i];
+            }
+            NDArray positions = work.create(pos, new Shape(pos.length, 1));
+            NDArray rowIndex = work.arange(0, tokens.length, 1, DataType.INT64);
+            NDArray writeAt = work.create(lengths.clone());
+            // Position j of row b is visible when j <= length_b (its cache plus the token being fed).
+            NDArray slots = work.arange(0, capacity, 1, DataType.INT64).expandDims(0);
+            NDArray hidden = slots.gt(writeAt.expandDims(1)).toType(DataType.FLOAT32, false).mul(MASKED);
+            NDArray mask = hidden.reshape(tokens.length, 1, 1, 1, capacity);
+            NDArray out1 = model.forward(ids, positions, (layer, q, k, v, groups) -> {
+                NDIndex at = new NDIndex("{}, :, {}, :", rowIndex, writeAt);
+                keys[layer].set(at, k.squeeze(2));
+                values[layer].set(at, v.squeeze(2));
+                return PolicyModel.groupedAttention(q, keys[layer], values[layer], groups, mask);
+            });
+            logits = model.lmHead(out1).squeeze(1);
+            logits.attach(out);
+        }
+        for (int i = 0; i < lengths.length; i++) {
+            lengths[i]++;
+        }
+        return logits;
+    }
+
+    /** Removes the given sequences (unknown ids are ignored) and frees their cache rows. */
+    public void leave(Collection<Long> ids) {
+        Set<Long> leaving = new HashSet<>(ids);
+        List<Long> keptIds = new ArrayList<>();
+        List<Long> keptRows = new ArrayList<>();
+        for (int i = 0; i < sequenceIds.size(); i++) {
+            if (!leaving.contains(sequenceIds.get(i))) {
+                keptIds.add(sequenceIds.get(i));
+                keptRows.add((long) i);
+            }
+        }
+        if (keptIds.size() == sequenceIds.size()) {
+            return;
+        }
+        long[] keptLengths = keptRows.stream().mapToLong(r -> lengths[r.intValue()]).toArray();
+        if (keptIds.isEmpty()) {
+            freeCache();
+        } else {
+            NDArray index = cacheManager.create(keptRows.stream().mapToLong(Long::longValue).toArray());
+            for (int layer = 0; layer < keys.length; layer++) {
+                keys[layer] = replace(keys[layer], keys[layer].get(PolicyModel.rows(index)));
+                values[layer] = replace(values[layer], values[layer].get(PolicyModel.rows(index)));
+            }
+            index.close();
+        }
+        sequenceIds.clear();
+        sequenceIds.addAll(keptIds);
+        lengths = keptLengths;
+    }
+
+    private long maxLength() {
+        long max = 0;
+        for (long l : lengths) {
+            max = Math.max(max, l);
+        }
+        return max;
+    }
+
+    private void ensureCapacity(long needed) {
+        if (needed <= capacity) {
+            return;
+        }
+        long grown = Math.max(INITIAL_CAPACITY, capacity);
+        while (grown < needed) {
+            grown *= 2;
+        }
+        if (size() > 0) {
+            for (int layer = 0; layer < keys.length; layer++) {
+                keys[layer] = replace(keys[layer], padPositions(keys[layer], grown));
+                values[layer] = replace(values[layer], padPositions(values[layer], grown));
+            }
+        }
+        capacity = grown;
+    }
+
+    /** Appends rows holding {@code fresh} [n, kvHeads, len, d] (zero-padded to the capacity) to {@code cache}. */
+    private NDArray appendRows(NDArray cache, NDArray fresh, int n) {
+        NDArray rows = padPositions(fresh, capacity);
+        if (cache == null) {
+            rows.attach(cacheManager);
+            return rows;
+        }
+        NDArray joined = cache.concat(rows, 0);
+        rows.close();
+        return replace(cache, joined);
+    }
+
+    private NDArray padPositions(NDArray cache, long newCapacity) {
+        Shape s = cache.getShape();
+        long missing = newCapacity - s.get(2);
+        if (missing == 0) {
+            return cache.duplicate();
+        }
+        NDArray zeros = cacheManager.zeros(new Shape(s.get(0), s.get(1), missing, s.get(3)));
+        NDArray padded = cache.concat(zeros, 2);
+        zeros.close();
+        return padded;
+    }
+
+    private NDArray replace(NDArray old, NDArray fresh) {
+        fresh.attach(cacheManager);
+        if (old != null && old != fresh) {
+            old.close();
+        }
+        return fresh;
+    }
+
+    private void freeCache() {
+        for (int layer = 0; layer < keys.length; layer++) {
+            if (keys[layer] != null) {
+                keys[layer].close();
+                values[layer].close();
+            }
+            keys[layer] = null;
+            values[layer] = null;
+        }
+        capacity = 0;
+    }
+
+    @Override
+    public void close() {
+        freeCache();
+        cacheManager.close();
+    }
+}

@@ -1,0 +1,293 @@
+package ai.eapo.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.eapo.UserInputException;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A decoder-only transformer of the Qwen2 / Qwen2.5 / Qwen3 / LLaMA family, written as plain NDArray code so
+ * it reads top to bottom: embeddings → N × (RMSNorm → grouped-query attention with RoPE → residual →
+ * RMSNorm → SwiGLU MLP → residual) → RMSNorm → lm_head. Everything is computed in fp32.
+ *
+ * <p>Two forward paths share the weights: {@link #logits} runs whole sequences (with autograd when the
+ * caller records gradients; used by the learner), and {@link #forward} with a {@link KvCache} runs the
+ * incremental decoder of {@link DecodeBatch}. Weights keep their Hugging Face names and layouts, so loading
+ * and saving are name-for-name copies.
+ */
+public final class PolicyModel implements AutoCloseable {
+
+    private final ModelConfig config;
+    private final NDManager manager;
+    private final Map<String, NDArray> weights;
+    /** 1 / theta^(2i/d) for i < d/2: the rotary frequencies, shared by every layer. */
+    private final NDArray inverseFrequencies;
+
+    PolicyModel(ModelConfig config, NDManager manager, Map<String, NDArray> weights) {
+        this.config = config;
+        this.manager = manager;
+        this.weights = weights;
+        int half = config.headDim() / 2;
+        float[] inv = new float[half];
+        for (int i = 0; i < half; i++) {
+            inv[i] = (float) (1.0 / Math.pow(config.ropeTheta(), 2.0 * i / config.headDim()));
+        }
+        this.inverseFrequencies = manager.create(inv);
+    }
+
+    /** A freshly initialised model (normal(0, initStd) matrices, unit norms, zero biases). */
+    public static PolicyModel random(ModelConfig config, Device device, long seed, float initStd) {
+        NDManager manager = NDManager.newBaseManager(device);
+        manager.getEngine().setRandomSeed((int) seed);
+        Map<String, NDArray> weights = new LinkedHashMap<>();
+        for (Map.Entry<String, Shape> e : expectedShapes(config).entrySet()) {
+            String name = e.getKey();
+            NDArray w;
+            if (name.endsWith("norm.weight")) {
+                w = manager.ones(e.getValue());
+            } else if (name.endsWith(".bias")) {
+                w = manager.zeros(e.getValue());
+            } else {
+                w = manager.randomNormal(0f, initStd, e.getValue(), DataType.FLOAT32);
+            }
+            weights.put(name, w);
+        }
+        return new PolicyModel(config, manager, weights);
+    }
+
+    /** The tensors a checkpoint of this configuration must hold, in a stable order, with their shapes. */
+    public static Map<String, Shape> expectedShapes(ModelConfig c) {
+        Map<String, Shape> s = new LinkedHashMap<>();
+        int h = c.hiddenSize();
+        int q = c.numHeads() * c.headDim();
+        int kv = c.numKvHeads() * c.headDim();
+        s.put("model.embed_tokens.weight", new Shape(c.vocabSize(), h));
+        for (int i = 0; i < c.numLayers(); i++) {
+            String p = "model.layers." + i + ".";
+            s.put(p + "input_layernorm.weight", new Shape(h));
+            s.put(p + "self_attn.q_proj.weight", new Shape(q, h));
+            s.put(p + "self_attn.k_proj.weight", new Shape(kv, h));
+            s.put(p + "self_attn.v_proj.weight", new Shape(kv, h));
+            if (c.attentionBias()) {
+                s.put(p + "self_attn.q_proj.bias", new Shape(q));
+                s.put(p + "self_attn.k_proj.bias", new Shape(kv));
+                s.put(p + "self_attn.v_proj.bias", new Shape(kv));
+            }
+            if (c.qkNorm()) {
+                s.put(p + "self_attn.q_norm.weight", new Shape(c.headDim()));
+                s.put(p + "self_attn.k_norm.weight", new Shape(c.headDim()));
+            }
+            s.put(p + "self_attn.o_proj.weight", new Shape(h, q));
+            s.put(p + "post_attention_layernorm.weight", new Shape(h));
+            s.put(p + "mlp.gate_proj.weight", new Shape(c.intermediateSize(), h));
+            s.put(p + "mlp.up_proj.weight", new Shape(c.intermediateSize(), h));
+            s.put(p + "mlp.down_proj.weight", new Shape(h, c.intermediateSize()));
+        }
+        s.put("model.norm.weight", new Shape(h));
+        if (!c.tieWordEmbeddings()) {
+            s.put("lm_head.weight", new Shape(c.vocabSize(), h));
+        }
+        return s;
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public Device device() {
+        return manager.getDevice();
+    }
+
+    /** The trainable tensors by Hugging Face name; the learner attaches gradients and updates them in place. */
+    public Map<String, NDArray> parameters() {
+        return Collections.unmodifiableMap(weights);
+    }
+
+    /** Copies every weight of {@code other} (same configuration) into this model, in place. */
+    public void copyWeightsFrom(PolicyModel other) {
+        for (Map.Entry<String, NDArray> e : weights.entrySet()) {
+            other.weights.get(e.getKey()).copyTo(e.getValue());
+        }
+    }
+
+    // ---------------------------------------------------------------- whole sequences (learner path)
+
+    /**
+     * Logits for every position of right-padded sequences {@code ids} [B, L] (int64): [B, L, vocab].
+     * Padding after a sequence's end never influences its real positions (attention is causal).
+     */
+    public NDArray logits(NDArray ids) {
+        NDManager m = ids.getManager();
+        long length = ids.getShape().get(1);
+        NDArray positions = m.arange(0, length, 1, DataType.FLOAT32).expandDims(0);
+        return lmHead(forward(ids, positions, new CausalAttention(null)));
+    }
+
+    /**
+     * Log-probabilities of {@code targets} [B, L] under softmax(logits / temperature) at each position of
+     * {@code ids} [B, L]: the quantity the learner differentiates. Returns [B, L].
+     */
+    public NDArray tokenLogProbs(NDArray ids, NDArray targets, float temperature) {
+        NDArray logProbs = logits(ids).div(temperature).logSoftmax(-1);
+        return logProbs.gather(targets.expandDims(-1), -1).squeeze(-1);
+    }
+
+    // ---------------------------------------------------------------- the transformer
+
+    /**
+     * Final hidden states [B, L, hidden] for token ids [B, L] at rotary positions [B or 1, L]; the attention
+     * strategy decides what each position may see (the causal prefix, or the KV cache plus itself).
+     */
+    NDArray forward(NDArray ids, NDArray positions, Attention attention) {
+        NDArray x = embed(ids);
+        NDArray[] rotary = rotary(positions);
+        for (int layer = 0; layer < config.numLayers(); layer++) {
+            String p = "model.layers." + layer + ".";
+            NDArray h = rmsNorm(x, w(p + "input_layernorm.weight"));
+            x = x.add(selfAttention(h, layer, rotary, attention));
+            h = rmsNorm(x, w(p + "post_attention_layernorm.weight"));
+            x = x.add(mlp(h, p));
+        }
+        return rmsNorm(x, w("model.norm.weight"));
+    }
+
+    NDArray lmHead(NDArray hidden) {
+        NDArray head = config.tieWordEmbeddings() ? w("model.embed_tokens.weight") : w("lm_head.weight");
+        return linear(hidden, head, null);
+    }
+
+    private NDArray embed(NDArray ids) {
+        return ids.getNDArrayInternal().embedding(ids, w("model.embed_tokens.weight"), SparseFormat.DENSE).head();
+    }
+
+    private NDArray selfAttention(NDArray x, int layer, NDArray[] rotary, Attention attention) {
+        String p = "model.layers." + layer + ".self_attn.";
+        long batch = x.getShape().get(0);
+        long length = x.getShape().get(1);
+        int d = config.headDim();
+        NDArray q = linear(x, w(p + "q_proj.weight"), bias(p + "q_proj.bias")).reshape(batch, length, config.numHeads(), d);
+        NDArray k = linear(x, w(p + "k_proj.weight"), bias(p + "k_proj.bias")).reshape(batch, length, config.numKvHeads(), d);
+        NDArray v = linear(x, w(p + "v_proj.weight"), bias(p + "v_proj.bias")).reshape(batch, length, config.numKvHeads(), d);
+        if (config.qkNorm()) {
+            q = rmsNorm(q, w(p + "q_norm.weight"));
+            k = rmsNorm(k, w(p + "k_norm.weight"));
+        }
+        q = applyRotary(q, rotary).transpose(0, 2, 1, 3); // [B, heads, L, d]
+        k = applyRotary(k, rotary).transpose(0, 2, 1, 3); // [B, kvHeads, L, d]
+        v = v.transpose(0, 2, 1, 3);
+        NDArray out = attention.attend(layer, q, k, v, config.kvGroups()); // [B, heads, L, d]
+        out = out.transpose(0, 2, 1, 3).reshape(batch, length, (long) config.numHeads() * d);
+        return linear(out, w(p + "o_proj.weight"), null);
+    }
+
+    private NDArray mlp(NDArray x, String p) {
+        NDArray gate = linear(x, w(p + "mlp.gate_proj.weight"), null);
+        NDArray up = linear(x, w(p + "mlp.up_proj.weight"), null);
+        NDArray silu = gate.mul(gate.getNDArrayInternal().sigmoid());
+        return linear(silu.mul(up), w(p + "mlp.down_proj.weight"), null);
+    }
+
+    private NDArray rmsNorm(NDArray x, NDArray weight) {
+        NDArray rms = x.square().mean(new int[]{-1}, true).add((float) config.rmsNormEps()).sqrt();
+        return x.div(rms).mul(weight);
+    }
+
+    /** cos and sin of position × frequency, laid out [B or 1, L, 1, d] as HF's rotate-half expects. */
+    private NDArray[] rotary(NDArray positions) {
+        NDArray angles = positions.expandDims(-1).mul(inverseFrequencies); // [B, L, d/2]
+        angles = angles.concat(angles, -1).expandDims(2);                  // [B, L, 1, d]
+        return new NDArray[]{angles.cos(), angles.sin()};
+    }
+
+    /** x·cos + rotate_half(x)·sin, where rotate_half(x) = [-x2, x1] for the two halves of the head dim. */
+    private NDArray applyRotary(NDArray x, NDArray[] rotary) {
+        int half = config.headDim() / 2;
+        NDArray x1 = x.get("..., :" + half);
+        NDArray x2 = x.get("..., " + half + ":");
+        NDArray rotated = x2.neg().concat(x1, -1);
+        return x.mul(rotary[0]).add(rotated.mul(rotary[1]));
+    }
+
+    private static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+        NDList out = x.getNDArrayInternal().linear(x, weight, bias);
+        return out.head();
+    }
+
+    private NDArray w(String name) {
+        NDArray a = weights.get(name);
+        if (a == null) {
+            throw new IllegalStateException("model has no weight " + name);
+        }
+        return a;
+    }
+
+    private NDArray bias(String name) {
+        return weights.get(name);
+    }
+
+    // ---------------------------------------------------------------- attention strategies
+
+    /** What a query position may attend to. Queries [B, heads, L, d]; keys/values [B, kvHeads, L, d]. */
+    interface Attention {
+        NDArray attend(int layer, NDArray q, NDArray k, NDArray v, int groups);
+    }
+
+    /** Scaled dot-product attention where the heads of one KV group share a key/value head. */
+    static NDArray groupedAttention(NDArray q, NDArray k, NDArray v, int groups, NDArray additiveMask) {
+        Shape qs = q.getShape(); // [B, heads, Lq, d]
+        long batch = qs.get(0);
+        long kvHeads = k.getShape().get(1);
+        long lq = qs.get(2);
+        long d = qs.get(3);
+        // Group queries by their KV head instead of repeating K/V: [B, kvHeads, groups·Lq, d].
+        NDArray grouped = q.reshape(batch, kvHeads, groups * lq, d);
+        NDArray scores = grouped.matMul(k.transpose(0, 1, 3, 2)).div((float) Math.sqrt(d));
+        scores = scores.reshape(batch, kvHeads, groups, lq, -1).add(additiveMask);
+        NDArray probs = scores.softmax(-1).reshape(batch, kvHeads, groups * lq, -1);
+        return probs.matMul(v).reshape(batch, kvHeads * groups, lq, d);
+    }
+
+    /** Causal attention over the sequence itself; optionally keeps each layer's K/V to seed a cache. */
+    static final class CausalAttention implements Attention {
+        private final NDArray[][] keptKeysValues;
+
+        CausalAttention(NDArray[][] keptKeysValues) {
+            this.keptKeysValues = keptKeysValues;
+        }
+
+        @Override
+        public NDArray attend(int layer, NDArray q, NDArray k, NDArray v, int groups) {
+            if (keptKeysValues != null) {
+                keptKeysValues[layer] = new NDArray[]{k, v};
+            }
+            long length = q.getShape().get(2);
+            NDManager m = q.getManager();
+            NDArray row = m.arange(0, length, 1, DataType.INT64);
+            NDArray future = row.expandDims(0).gt(row.expandDims(1)); // [L, L], key > query
+            NDArray mask = m.zeros(new Shape(length, length)).add(future.toType(DataType.FLOAT32, false).mul(-1e30f));
+            return groupedAttention(q, k, v, groups, mask);
+        }
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+
+    NDManager manager() {
+        return manager;
+    }
+
+    static NDIndex rows(NDArray indices) {
+        return new NDIndex("{}", indices);
+    }
+}

@@ -1,0 +1,319 @@
+package ai.eapo.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.eapo.UserInputException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The safetensors format: an 8-byte little-endian header length, a JSON header naming each tensor's dtype,
+ * shape and byte range, then the raw data. Reads BF16 / F16 / F32 and always hands back fp32 NDArrays
+ * (on CPU bf16 arithmetic is unsupported in DJL, so the conversion is done here, in Java).
+ */
+public final class SafeTensors {
+
+    /** Larger headers are refused: real checkpoints stay far below this, a corrupt length does not. */
+    static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** One tensor's entry in a file's header. */
+    public record Entry(String name, String dtype, long[] shape, long begin, long end) {
+        long elements() {
+            long n = 1;
+            for (long d : shape) {
+                n *= d;
+            }
+            return n;
+        }
+    }
+
+    /** The tensors one file holds, in header order; the data is read on demand. */
+    public static final class File implements AutoCloseable {
+        private final Path path;
+        private final FileChannel channel;
+        private final long dataStart;
+        private final Map<String, Entry> entries;
+
+        private File(Path path, FileChannel channel, long dataStart, Map<String, Entry> entries) {
+            this.path = path;
+            this.channel = channel;
+            this.dataStart = dataStart;
+            this.entries = entries;
+        }
+
+        public Map<String, Entry> entries() {
+            return entries;
+        }
+
+        public Path path() {
+            return path;
+        }
+
+        /** Loads one tensor as fp32 into {@code manager}. */
+        public NDArray load(String name, NDManager manager) {
+            Entry e = entries.get(name);
+            if (e == null) {
+                throw new UserInputException(path + ": no tensor named '" + name + "'");
+            }
+            return manager.create(readFloats(e), new Shape(e.shape()));
+        }
+
+        FloatBuffer readFloats(Entry e) {
+            int width = bytesPerElement(e.dtype(), path, e.name());
+            long bytes = e.end() - e.begin();
+            if (bytes != e.elements() * width) {
+                throw new UserInputException(path + ": tensor '" + e.name() + "' has " + bytes + " bytes, its shape "
+                        + new Shape(e.shape()) + " and dtype " + e.dtype() + " need " + e.elements() * width);
+            }
+            if (bytes > Integer.MAX_VALUE) {
+                throw new UserInputException(path + ": tensor '" + e.name() + "' is larger than 2 GiB");
+            }
+            ByteBuffer raw = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
+            try {
+                long pos = dataStart + e.begin();
+                while (raw.hasRemaining()) {
+                    int n = channel.read(raw, pos);
+                    if (n < 0) {
+                        throw new UserInputException(path + ": file is truncated inside tensor '" + e.name() + "'");
+                    }
+                    pos += n;
+                }
+            } catch (IOException ex) {
+                throw new UserInputException(path + ": cannot read tensor '" + e.name() + "': " + ex.getMessage(), ex);
+            }
+            raw.flip();
+            FloatBuffer out = ByteBuffer.allocateDirect((int) (e.elements() * 4)).order(ByteOrder.nativeOrder()).asFloatBuffer();
+            switch (e.dtype()) {
+                case "F32" -> out.put(raw.asFloatBuffer());
+                case "BF16" -> {
+                    while (raw.hasRemaining()) {
+                        out.put(Float.intBitsToFloat((raw.getShort() & 0xffff) << 16));
+                    }
+                }
+                case "F16" -> {
+                    while (raw.hasRemaining()) {
+                        out.put(halfToFloat(raw.getShort()));
+                    }
+                }
+                default -> throw new IllegalStateException("dtype checked above");
+            }
+            out.flip();
+            return out;
+        }
+
+        @Override
+        public void close() throws IOException {
+            channel.close();
+        }
+    }
+
+    public static File open(Path path) {
+        if (!Files.isRegularFile(path)) {
+            throw new UserInputException("missing safetensors file " + path);
+        }
+        try {
+            FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
+            try {
+                return parseHeader(path, channel);
+            } catch (RuntimeException e) {
+                channel.close();
+                throw e;
+            }
+        } catch (IOException e) {
+            throw new UserInputException("cannot open " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static File parseHeader(Path path, FileChannel channel) throws IOException {
+        long size = channel.size();
+        if (size < 8) {
+            throw new UserInputException(path + ": truncated safetensors file (" + size + " bytes, no header length)");
+        }
+        ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        channel.read(lenBuf, 0);
+        long headerLen = lenBuf.flip().getLong();
+        if (headerLen < 2 || headerLen > MAX_HEADER_BYTES) {
+            throw new UserInputException(path + ": safetensors header length " + headerLen
+                    + " is invalid (must be between 2 and " + MAX_HEADER_BYTES + " bytes)");
+        }
+        if (8 + headerLen > size) {
+            throw new UserInputException(path + ": truncated safetensors header (header says " + headerLen
+                    + " bytes, file has " + (size - 8) + ")");
+        }
+        ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLen);
+        channel.read(headerBuf, 8);
+        JsonNode header;
+        try {
+            header = JSON.readTree(new String(headerBuf.array(), StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UserInputException(path + ": safetensors header is not valid JSON");
+        }
+        if (!(header instanceof ObjectNode)) {
+            throw new UserInputException(path + ": safetensors header is not a JSON object");
+        }
+        long dataLen = size - 8 - headerLen;
+        Map<String, Entry> entries = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> f = it.next();
+            if (f.getKey().equals("__metadata__")) {
+                continue;
+            }
+            JsonNode t = f.getValue();
+            JsonNode shapeNode = t.path("shape");
+            JsonNode offsets = t.path("data_offsets");
+            if (!shapeNode.isArray() || !offsets.isArray() || offsets.size() != 2) {
+                throw new UserInputException(path + ": malformed header entry for tensor '" + f.getKey() + "'");
+            }
+            long[] shape = new long[shapeNode.size()];
+            for (int i = 0; i < shape.length; i++) {
+                shape[i] = shapeNode.get(i).asLong();
+            }
+            long begin = offsets.get(0).asLong();
+            long end = offsets.get(1).asLong();
+            if (begin < 0 || end < begin || end > dataLen) {
+                throw new UserInputException(path + ": tensor '" + f.getKey() + "' spans bytes [" + begin + ", " + end
+                        + ") but the file holds " + dataLen + " data bytes (truncated?)");
+            }
+            String dtype = t.path("dtype").asText();
+            bytesPerElement(dtype, path, f.getKey());
+            entries.put(f.getKey(), new Entry(f.getKey(), dtype, shape, begin, end));
+        }
+        return new File(path, channel, 8 + headerLen, entries);
+    }
+
+    static int bytesPerElement(String dtype, Path path, String tensor) {
+        return switch (dtype) {
+            case "F32" -> 4;
+            case "BF16", "F16" -> 2;
+            default -> throw new UserInputException(path + ": tensor '" + tensor + "' has unsupported dtype " + dtype
+                    + " (supported: BF16, F16, F32)");
+        };
+    }
+
+    /** The on-disk dtype for a checkpoint's {@code torch_dtype}: bf16 and f16 are kept, anything else is F32. */
+    public static String dtypeFor(String torchDtype) {
+        return switch (torchDtype) {
+            case "bfloat16" -> "BF16";
+            case "float16" -> "F16";
+            default -> "F32";
+        };
+    }
+
+    /** Writes fp32 arrays as {@code dtype} (F32, BF16 with round-to-nearest-even, or F16). */
+    public static void write(Path path, Map<String, NDArray> tensors, String dtype) throws IOException {
+        int width = bytesPerElement(dtype, path, "*");
+        ObjectNode header = JSON.createObjectNode();
+        header.putObject("__metadata__").put("format", "pt");
+        long offset = 0;
+        for (Map.Entry<String, NDArray> t : tensors.entrySet()) {
+            long bytes = t.getValue().size() * width;
+            ObjectNode e = header.putObject(t.getKey());
+            e.put("dtype", dtype);
+            var shape = e.putArray("shape");
+            for (long d : t.getValue().getShape().getShape()) {
+                shape.add(d);
+            }
+            e.putArray("data_offsets").add(offset).add(offset + bytes);
+            offset += bytes;
+        }
+        byte[] headerBytes = JSON.writeValueAsBytes(header);
+        // Pad the header with spaces so the data starts 8-byte aligned, as the reference writer does.
+        int padded = (headerBytes.length + 7) / 8 * 8;
+        Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
+        try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
+            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
+            out.write(len.array());
+            out.write(headerBytes);
+            for (int i = headerBytes.length; i < padded; i++) {
+                out.write(' ');
+            }
+            for (NDArray array : tensors.values()) {
+                out.write(encode(array, dtype));
+            }
+        }
+        Files.move(tmp, path, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static byte[] encode(NDArray array, String dtype) {
+        float[] values = array.getDataType() == DataType.FLOAT32 ? array.toFloatArray()
+                : array.toType(DataType.FLOAT32, false).toFloatArray();
+        ByteBuffer buf = ByteBuffer.allocate(values.length * bytesPerElement(dtype, null, "*")).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : values) {
+            switch (dtype) {
+                case "F32" -> buf.putFloat(v);
+                case "BF16" -> buf.putShort(toBf16(v));
+                case "F16" -> buf.putShort(floatToHalf(v));
+                default -> throw new IllegalStateException("dtype checked by caller");
+            }
+        }
+        return buf.array();
+    }
+
+    static short toBf16(float v) {
+        int bits = Float.floatToRawIntBits(v);
+        if (Float.isNaN(v)) {
+            return (short) ((bits >>> 16) | 0x40);
+        }
+        int roundingBias = 0x7fff + ((bits >>> 16) & 1);
+        return (short) ((bits + roundingBias) >>> 16);
+    }
+
+    /** IEEE 754 binary16 to float (Java 17 has no Float.float16ToFloat). */
+    static float halfToFloat(short half) {
+        int h = half & 0xffff;
+        int sign = (h & 0x8000) << 16;
+        int exp = (h >>> 10) & 0x1f;
+        int mant = h & 0x3ff;
+        if (exp == 0x1f) {
+            return Float.intBitsToFloat(sign | 0x7f800000 | (mant << 13));
+        }
+        if (exp == 0) {
+            float subnormal = mant * 0x1p-24f;
+            return sign == 0 ? subnormal : -subnormal;
+        }
+        return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
+    }
+
+    /** float to IEEE 754 binary16, rounding to nearest even; overflow gives infinity. */
+    static short floatToHalf(float v) {
+        int bits = Float.floatToRawIntBits(v);
+        int sign = (bits >>> 16) & 0x8000;
+        if (Float.isNaN(v)) {
+            return (short) (sign | 0x7e00);
+        }
+        float abs = Math.abs(v);
+        if (abs >= 65520f) {
+            return (short) (sign | 0x7c00);
+        }
+        if (abs < 0x1p-14f) {
+            return (short) (sign | Math.round(abs * 0x1p24f));
+        }
+        int e = (Float.floatToRawIntBits(abs) >>> 23) - 127;
+        int mant = Float.floatToRawIntBits(abs) & 0x7fffff;
+        int rounded = (mant + 0xfff + ((mant >>> 13) & 1)) >>> 13;
+        return (short) (sign | (((e + 15) << 10) + rounded));
+    }
+
+    private SafeTensors() {
+    }
+}

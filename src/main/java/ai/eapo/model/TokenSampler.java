@@ -1,0 +1,78 @@
+package ai.eapo.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+
+/**
+ * Draws one token per row of next-token logits, on the device, by inverse-CDF sampling with a uniform
+ * number supplied per row: each sequence brings its own seeded random stream, so what it samples does
+ * not depend on which other sequences share the batch.
+ */
+public final class TokenSampler {
+
+    /** Per row: the chosen token, its log-probability, and the entropy (nats) of the distribution. */
+    public record Draw(long[] tokens, float[] logProbs, float[] entropies) {
+    }
+
+    private TokenSampler() {
+    }
+
+    /** Log-probabilities [rows, vocab] of the temperature-scaled distribution. */
+    public static NDArray logProbs(NDArray logits, SamplingParams params) {
+        return logits.div(params.logProbTemperature()).logSoftmax(-1);
+    }
+
+    /** Entropy (nats) of each row of log-probabilities [rows, vocab]. */
+    public static NDArray entropy(NDArray logProbs) {
+        return logProbs.exp().mul(logProbs).sum(new int[]{-1}).neg();
+    }
+
+    /**
+     * Samples one token per row. {@code uniforms[i]} in [0, 1) drives row i (ignored when greedy).
+     * All intermediate arrays are created in a sub-manager of the logits' manager and freed here.
+     */
+    public static Draw sample(NDArray logits, SamplingParams params, double[] uniforms) {
+        int rows = (int) logits.getShape().get(0);
+        if (uniforms.length != rows) {
+            throw new IllegalArgumentException(rows + " rows but " + uniforms.length + " uniform numbers");
+        }
+        try (NDManager work = logits.getManager().newSubManager()) {
+            NDArray scaled = logits.duplicate();
+            scaled.attach(work);
+            NDArray logProbs = logProbs(scaled, params);
+            NDArray entropy = entropy(logProbs);
+            NDArray tokens = params.greedy() ? logProbs.argMax(-1) : inverseCdf(logProbs.exp(), params, uniforms, work);
+            NDArray chosen = logProbs.gather(tokens.expandDims(-1), -1).squeeze(-1);
+            return new Draw(tokens.toType(DataType.INT64, false).toLongArray(), chosen.toFloatArray(), entropy.toFloatArray());
+        }
+    }
+
+    /** Draws from probs [rows, vocab] restricted to top-k / top-p, with one uniform per row. */
+    private static NDArray inverseCdf(NDArray probs, SamplingParams params, double[] uniforms, NDManager work) {
+        NDArray order = null;
+        NDArray p = probs;
+        NDArray rank = work.arange(0, (int) probs.getShape().get(1), 1, DataType.INT64).expandDims(0);
+        if (params.truncates()) {
+            order = probs.argSort(-1, false); // descending
+            p = probs.gather(order, -1);
+            NDArray massBefore = p.cumSum(-1).sub(p);
+            NDArray keep = massBefore.lt((float) params.topP());
+            if (params.topK() > 0) {
+                keep = keep.logicalAnd(rank.lt(params.topK()));
+            }
+            p = p.mul(keep.toType(DataType.FLOAT32, false));
+        }
+        NDArray cdf = p.cumSum(-1);
+        float[] u = new float[uniforms.length];
+        for (int i = 0; i < u.length; i++) {
+            u[i] = (float) uniforms[i];
+        }
+        NDArray target = work.create(u).expandDims(-1).mul(cdf.get("..., -1:"));
+        NDArray index = cdf.lte(target).toType(DataType.INT64, false).sum(new int[]{-1});
+        // Float rounding can put u·total at the very end of the CDF: clamp to the last token with mass.
+        NDArray lastWithMass = rank.mul(p.gt(0f).toType(DataType.INT64, false)).max(new int[]{-1});
+        index = index.minimum(lastWithMass);
+        return order == null ? index : order.gather(index.expandDims(-1), -1).squeeze(-1);
+    }
+}
