@@ -119,6 +119,9 @@ public final class AnswerExtractor {
             return null;
         }
         String rest = text.substring(end).stripLeading();
+        if (rest.startsWith(":")) {
+            rest = rest.substring(1).stripLeading();
+        }
         String math = leadingMath(rest);
         String answer = math != null ? math : firstSentence(firstLine(rest));
         answer = answer.trim();

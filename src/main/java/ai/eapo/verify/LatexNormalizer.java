@@ -12,7 +12,8 @@ import java.util.regex.Pattern;
 public final class LatexNormalizer {
 
     private static final String[][] REPLACEMENTS = {
-        {"\n", " "}, {"\\$", ""}, {"$", ""}, {"\\(", ""}, {"\\)", ""}, {"\\[", ""}, {"\\]", ""},
+        // the matrix row break \\ must be renamed before "\ " (a space command) can eat half of it
+        {"\\\\", " \\cr "}, {"\n", " "}, {"\\$", ""}, {"$", ""}, {"\\(", ""}, {"\\)", ""}, {"\\[", ""}, {"\\]", ""},
         {"\\rightarrow", "\\to"}, {"\\left.", ""}, {"\\right.", ""}, {"\\left", ""}, {"\\right", ""},
         {"\\bigl", ""}, {"\\bigr", ""}, {"\\Bigl", ""}, {"\\Bigr", ""}, {"\\big", ""}, {"\\Big", ""},
         {"\\displaystyle", ""}, {"\\textstyle", ""}, {"\\!", ""}, {"\\,", " "}, {"\\;", " "}, {"\\:", " "},
@@ -32,8 +33,10 @@ public final class LatexNormalizer {
     /** Words that are mathematics, not units, when they end an answer. */
     private static final Set<String> MATH_WORDS = Set.of("sin", "cos", "tan", "cot", "sec", "csc", "log", "ln",
             "exp", "sqrt", "pi", "and", "or", "infty");
-    private static final Pattern THOUSANDS_COMMA = Pattern.compile("(?<![\\d.(\\[{])(\\d{1,3})((?:,\\d{3})+)(?![\\d.])");
+    private static final Pattern THOUSANDS_COMMA = Pattern.compile("(?<![\\d.(\\[{])(\\d{1,3})((?:,\\d{3})+)(?!\\d)");
     private static final Pattern THOUSANDS_SPACE = Pattern.compile("(?<![\\d.])(\\d{1,3})((?: \\d{3})+)(?![\\d.])");
+    /** What may follow a trailing unit: nothing, or a power as in cm^2. */
+    private static final Pattern UNIT_POWER = Pattern.compile("\\s*(\\^\\{?\\d\\}?)?\\s*");
     private static final Pattern WHITESPACE = Pattern.compile("\\s+");
     private static final Pattern AND_WORD = Pattern.compile("\\s+and\\s+");
 
@@ -74,12 +77,13 @@ public final class LatexNormalizer {
                 return out.append(s, i, s.length()).toString();
             }
             String content = s.substring(at + command.length() + 1, close);
-            boolean trailingUnit = close == s.length() - 1 && !s.substring(i, at).isBlank()
+            boolean trailingUnit = UNIT_POWER.matcher(s.substring(close + 1)).matches() && !s.substring(i, at).isBlank()
                     && !command.equals("\\boxed") && isUnitLike(content);
             out.append(s, i, at);
-            if (!trailingUnit) {
-                out.append(content);
+            if (trailingUnit) {
+                return out.toString(); // the unit and its power, if any, end the answer
             }
+            out.append(content);
             i = close + 1;
         }
     }

@@ -552,7 +552,7 @@ final class MathParser {
                 break;
             }
             row.add(union());
-            if (acceptCommand("\\")) {
+            if (acceptCommand("cr")) {
                 rows.add(row);
                 row = new ArrayList<>();
             } else if (!acceptSymbol("&") && !peek().isCommand("end")) {
