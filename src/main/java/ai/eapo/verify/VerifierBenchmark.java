@@ -62,6 +62,8 @@ public final class VerifierBenchmark {
 
         ObjectMapper json = new ObjectMapper();
         ObjectNode out = json.createObjectNode();
+        out.put("mix", "MATH-500 solutions vs own answer (right) and next problem's answer (wrong); "
+                + "GSM8K solutions vs N (right) and N+1 (wrong); accuracy is agreement with those labels");
         out.put("checks_in_mix", mix.size());
         out.put("threads", 1);
         out.put("verifier_checks_per_second", verify.checksPerSecond());
