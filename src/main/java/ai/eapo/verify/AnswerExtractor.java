@@ -5,7 +5,8 @@ import java.util.regex.Pattern;
 
 /**
  * Takes the final answer out of a model response. Rules, in priority order: the last {@code \boxed{}} /
- * {@code \fbox{}}, GSM8K's {@code #### N}, the last "answer is ...", and (if enabled) the last number.
+ * {@code \fbox{}}, GSM8K's {@code #### N}, the last "answer is ...", the last math block, and (if enabled) the
+ * last number.
  * All scans are linear in the response length; no backtracking-prone regular expressions.
  */
 public final class AnswerExtractor {
@@ -13,6 +14,8 @@ public final class AnswerExtractor {
     private static final String[] BOX_COMMANDS = {"\\boxed", "\\fbox"};
     private static final String GSM8K_MARK = "####";
     private static final Pattern ANSWER_IS = Pattern.compile("answer(?: is|:)", Pattern.CASE_INSENSITIVE);
+    /** A plain word of three letters or more (not a LaTeX command): marks prose rather than mathematics. */
+    private static final Pattern PROSE_WORD = Pattern.compile("(?<![\\\\a-zA-Z])[a-zA-Z]{3,}");
     private static final Pattern NUMBER = Pattern.compile("-?(?:\\d[\\d,]*(?:\\.\\d+)?|\\.\\d+)(?:/\\d+)?");
 
     private final boolean fallbackToLastNumber;
@@ -33,6 +36,10 @@ public final class AnswerExtractor {
         String answerIs = afterLastAnswerIs(response);
         if (answerIs != null) {
             return new Extraction(answerIs, ExtractionRule.ANSWER_IS);
+        }
+        String math = lastMathBlock(response);
+        if (math != null) {
+            return new Extraction(math, ExtractionRule.LAST_MATH);
         }
         if (fallbackToLastNumber) {
             String number = lastNumber(response);
@@ -124,6 +131,14 @@ public final class AnswerExtractor {
         }
         String math = leadingMath(rest);
         String answer = math != null ? math : firstSentence(firstLine(rest));
+        if (math == null && PROSE_WORD.matcher(answer).find()) {
+            // "The largest $n$ is 34": the sentence is prose; its math block or last number is the answer
+            String inner = lastMathBlock(answer);
+            answer = inner != null && lastNumber(answer) == null ? inner : lastNumber(answer);
+            if (answer == null) {
+                return null;
+            }
+        }
         answer = answer.trim();
         return answer.isEmpty() ? null : answer;
     }
@@ -138,6 +153,33 @@ public final class AnswerExtractor {
             }
         }
         return null;
+    }
+
+    /**
+     * Content of the last math block: {@code \[...\]} or {@code $$...$$} (may span lines), {@code \(...\)} or
+     * {@code $...$} (one line, as inline math). Null when there is none or it is empty.
+     */
+    static String lastMathBlock(String text) {
+        String best = null;
+        int bestEnd = -1;
+        String[][] delimiters = {{"\\[", "\\]"}, {"$$", "$$"}, {"\\(", "\\)"}, {"$", "$"}};
+        for (String[] d : delimiters) {
+            int close = text.lastIndexOf(d[1]);
+            if (close <= bestEnd || close < 1) {
+                continue;
+            }
+            int open = text.lastIndexOf(d[0], close - 1);
+            if (open < 0 || open + d[0].length() > close) {
+                continue;
+            }
+            String content = text.substring(open + d[0].length(), close);
+            boolean inline = d[0].equals("$") || d[0].equals("\\(");
+            if (!content.isBlank() && !(inline && content.indexOf('\n') >= 0) && !content.contains("$")) {
+                best = content.trim();
+                bestEnd = close;
+            }
+        }
+        return best;
     }
 
     private static String firstLine(String text) {

@@ -228,6 +228,11 @@ final class Equivalence {
         }
         MathNode vg = relationValue(g);
         MathNode vp = relationValue(p);
+        boolean equalityChains = allEqualities(g) && allEqualities(p);
+        if (equalityChains && vg != null && vp != null) {
+            // "x = 5 + 6 = 11" against "x = 11": the last value of each chain decides
+            return compare(vg, vp, d);
+        }
         if (vg != null && vp != null && (g.ops().contains(RelOp.IN) || p.ops().contains(RelOp.IN)
                 || vg instanceof Tuple && vp instanceof Tuple)) {
             return compare(vg, vp, d);
@@ -236,6 +241,10 @@ final class Equivalence {
             return Match.no("different relations");
         }
         return ordered(g.operands(), p.operands(), d, "relation chain");
+    }
+
+    private static boolean allEqualities(Relation r) {
+        return r.ops().stream().allMatch(op -> op == RelOp.EQ);
     }
 
     private static boolean isInequality(RelOp op) {

@@ -8,6 +8,8 @@ public enum ExtractionRule {
     ANSWER_IS,
     /** GSM8K's {@code #### 42}. */
     GSM8K_HASHES,
+    /** The last inline or display math ($...$, \(...\), \[...\]) of the text. */
+    LAST_MATH,
     /** The last number in the text (configurable fallback). */
     LAST_NUMBER,
     /** The caller passed a bare answer; nothing was extracted. */

@@ -12,8 +12,7 @@ import java.util.regex.Pattern;
 public final class LatexNormalizer {
 
     private static final String[][] REPLACEMENTS = {
-        // the matrix row break \\ must be renamed before "\ " (a space command) can eat half of it
-        {"\\\\", " \\cr "}, {"\n", " "}, {"\\$", ""}, {"$", ""}, {"\\(", ""}, {"\\)", ""}, {"\\[", ""}, {"\\]", ""},
+        {",\\! ", ","}, {"!=", "\\ne "}, {"\n", " "}, {"\\$", ""}, {"$", ""}, {"\\(", ""}, {"\\)", ""}, {"\\[", ""}, {"\\]", ""},
         {"\\rightarrow", "\\to"}, {"\\left.", ""}, {"\\right.", ""}, {"\\left", ""}, {"\\right", ""},
         {"\\bigl", ""}, {"\\bigr", ""}, {"\\Bigl", ""}, {"\\Bigr", ""}, {"\\big", ""}, {"\\Big", ""},
         {"\\displaystyle", ""}, {"\\textstyle", ""}, {"\\!", ""}, {"\\,", " "}, {"\\;", " "}, {"\\:", " "},
@@ -26,7 +25,7 @@ public final class LatexNormalizer {
     };
     /** Commands whose argument is plain text: kept as their content (or dropped as a trailing unit). */
     private static final String[] TEXT_COMMANDS = {
-        "\\text", "\\textbf", "\\textit", "\\textrm", "\\mbox", "\\mathrm", "\\mathbf", "\\mathit", "\\operatorname",
+        "\\text", "\\textnormal", "\\textbf", "\\textit", "\\textrm", "\\mbox", "\\mathrm", "\\mathbf", "\\mathit", "\\operatorname",
         "\\boxed",
     };
     private static final Set<String> PERCENT_WORDS = Set.of("percent", "percentage", "pct");
@@ -37,11 +36,15 @@ public final class LatexNormalizer {
     private static final Pattern THOUSANDS_SPACE = Pattern.compile("(?<![\\d.])(\\d{1,3})((?: \\d{3})+)(?![\\d.])");
     /** What may follow a trailing unit: nothing, or a power as in cm^2. */
     private static final Pattern UNIT_POWER = Pattern.compile("\\s*(\\^\\{?\\d\\}?)?\\s*");
+    private static final Pattern ESCAPED_COMMAND = Pattern.compile("\\\\\\\\(?=[a-zA-Z])");
     private static final Pattern WHITESPACE = Pattern.compile("\\s+");
     private static final Pattern AND_WORD = Pattern.compile("\\s+and\\s+");
 
     public NormalizedAnswer normalize(String answer) {
-        String s = answer.strip();
+        // an escaped backslash before a command (\\frac, from double escaping) stands for one backslash;
+        // any other \\ is a matrix row break, renamed before "\ " (a space command) can eat half of it
+        String s = ESCAPED_COMMAND.matcher(answer.strip()).replaceAll("\\\\");
+        s = s.replace("\\\\", " \\cr ");
         for (String[] r : REPLACEMENTS) {
             s = s.replace(r[0], r[1]);
         }

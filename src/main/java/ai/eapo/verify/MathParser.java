@@ -50,7 +50,7 @@ final class MathParser {
             "boldsymbol", "mathit", "mathrm", "text", "textbf");
     private static final Map<String, RelOp> RELATION_COMMANDS = Map.of("le", RelOp.LE, "leq", RelOp.LE,
             "ge", RelOp.GE, "geq", RelOp.GE, "lt", RelOp.LT, "gt", RelOp.GT, "ne", RelOp.NE, "neq", RelOp.NE,
-            "in", RelOp.IN);
+            "in", RelOp.IN, "approx", RelOp.EQ);
     private static final int MAX_NUMBER_BASE = 36;
     private static final int MIN_NUMBER_BASE = 2;
 
