@@ -1,0 +1,208 @@
+package ai.eapo.verify;
+
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Takes the final answer out of a model response. Rules, in priority order: the last {@code \boxed{}} /
+ * {@code \fbox{}}, GSM8K's {@code #### N}, the last "answer is ...", the last math block, and (if enabled) the
+ * last number.
+ * All scans are linear in the response length; no backtracking-prone regular expressions.
+ */
+public final class AnswerExtractor {
+
+    private static final String[] BOX_COMMANDS = {"\\boxed", "\\fbox"};
+    private static final String GSM8K_MARK = "####";
+    private static final Pattern ANSWER_IS = Pattern.compile("answer(?: is|:)", Pattern.CASE_INSENSITIVE);
+    /** A plain word of three letters or more (not a LaTeX command): marks prose rather than mathematics. */
+    private static final Pattern PROSE_WORD = Pattern.compile("(?<![\\\\a-zA-Z])[a-zA-Z]{3,}");
+    private static final Pattern NUMBER = Pattern.compile("-?(?:\\d[\\d,]*(?:\\.\\d+)?|\\.\\d+)(?:/\\d+)?");
+
+    private final boolean fallbackToLastNumber;
+
+    public AnswerExtractor(boolean fallbackToLastNumber) {
+        this.fallbackToLastNumber = fallbackToLastNumber;
+    }
+
+    public Extraction extract(String response) {
+        String boxed = lastBoxed(response);
+        if (boxed != null) {
+            return new Extraction(boxed, ExtractionRule.BOXED);
+        }
+        String hashes = afterLastGsm8kMark(response);
+        if (hashes != null) {
+            return new Extraction(hashes, ExtractionRule.GSM8K_HASHES);
+        }
+        String answerIs = afterLastAnswerIs(response);
+        if (answerIs != null) {
+            return new Extraction(answerIs, ExtractionRule.ANSWER_IS);
+        }
+        String math = lastMathBlock(response);
+        if (math != null) {
+            return new Extraction(math, ExtractionRule.LAST_MATH);
+        }
+        if (fallbackToLastNumber) {
+            String number = lastNumber(response);
+            if (number != null) {
+                return new Extraction(number, ExtractionRule.LAST_NUMBER);
+            }
+        }
+        return Extraction.NONE;
+    }
+
+    /** Content of the last well-formed {@code \boxed{...}} (nested braces allowed), or null. */
+    static String lastBoxed(String text) {
+        int searchFrom = text.length();
+        while (true) {
+            int at = -1;
+            String command = null;
+            for (String c : BOX_COMMANDS) {
+                int i = text.lastIndexOf(c, searchFrom);
+                if (i > at) {
+                    at = i;
+                    command = c;
+                }
+            }
+            if (at < 0) {
+                return null;
+            }
+            String content = boxContent(text, at + command.length());
+            if (content != null && !content.isBlank()) {
+                return content.trim();
+            }
+            if (at == 0) {
+                return null;
+            }
+            searchFrom = at - 1;
+        }
+    }
+
+    private static String boxContent(String text, int start) {
+        int i = start;
+        while (i < text.length() && text.charAt(i) == ' ') {
+            i++;
+        }
+        if (i >= text.length()) {
+            return null;
+        }
+        if (text.charAt(i) != '{') {
+            // "\boxed 5": the argument runs to the next space or dollar sign
+            int end = i;
+            while (end < text.length() && " $\n".indexOf(text.charAt(end)) < 0) {
+                end++;
+            }
+            return start == i ? null : text.substring(i, end);
+        }
+        int depth = 0;
+        for (int j = i; j < text.length(); j++) {
+            char ch = text.charAt(j);
+            if (ch == '\\') {
+                j++; // escaped brace such as \{ does not count
+            } else if (ch == '{') {
+                depth++;
+            } else if (ch == '}' && --depth == 0) {
+                return text.substring(i + 1, j);
+            }
+        }
+        return null;
+    }
+
+    private static String afterLastGsm8kMark(String text) {
+        int at = text.lastIndexOf(GSM8K_MARK);
+        if (at < 0) {
+            return null;
+        }
+        String rest = firstLine(text.substring(at + GSM8K_MARK.length())).trim();
+        return rest.isEmpty() ? null : rest;
+    }
+
+    private static String afterLastAnswerIs(String text) {
+        Matcher m = ANSWER_IS.matcher(text);
+        int end = -1;
+        while (m.find()) {
+            end = m.end();
+        }
+        if (end < 0) {
+            return null;
+        }
+        String rest = text.substring(end).stripLeading();
+        if (rest.startsWith(":")) {
+            rest = rest.substring(1).stripLeading();
+        }
+        String math = leadingMath(rest);
+        String answer = math != null ? math : firstSentence(firstLine(rest));
+        if (math == null && PROSE_WORD.matcher(answer).find()) {
+            // "The largest $n$ is 34": the sentence is prose; its math block or last number is the answer
+            String inner = lastMathBlock(answer);
+            answer = inner != null && lastNumber(answer) == null ? inner : lastNumber(answer);
+            if (answer == null) {
+                return null;
+            }
+        }
+        answer = answer.trim();
+        return answer.isEmpty() ? null : answer;
+    }
+
+    /** If the text starts with $..$, $$..$$, \(..\) or \[..\], their content; else null. */
+    private static String leadingMath(String text) {
+        String[][] delimiters = {{"$$", "$$"}, {"$", "$"}, {"\\(", "\\)"}, {"\\[", "\\]"}};
+        for (String[] d : delimiters) {
+            if (text.startsWith(d[0])) {
+                int close = text.indexOf(d[1], d[0].length());
+                return close < 0 ? null : text.substring(d[0].length(), close);
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Content of the last math block: {@code \[...\]} or {@code $$...$$} (may span lines), {@code \(...\)} or
+     * {@code $...$} (one line, as inline math). Null when there is none or it is empty.
+     */
+    static String lastMathBlock(String text) {
+        String best = null;
+        int bestEnd = -1;
+        String[][] delimiters = {{"\\[", "\\]"}, {"$$", "$$"}, {"\\(", "\\)"}, {"$", "$"}};
+        for (String[] d : delimiters) {
+            int close = text.lastIndexOf(d[1]);
+            if (close <= bestEnd || close < 1) {
+                continue;
+            }
+            int open = text.lastIndexOf(d[0], close - 1);
+            if (open < 0 || open + d[0].length() > close) {
+                continue;
+            }
+            String content = text.substring(open + d[0].length(), close);
+            boolean inline = d[0].equals("$") || d[0].equals("\\(");
+            if (!content.isBlank() && !(inline && content.indexOf('\n') >= 0) && !content.contains("$")) {
+                best = content.trim();
+                bestEnd = close;
+            }
+        }
+        return best;
+    }
+
+    private static String firstLine(String text) {
+        int nl = text.indexOf('\n');
+        return nl < 0 ? text : text.substring(0, nl);
+    }
+
+    /** Cuts at the first ". " (sentence end) that is not a decimal point, and drops a final period. */
+    private static String firstSentence(String line) {
+        for (int i = 0; i + 1 < line.length(); i++) {
+            if (line.charAt(i) == '.' && Character.isWhitespace(line.charAt(i + 1))) {
+                return line.substring(0, i);
+            }
+        }
+        return line.endsWith(".") ? line.substring(0, line.length() - 1) : line;
+    }
+
+    private static String lastNumber(String text) {
+        Matcher m = NUMBER.matcher(text);
+        String last = null;
+        while (m.find()) {
+            last = m.group();
+        }
+        return last;
+    }
+}
