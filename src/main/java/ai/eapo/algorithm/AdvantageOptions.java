@@ -1,0 +1,23 @@
+package ai.eapo.algorithm;
+
+/**
+ * How group rewards become advantages.
+ *
+ * @param norm {@code advantage.norm}, default {@code std}
+ * @param stdEpsilon added to the std before dividing, default 1e-6 (keeps uniform groups finite)
+ * @param dropUniformGroups DAPO dynamic sampling: groups whose rewards are all equal carry no
+ *     signal and are dropped and refilled, default false
+ */
+public record AdvantageOptions(AdvantageNorm norm, double stdEpsilon, boolean dropUniformGroups) {
+
+    public static final String KEY_NORM = "eapo.algorithm.advantage.norm";
+    public static final String KEY_STD_EPSILON = "eapo.algorithm.advantage.std-epsilon";
+    public static final String KEY_DROP_UNIFORM_GROUPS = "eapo.algorithm.advantage.drop-uniform-groups";
+
+    /** @throws IllegalArgumentException naming the offending key and value */
+    public void validate() {
+        OptionCheck.requirePresent(norm, KEY_NORM);
+        OptionCheck.require(stdEpsilon > 0.0 && Double.isFinite(stdEpsilon), KEY_STD_EPSILON, stdEpsilon,
+                "must be a finite number > 0");
+    }
+}

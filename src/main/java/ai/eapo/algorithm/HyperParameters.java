@@ -1,0 +1,94 @@
+package ai.eapo.algorithm;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigValueType;
+
+/**
+ * Every algorithm option, read from the {@code eapo.algorithm} block of the configuration (documented
+ * with its defaults in {@code conf/application.conf}) and validated before any work starts.
+ *
+ * @param schedule α_0, T and the annealing shape
+ * @param criticalPoints τ
+ * @param groupSize G, responses per prompt, ≥ 2 (a group std needs two rewards)
+ * @param advantage advantage normalisation
+ * @param loss the policy loss
+ * @param optimizer AdamW and gradient clipping
+ */
+public record HyperParameters(
+        ExperienceSchedule schedule,
+        CriticalPointPolicy criticalPoints,
+        int groupSize,
+        AdvantageOptions advantage,
+        LossOptions loss,
+        OptimizerOptions optimizer) {
+
+    public static final String KEY_GROUP_SIZE = "eapo.algorithm.group-size";
+    /** Spelling of +∞ accepted for τ, C and the gradient-norm clip. */
+    public static final String INFINITY = "inf";
+
+    /** Reads every {@code eapo.algorithm} key from {@code config} and validates the result. */
+    public static HyperParameters fromConfig(Config config) {
+        HyperParameters parameters;
+        try {
+            parameters = new HyperParameters(
+                    new ExperienceSchedule(
+                            config.getDouble(ExperienceSchedule.KEY_INITIAL_RATIO),
+                            config.getLong(ExperienceSchedule.KEY_ANNEAL_STEPS),
+                            NamedOption.parse(ScheduleShape.class, ExperienceSchedule.KEY_SHAPE,
+                                    config.getString(ExperienceSchedule.KEY_SHAPE))),
+                    new CriticalPointPolicy(extendedDouble(config, CriticalPointPolicy.KEY_ENTROPY_THRESHOLD)),
+                    config.getInt(KEY_GROUP_SIZE),
+                    new AdvantageOptions(
+                            NamedOption.parse(AdvantageNorm.class, AdvantageOptions.KEY_NORM,
+                                    config.getString(AdvantageOptions.KEY_NORM)),
+                            config.getDouble(AdvantageOptions.KEY_STD_EPSILON),
+                            config.getBoolean(AdvantageOptions.KEY_DROP_UNIFORM_GROUPS)),
+                    new LossOptions(
+                            NamedOption.parse(ImportanceSamplingMode.class, LossOptions.KEY_IS_MODE,
+                                    config.getString(LossOptions.KEY_IS_MODE)),
+                            extendedDouble(config, LossOptions.KEY_IS_CAP),
+                            config.getDouble(LossOptions.KEY_CLIP_LOW),
+                            config.getDouble(LossOptions.KEY_CLIP_HIGH),
+                            config.getDouble(LossOptions.KEY_KL_COEF),
+                            NamedOption.parse(LossAggregation.class, LossOptions.KEY_AGGREGATION,
+                                    config.getString(LossOptions.KEY_AGGREGATION)),
+                            config.getDouble(LossOptions.KEY_SHAPING_GAMMA)),
+                    new OptimizerOptions(
+                            config.getDouble(OptimizerOptions.KEY_LEARNING_RATE),
+                            config.getDouble(OptimizerOptions.KEY_BETA1),
+                            config.getDouble(OptimizerOptions.KEY_BETA2),
+                            config.getDouble(OptimizerOptions.KEY_WEIGHT_DECAY),
+                            config.getDouble(OptimizerOptions.KEY_ADAM_EPSILON),
+                            extendedDouble(config, OptimizerOptions.KEY_MAX_GRAD_NORM)));
+        } catch (ConfigException e) {
+            // Missing key or wrong type: typesafe's message already names the key and its origin.
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+        parameters.validate();
+        return parameters;
+    }
+
+    /** @throws IllegalArgumentException naming the first offending key and value */
+    public void validate() {
+        OptionCheck.requirePresent(schedule, "eapo.algorithm.experience");
+        OptionCheck.requirePresent(criticalPoints, CriticalPointPolicy.KEY_ENTROPY_THRESHOLD);
+        OptionCheck.requirePresent(advantage, "eapo.algorithm.advantage");
+        OptionCheck.requirePresent(loss, "eapo.algorithm.loss");
+        OptionCheck.requirePresent(optimizer, "eapo.algorithm.optimizer");
+        schedule.validate();
+        criticalPoints.validate();
+        OptionCheck.require(groupSize >= 2, KEY_GROUP_SIZE, groupSize, "must be >= 2 (a group std needs two rewards)");
+        advantage.validate();
+        loss.validate();
+        optimizer.validate();
+    }
+
+    /** A number, or {@value #INFINITY} for +∞. */
+    private static double extendedDouble(Config config, String key) {
+        if (config.getValue(key).valueType() == ConfigValueType.STRING && INFINITY.equals(config.getString(key))) {
+            return Double.POSITIVE_INFINITY;
+        }
+        return config.getDouble(key);
+    }
+}

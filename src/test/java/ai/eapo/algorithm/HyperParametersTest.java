@@ -1,0 +1,74 @@
+package ai.eapo.algorithm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+class HyperParametersTest {
+
+    /** conf/application.conf, shipped on the class path. */
+    private static final Config DEFAULTS = ConfigFactory.parseResources("application.conf");
+
+    private static HyperParameters with(String override) {
+        return HyperParameters.fromConfig(ConfigFactory.parseString(override).withFallback(DEFAULTS).resolve());
+    }
+
+    @Test
+    void shippedDefaultsAreValidAndMatchTheSpec() {
+        HyperParameters defaults = HyperParameters.fromConfig(DEFAULTS.resolve());
+        assertEquals(ScheduleShape.LINEAR, defaults.schedule().shape());
+        assertEquals(ImportanceSamplingMode.TRUNCATED, defaults.loss().isMode());
+        assertEquals(2.0, defaults.loss().isCap());
+        assertEquals(0.2, defaults.loss().clipLow());
+        assertEquals(0.28, defaults.loss().clipHigh());
+        assertEquals(0.0, defaults.loss().klCoef());
+        assertEquals(LossAggregation.TOKEN_MEAN, defaults.loss().aggregation());
+        assertEquals(0.1, defaults.loss().shapingGamma());
+        assertEquals(AdvantageNorm.STD, defaults.advantage().norm());
+        assertEquals(1e-6, defaults.advantage().stdEpsilon());
+    }
+
+    @Test
+    void infinitySpellingIsAcceptedForThresholdAndCap() {
+        HyperParameters parameters = with("eapo.algorithm { experience.entropy-threshold = inf, is.cap = inf }");
+        assertEquals(Double.POSITIVE_INFINITY, parameters.criticalPoints().entropyThreshold());
+        assertEquals(Double.POSITIVE_INFINITY, parameters.loss().isCap());
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "eapo.algorithm.experience.entropy-threshold = -0.5 | eapo.algorithm.experience.entropy-threshold = -0.5",
+        "eapo.algorithm.experience.anneal-steps = -1        | eapo.algorithm.experience.anneal-steps = -1",
+        "eapo.algorithm.experience.initial-ratio = 1.2      | eapo.algorithm.experience.initial-ratio = 1.2",
+        "eapo.algorithm.experience.initial-ratio = -0.1     | eapo.algorithm.experience.initial-ratio = -0.1",
+        "eapo.algorithm.experience.shape = exponential      | eapo.algorithm.experience.shape = exponential",
+        "eapo.algorithm.group-size = 1                      | eapo.algorithm.group-size = 1",
+        "eapo.algorithm.is.cap = 0                          | eapo.algorithm.is.cap = 0.0",
+        "eapo.algorithm.is.mode = clipped                   | eapo.algorithm.is.mode = clipped",
+        "eapo.algorithm.clip.low = 1.0                      | eapo.algorithm.clip.low = 1.0",
+        "eapo.algorithm.clip.high = -0.1                    | eapo.algorithm.clip.high = -0.1",
+        "eapo.algorithm.kl.coef = -1                        | eapo.algorithm.kl.coef = -1.0",
+        "eapo.algorithm.loss.agg = seq-mean                 | eapo.algorithm.loss.agg = seq-mean",
+        "eapo.algorithm.shaping.gamma = 0                   | eapo.algorithm.shaping.gamma = 0.0",
+        "eapo.algorithm.advantage.norm = mad                | eapo.algorithm.advantage.norm = mad",
+        "eapo.algorithm.optimizer.lr = 0                    | eapo.algorithm.optimizer.lr = 0.0",
+        "eapo.algorithm.optimizer.beta2 = 1                 | eapo.algorithm.optimizer.beta2 = 1.0",
+    })
+    void invalidValueIsRefusedNamingKeyAndValue(String override, String expectedInMessage) {
+        IllegalArgumentException error = assertThrows(IllegalArgumentException.class, () -> with(override));
+        assertTrue(error.getMessage().contains(expectedInMessage.trim()), error.getMessage());
+    }
+
+    @Test
+    void wrongTypeIsRefusedNamingTheKey() {
+        IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
+                () -> with("eapo.algorithm.is.cap = lots"));
+        assertTrue(error.getMessage().contains("is.cap"), error.getMessage());
+    }
+}
