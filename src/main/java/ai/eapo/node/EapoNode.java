@@ -1,0 +1,47 @@
+package ai.eapo.node;
+
+import ai.eapo.UserInputException;
+import ai.eapo.data.SyntheticDataCommand;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * {@code eapo-node}: the one executable. Subcommands run the model ({@code logits}, {@code generate}),
+ * grade answers ({@code verify}), make data ({@code synthetic-data}) and measure ({@code bench}).
+ * Bad input ends with a one-line message naming the place and the value, and exit code 2.
+ */
+@Command(name = "eapo-node", mixinStandardHelpOptions = true, version = "eapo 0.1.0",
+        description = "Experience Augmented Policy Optimization: RL post-training of language models.",
+        subcommands = {LogitsCommand.class, GenerateCommand.class, VerifyCommand.class,
+                SyntheticDataCommand.class, CommandLine.HelpCommand.class})
+public final class EapoNode implements Runnable {
+
+    static final int EXIT_BAD_INPUT = 2;
+    static final int EXIT_FAILURE = 1;
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The command line with eapo's error handling: one line for bad input, a stack trace only with EAPO_DEBUG. */
+    public static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new EapoNode());
+        cli.setExecutionExceptionHandler((e, line, parsed) -> {
+            if (e instanceof UserInputException) {
+                line.getErr().println("error: " + e.getMessage());
+                return EXIT_BAD_INPUT;
+            }
+            line.getErr().println("error: " + e.getClass().getSimpleName() + ": " + e.getMessage());
+            if (System.getenv("EAPO_DEBUG") != null) {
+                e.printStackTrace(line.getErr());
+            }
+            return EXIT_FAILURE;
+        });
+        return cli;
+    }
+
+    @Override
+    public void run() {
+        CommandLine.usage(this, System.out);
+    }
+}
