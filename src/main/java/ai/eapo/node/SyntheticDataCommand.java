@@ -1,4 +1,7 @@
-package ai.eapo.data;
+package ai.eapo.node;
+
+import ai.eapo.data.SyntheticMathTask;
+import ai.eapo.data.TinyTokenizerFiles;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
