@@ -46,10 +46,7 @@ public final class SoftmaxEntropy {
         NDManager owner = logits.getManager();
         try (NDManager scope = owner.newSubManager()) {
             scope.tempAttachAll(logits);
-            NDArray logProbs = logits.div(temperature).logSoftmax(-1);
-            // p·log p with log p = −∞ must count as 0, not NaN: clamp log p to the lowest finite float.
-            NDArray plogp = logProbs.exp().mul(logProbs.maximum(-Float.MAX_VALUE));
-            NDArray entropy = plogp.sum(new int[] {-1}).neg();
+            NDArray entropy = ofLogProbs(logits.div(temperature).logSoftmax(-1));
             entropy.attach(owner);
             return entropy;
         }
@@ -59,5 +56,12 @@ public final class SoftmaxEntropy {
         if (!(temperature > 0.0)) {
             throw new IllegalArgumentException("sampling temperature must be > 0, got " + temperature);
         }
+    }
+
+    /** Entropy of each row of log-probabilities [..., vocab], in the manager of {@code logProbs}. */
+    public static NDArray ofLogProbs(NDArray logProbs) {
+        // p·log p with log p = −∞ must count as 0, not NaN: clamp log p to the lowest finite float.
+        NDArray plogp = logProbs.exp().mul(logProbs.maximum(-Float.MAX_VALUE));
+        return plogp.sum(new int[] {-1}).neg();
     }
 }

@@ -3,6 +3,7 @@ package ai.eapo.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.eapo.algorithm.SoftmaxEntropy;
 
 /**
  * Draws one token per row of next-token logits, on the device, by inverse-CDF sampling with a uniform
@@ -23,11 +24,6 @@ public final class TokenSampler {
         return logits.div(params.logProbTemperature()).logSoftmax(-1);
     }
 
-    /** Entropy (nats) of each row of log-probabilities [rows, vocab]. */
-    public static NDArray entropy(NDArray logProbs) {
-        return logProbs.exp().mul(logProbs).sum(new int[]{-1}).neg();
-    }
-
     /**
      * Samples one token per row. {@code uniforms[i]} in [0, 1) drives row i (ignored when greedy).
      * All intermediate arrays are created in a sub-manager of the logits' manager and freed here.
@@ -41,7 +37,7 @@ public final class TokenSampler {
             NDArray scaled = logits.duplicate();
             scaled.attach(work);
             NDArray logProbs = logProbs(scaled, params);
-            NDArray entropy = entropy(logProbs);
+            NDArray entropy = SoftmaxEntropy.ofLogProbs(logProbs);
             NDArray tokens = params.greedy() ? logProbs.argMax(-1) : inverseCdf(logProbs.exp(), params, uniforms, work);
             NDArray chosen = logProbs.gather(tokens.expandDims(-1), -1).squeeze(-1);
             return new Draw(tokens.toType(DataType.INT64, false).toLongArray(), chosen.toFloatArray(), entropy.toFloatArray());

@@ -1,0 +1,150 @@
+package ai.eapo.training;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import ai.eapo.algorithm.OptimizerOptions;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * One optimizer step over a set of named parameters (spec section 4): gradients accumulated over
+ * micro-batches, global gradient-norm clipping, a NaN/Inf guard that skips the step and leaves the weights
+ * untouched, then decoupled-weight-decay Adam. Moments live in this object's manager; each step's
+ * temporaries in a sub-manager that is closed, so memory stays flat over a long run.
+ */
+public final class AdamW implements AutoCloseable {
+
+    /** What a step did: mean micro-batch loss, the gradient norm before clipping, whether it was skipped. */
+    public record StepReport(double loss, double gradNorm, boolean skipped, int microBatches) {
+    }
+
+    private static final ai.djl.ndarray.index.NDIndex EVERYTHING = new ai.djl.ndarray.index.NDIndex("...");
+
+    private final Map<String, NDArray> parameters;
+    private final NDManager stateManager;
+    private final Map<String, NDArray> firstMoments = new LinkedHashMap<>();
+    private final Map<String, NDArray> secondMoments = new LinkedHashMap<>();
+    private OptimizerOptions options;
+    private long steps;
+
+    public AdamW(Map<String, NDArray> parameters, OptimizerOptions options) {
+        options.validate();
+        this.parameters = parameters;
+        this.options = options;
+        NDArray any = parameters.values().iterator().next();
+        this.stateManager = any.getManager().newSubManager();
+        for (Map.Entry<String, NDArray> p : parameters.entrySet()) {
+            p.getValue().setRequiresGradient(true);
+            firstMoments.put(p.getKey(), stateManager.zeros(p.getValue().getShape()));
+            secondMoments.put(p.getKey(), stateManager.zeros(p.getValue().getShape()));
+        }
+    }
+
+    /** Live changes (learning rate): validated first, used from the next step. */
+    public void setOptions(OptimizerOptions options) {
+        options.validate();
+        this.options = options;
+    }
+
+    public long steps() {
+        return steps;
+    }
+
+    /**
+     * Runs every micro-batch's loss (built in the manager it is given, differentiated, summed into the
+     * gradients), then updates. Each micro-batch's loss should already be scaled so that their sum is the
+     * batch loss.
+     */
+    public StepReport step(List<Function<NDManager, NDArray>> microBatches) {
+        NDArray any = parameters.values().iterator().next();
+        double lossSum = 0;
+        try (NDManager work = any.getManager().newSubManager()) {
+            zeroGradients();
+            for (Function<NDManager, NDArray> microBatch : microBatches) {
+                try (NDManager m = work.newSubManager();
+                     GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                    NDArray loss = microBatch.apply(m);
+                    lossSum += loss.getFloat();
+                    collector.backward(loss);
+                }
+            }
+            double norm = globalGradientNorm(work);
+            if (!Double.isFinite(norm) || !Double.isFinite(lossSum)) {
+                zeroGradients();
+                return new StepReport(lossSum, norm, true, microBatches.size());
+            }
+            double clip = Math.min(1.0, options.maxGradNorm() / (norm + 1e-6));
+            update(clip, work);
+            zeroGradients();
+            return new StepReport(lossSum, norm, false, microBatches.size());
+        }
+    }
+
+    private double globalGradientNorm(NDManager work) {
+        double sumSquares = 0;
+        for (NDArray p : parameters.values()) {
+            NDArray g = p.getGradient();
+            g.attach(work); // a view handle owned by this step; the gradient storage stays with p
+            sumSquares += g.square().sum().getFloat();
+        }
+        return Math.sqrt(sumSquares);
+    }
+
+    private void update(double clip, NDManager work) {
+        steps++;
+        float lr = (float) options.learningRate();
+        float b1 = (float) options.beta1();
+        float b2 = (float) options.beta2();
+        float biasCorrection1 = (float) (1 - Math.pow(options.beta1(), steps));
+        float biasCorrection2 = (float) (1 - Math.pow(options.beta2(), steps));
+        for (Map.Entry<String, NDArray> e : parameters.entrySet()) {
+            try (NDManager m = work.newSubManager()) {
+                NDArray p = e.getValue();
+                NDArray m1 = firstMoments.get(e.getKey());
+                NDArray m2 = secondMoments.get(e.getKey());
+                // Borrow the long-lived arrays so every temporary below is created in, and freed with, m.
+                m.tempAttachAll(p, m1, m2);
+                NDArray g = p.getGradient();
+                g.attach(m);
+                g = g.mul((float) clip);
+                m1.muli(b1).addi(g.mul(1 - b1));
+                m2.muli(b2).addi(g.square().mul(1 - b2));
+                NDArray denominator = m2.div(biasCorrection2).sqrt().add((float) options.adamEpsilon());
+                NDArray delta = m1.div(biasCorrection1).div(denominator);
+                if (options.weightDecay() > 0) {
+                    delta = delta.add(p.mul((float) options.weightDecay()));
+                }
+                p.subi(delta.mul(lr));
+            }
+        }
+    }
+
+    private void zeroGradients() {
+        NDArray any = parameters.values().iterator().next();
+        try (NDManager m = any.getManager().newSubManager()) {
+            for (NDArray p : parameters.values()) {
+                NDArray g = p.getGradient();
+                g.attach(m); // the handle and the scalar the assignment creates are freed with m
+                g.set(EVERYTHING, 0f); // assignment, not g*0: a NaN gradient must become 0 too
+            }
+        }
+    }
+
+    /** Moments by parameter name, for checkpoints that resume an optimizer exactly. */
+    public Map<String, NDArray> state() {
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        firstMoments.forEach((k, v) -> out.put("adam.m." + k, v));
+        secondMoments.forEach((k, v) -> out.put("adam.v." + k, v));
+        return out;
+    }
+
+    @Override
+    public void close() {
+        stateManager.close();
+    }
+}
