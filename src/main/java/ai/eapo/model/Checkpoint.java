@@ -66,7 +66,12 @@ public final class Checkpoint {
                     throw new UserInputException(dir + ": tensor '" + name + "' is missing (expected shape " + e.getValue() + ")");
                 }
                 SafeTensors.File st = open.computeIfAbsent(file.toString(), k -> SafeTensors.open(file));
-                Shape actual = new Shape(st.entries().get(name).shape());
+                SafeTensors.Entry entry = st.entries().get(name);
+                if (entry == null) {
+                    throw new UserInputException(file + ": has no tensor '" + name + "' although " + INDEX_FILE
+                            + " maps it to this file");
+                }
+                Shape actual = new Shape(entry.shape());
                 if (!actual.equals(e.getValue())) {
                     throw new UserInputException(dir + ": tensor '" + name + "' has shape " + actual
                             + ", expected " + e.getValue());

@@ -29,6 +29,8 @@ public record ModelConfig(
         double rmsNormEps,
         boolean tieWordEmbeddings,
         boolean attentionBias,
+        boolean outputBias,
+        boolean mlpBias,
         boolean qkNorm,
         int maxPositionEmbeddings,
         List<Integer> eosTokenIds,
@@ -62,7 +64,7 @@ public record ModelConfig(
             throw new UserInputException(where + ": unknown model_type '" + type + "' (supported: "
                     + String.join(", ", SUPPORTED_TYPES.stream().sorted().toList()) + ")");
         }
-        JsonNode ropeScaling = json.get("rope_scaling");
+        JsonNode ropeScaling = json.hasNonNull("rope_scaling") ? json.get("rope_scaling") : json.get("rope_parameters");
         if (ropeScaling != null && !ropeScaling.isNull()) {
             String ropeType = ropeScaling.path("rope_type").asText(ropeScaling.path("type").asText("default"));
             if (!ropeType.equals("default")) {
@@ -73,6 +75,12 @@ public record ModelConfig(
         int heads = requiredInt(json, "num_attention_heads", where);
         int kvHeads = json.path("num_key_value_heads").asInt(heads);
         int headDim = json.hasNonNull("head_dim") ? json.get("head_dim").asInt() : hidden / heads;
+        if (kvHeads <= 0) {
+            throw new UserInputException(where + ": 'num_key_value_heads' must be a positive integer, got " + kvHeads);
+        }
+        if (headDim <= 0) {
+            throw new UserInputException(where + ": 'head_dim' must be a positive integer, got " + headDim);
+        }
         if (heads % kvHeads != 0) {
             throw new UserInputException(where + ": num_attention_heads " + heads
                     + " is not a multiple of num_key_value_heads " + kvHeads);
@@ -90,11 +98,15 @@ public record ModelConfig(
                 heads,
                 kvHeads,
                 headDim,
-                json.path("rope_theta").asDouble(10000.0),
+                // Newer transformers write rope settings under rope_parameters.
+                json.path("rope_theta").asDouble(json.path("rope_parameters").path("rope_theta").asDouble(10000.0)),
                 json.path("rms_norm_eps").asDouble(1e-6),
                 json.path("tie_word_embeddings").asBoolean(false),
-                // Qwen2 always has q/k/v bias; others say so with attention_bias.
-                json.path("attention_bias").asBoolean(qwen2),
+                // Qwen2 always has q/k/v bias (and no o_proj bias); LLaMA / Qwen3 say so with attention_bias,
+                // which then covers o_proj too, and with mlp_bias for the MLP.
+                qwen2 || json.path("attention_bias").asBoolean(false),
+                !qwen2 && json.path("attention_bias").asBoolean(false),
+                json.path("mlp_bias").asBoolean(false),
                 type.equals("qwen3"),
                 json.path("max_position_embeddings").asInt(32768),
                 intList(json.get("eos_token_id")),

@@ -87,10 +87,18 @@ public final class PolicyModel implements AutoCloseable {
                 s.put(p + "self_attn.k_norm.weight", new Shape(c.headDim()));
             }
             s.put(p + "self_attn.o_proj.weight", new Shape(h, q));
+            if (c.outputBias()) {
+                s.put(p + "self_attn.o_proj.bias", new Shape(h));
+            }
             s.put(p + "post_attention_layernorm.weight", new Shape(h));
             s.put(p + "mlp.gate_proj.weight", new Shape(c.intermediateSize(), h));
             s.put(p + "mlp.up_proj.weight", new Shape(c.intermediateSize(), h));
             s.put(p + "mlp.down_proj.weight", new Shape(h, c.intermediateSize()));
+            if (c.mlpBias()) {
+                s.put(p + "mlp.gate_proj.bias", new Shape(c.intermediateSize()));
+                s.put(p + "mlp.up_proj.bias", new Shape(c.intermediateSize()));
+                s.put(p + "mlp.down_proj.bias", new Shape(h));
+            }
         }
         s.put("model.norm.weight", new Shape(h));
         if (!c.tieWordEmbeddings()) {
@@ -186,14 +194,14 @@ public final class PolicyModel implements AutoCloseable {
         v = v.transpose(0, 2, 1, 3);
         NDArray out = attention.attend(layer, q, k, v, config.kvGroups()); // [B, heads, L, d]
         out = out.transpose(0, 2, 1, 3).reshape(batch, length, (long) config.numHeads() * d);
-        return linear(out, w(p + "o_proj.weight"), null);
+        return linear(out, w(p + "o_proj.weight"), bias(p + "o_proj.bias"));
     }
 
     private NDArray mlp(NDArray x, String p) {
-        NDArray gate = linear(x, w(p + "mlp.gate_proj.weight"), null);
-        NDArray up = linear(x, w(p + "mlp.up_proj.weight"), null);
+        NDArray gate = linear(x, w(p + "mlp.gate_proj.weight"), bias(p + "mlp.gate_proj.bias"));
+        NDArray up = linear(x, w(p + "mlp.up_proj.weight"), bias(p + "mlp.up_proj.bias"));
         NDArray silu = gate.mul(gate.getNDArrayInternal().sigmoid());
-        return linear(silu.mul(up), w(p + "mlp.down_proj.weight"), null);
+        return linear(silu.mul(up), w(p + "mlp.down_proj.weight"), bias(p + "mlp.down_proj.bias"));
     }
 
     private NDArray rmsNorm(NDArray x, NDArray weight) {

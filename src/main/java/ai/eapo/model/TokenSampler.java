@@ -44,6 +44,16 @@ public final class TokenSampler {
         }
     }
 
+    /** Log-probabilities of {@code tokens[i]} at row {@code rows[i]} of {@code logits} (temperature-scaled). */
+    public static float[] logProbsOf(NDArray logits, SamplingParams params, long[] rows, long[] tokens) {
+        try (NDManager work = logits.getManager().newSubManager()) {
+            NDArray picked = logits.get(new ai.djl.ndarray.index.NDIndex("{}", work.create(rows)));
+            picked.attach(work);
+            NDArray logProbs = logProbs(picked, params);
+            return logProbs.gather(work.create(tokens).expandDims(-1), -1).squeeze(-1).toFloatArray();
+        }
+    }
+
     /** Draws from probs [rows, vocab] restricted to top-k / top-p, with one uniform per row. */
     private static NDArray inverseCdf(NDArray probs, SamplingParams params, double[] uniforms, NDManager work) {
         NDArray order = null;

@@ -1,0 +1,127 @@
+package ai.eapo.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.eapo.algorithm.CriticalPointPolicy;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Experience-augmented decoding: τ decides where the prior's tokens replace the policy's. */
+class ExperienceDecodingTest {
+
+    static final SamplingParams PARAMS = new SamplingParams(1.0, 1.0, 0);
+    static PolicyModel policy;
+    static PolicyModel prior;
+
+    @BeforeAll
+    static void models() {
+        ModelConfig config = ModelConfig.qwen2(40, 32, 64, 2, 4, 2, true, List.of(0));
+        policy = PolicyModel.random(config, Device.cpu(), 1, 0.3f);
+        prior = PolicyModel.random(config, Device.cpu(), 2, 0.3f);
+    }
+
+    @AfterAll
+    static void close() {
+        policy.close();
+        prior.close();
+    }
+
+    static List<Generator.Request> requests(boolean experience) {
+        List<Generator.Request> out = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            out.add(new Generator.Request(i, new long[]{1 + i, 5, 7 + i}, 12 + i, 40 + i, experience && i % 2 == 0));
+        }
+        return out;
+    }
+
+    /** Counts consultations on the way to a real local prior. */
+    static final class CountingPrior implements ExperiencePrior {
+        final LocalPrior inner = new LocalPrior(prior, PARAMS);
+        final AtomicInteger consulted = new AtomicInteger();
+
+        @Override
+        public List<Draw> consult(List<Consultation> consultations) {
+            consulted.addAndGet(consultations.size());
+            return inner.consult(consultations);
+        }
+
+        @Override
+        public void release(long sequenceId) {
+            inner.release(sequenceId);
+        }
+    }
+
+    @Test
+    void infiniteTauIsExactlyOrdinarySampling() {
+        CountingPrior counting = new CountingPrior();
+        CriticalPointPolicy never = new CriticalPointPolicy(Double.POSITIVE_INFINITY);
+        var plain = new Generator(policy, PARAMS, Set.of(0L), 4).generate(requests(false));
+        var augmented = new Generator(policy, PARAMS, Set.of(0L), 4,
+                new Generator.Experience(counting, never::isCritical)).generate(requests(true));
+        assertEquals(0, counting.consulted.get());
+        for (int i = 0; i < plain.size(); i++) {
+            assertArrayEquals(plain.get(i).tokens(), augmented.get(i).tokens());
+            assertArrayEquals(plain.get(i).logProbs(), augmented.get(i).logProbs());
+            assertEquals(0, augmented.get(i).resampledCount());
+        }
+        counting.inner.close();
+    }
+
+    @Test
+    void zeroTauTakesEveryExperienceTokenFromThePriorWithTheRightLogProbs() {
+        CountingPrior counting = new CountingPrior();
+        CriticalPointPolicy always = new CriticalPointPolicy(0.0);
+        List<Generator.Request> requests = requests(true);
+        var out = new Generator(policy, PARAMS, Set.of(0L), 4,
+                new Generator.Experience(counting, always::isCritical)).generate(requests);
+        int experienceTokens = 0;
+        try (NDManager m = NDManager.newBaseManager()) {
+            for (int i = 0; i < out.size(); i++) {
+                Generator.Completion c = out.get(i);
+                long[] full = concat(requests.get(i).prompt(), c.tokens());
+                float[] policyLp = logProbs(policy, full, m);
+                float[] priorLp = logProbs(prior, full, m);
+                int offset = requests.get(i).prompt().length - 1;
+                for (int t = 0; t < c.tokens().length; t++) {
+                    assertEquals(c.experience(), c.resampled()[t], "request " + i + " token " + t);
+                    float expectedBehaviour = c.experience() ? priorLp[offset + t] : policyLp[offset + t];
+                    assertEquals(expectedBehaviour, c.logProbs()[t], 1e-4, "behaviour log-prob, request " + i + " token " + t);
+                    assertEquals(policyLp[offset + t], c.policyLogProbs()[t], 1e-4, "policy log-prob, request " + i + " token " + t);
+                }
+                experienceTokens += c.experience() ? c.tokens().length : 0;
+            }
+        }
+        assertEquals(experienceTokens, counting.consulted.get());
+        assertEquals(0, counting.inner.cachedSequences(), "prior caches are freed when sequences end");
+        assertFalse(out.get(1).experience());
+        assertTrue(out.get(0).resampledCount() > 0);
+        counting.inner.close();
+    }
+
+    /** log p(x[t+1] | x[..t]) for every t under {@code model}, from one full forward pass. */
+    static float[] logProbs(PolicyModel model, long[] ids, NDManager m) {
+        long[] in = java.util.Arrays.copyOf(ids, ids.length - 1);
+        long[] targets = java.util.Arrays.copyOfRange(ids, 1, ids.length);
+        NDArray lp = model.tokenLogProbs(m.create(in, new Shape(1, in.length)), m.create(targets, new Shape(1, targets.length)), 1f);
+        return lp.squeeze(0).toFloatArray();
+    }
+
+    static long[] concat(long[] a, long[] b) {
+        long[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}
