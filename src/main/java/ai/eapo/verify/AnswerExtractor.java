@@ -1,11 +1,13 @@
 package ai.eapo.verify;
 
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
  * Takes the final answer out of a model response. Rules, in priority order: the last {@code \boxed{}} /
- * {@code \fbox{}}, GSM8K's {@code #### N}, the last "answer is ...", the last math block, and (if enabled) the
+ * {@code \fbox{}} (with the boxes joined to it by "," / "and" / "or"), GSM8K's {@code #### N}, the last "answer is ...", the last math block, and (if enabled) the
  * last number.
  * All scans are linear in the response length; no backtracking-prone regular expressions.
  */
@@ -13,6 +15,8 @@ public final class AnswerExtractor {
 
     private static final String[] BOX_COMMANDS = {"\\boxed", "\\fbox"};
     private static final String GSM8K_MARK = "####";
+    /** math-verify joins up to six boxed answers; more in a row is unusual enough to stop at. */
+    private static final int MAX_JOINED_BOXES = 6;
     private static final Pattern ANSWER_IS = Pattern.compile("answer(?: is|:)", Pattern.CASE_INSENSITIVE);
     /** A plain word of three letters or more (not a LaTeX command): marks prose rather than mathematics. */
     private static final Pattern PROSE_WORD = Pattern.compile("(?<![\\\\a-zA-Z])[a-zA-Z]{3,}");
@@ -25,7 +29,7 @@ public final class AnswerExtractor {
     }
 
     public Extraction extract(String response) {
-        String boxed = lastBoxed(response);
+        String boxed = lastBoxedGroup(response);
         if (boxed != null) {
             return new Extraction(boxed, ExtractionRule.BOXED);
         }
@@ -52,7 +56,41 @@ public final class AnswerExtractor {
 
     /** Content of the last well-formed {@code \boxed{...}} (nested braces allowed), or null. */
     static String lastBoxed(String text) {
-        int searchFrom = text.length();
+        Box box = lastBox(text, text.length());
+        return box == null ? null : box.content();
+    }
+
+    /**
+     * The last box together with the boxes just before it that are joined to it as one answer list
+     * ({@code \boxed{1}, \boxed{2}} or {@code \boxed{1} and \boxed{2}}), joined by ", "; null when there is no box.
+     * Models often box each solution separately, and math-verify reads such runs as one list.
+     */
+    static String lastBoxedGroup(String text) {
+        Box box = lastBox(text, text.length());
+        if (box == null) {
+            return null;
+        }
+        Deque<String> parts = new ArrayDeque<>();
+        parts.push(box.content());
+        while (parts.size() < MAX_JOINED_BOXES && box.start() > 0) {
+            Box previous = lastBox(text, box.start() - 1);
+            if (previous == null || previous.end() > box.start()
+                    || !BoxGap.joins(text.substring(previous.end(), box.start()))) {
+                break;
+            }
+            parts.push(previous.content());
+            box = previous;
+        }
+        return String.join(", ", parts);
+    }
+
+    /** A box: where its command starts, where it ends (exclusive) and its trimmed content. */
+    private record Box(int start, int end, String content) {
+    }
+
+    /** The last well-formed, non-blank box that starts at or before {@code from}, or null. */
+    private static Box lastBox(String text, int from) {
+        int searchFrom = from;
         while (true) {
             int at = -1;
             String command = null;
@@ -66,9 +104,9 @@ public final class AnswerExtractor {
             if (at < 0) {
                 return null;
             }
-            String content = boxContent(text, at + command.length());
-            if (content != null && !content.isBlank()) {
-                return content.trim();
+            Box box = boxAt(text, at, at + command.length());
+            if (box != null && !box.content().isBlank()) {
+                return box;
             }
             if (at == 0) {
                 return null;
@@ -77,7 +115,7 @@ public final class AnswerExtractor {
         }
     }
 
-    private static String boxContent(String text, int start) {
+    private static Box boxAt(String text, int commandStart, int start) {
         int i = start;
         while (i < text.length() && text.charAt(i) == ' ') {
             i++;
@@ -91,7 +129,7 @@ public final class AnswerExtractor {
             while (end < text.length() && " $\n".indexOf(text.charAt(end)) < 0) {
                 end++;
             }
-            return start == i ? null : text.substring(i, end);
+            return start == i ? null : new Box(commandStart, end, text.substring(i, end).trim());
         }
         int depth = 0;
         for (int j = i; j < text.length(); j++) {
@@ -101,7 +139,7 @@ public final class AnswerExtractor {
             } else if (ch == '{') {
                 depth++;
             } else if (ch == '}' && --depth == 0) {
-                return text.substring(i + 1, j);
+                return new Box(commandStart, j + 1, text.substring(i + 1, j).trim());
             }
         }
         return null;

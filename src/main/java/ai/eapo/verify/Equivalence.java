@@ -48,12 +48,14 @@ final class Equivalence {
     private final CheckBudget budget;
     private final ExactEvaluator exact;
     private final NumericEvaluator numeric;
+    private final ComplexEvaluator complex;
 
     Equivalence(VerifierOptions options, CheckBudget budget) {
         this.options = options;
         this.budget = budget;
         this.exact = new ExactEvaluator(options.maxExactBits(), options.maxExactFactorial(), budget);
         this.numeric = new NumericEvaluator(budget);
+        this.complex = new ComplexEvaluator(budget, numeric);
     }
 
     Match compare(MathNode gold, MathNode pred) {
@@ -206,10 +208,32 @@ final class Equivalence {
         if (r.ops().stream().allMatch(op -> op == RelOp.IN)) {
             return last;
         }
+        if (r.ops().size() == 1 && r.ops().get(0) == RelOp.EQ) {
+            // "k = 1", "f(x) = 1", "|AB| = 1" name a value; "2x + z = 1" is an equation, not the answer 1
+            MathNode first = operands.get(0);
+            return isName(first) ? last : isName(last) ? first : null;
+        }
         if (r.ops().stream().allMatch(op -> op == RelOp.EQ)) {
             return operands.get(0) instanceof Sym || !(last instanceof Sym) ? last : operands.get(0);
         }
         return asInterval(r);
+    }
+
+    /**
+     * Whether a side of an equation only names a quantity: a symbol, or symbols combined without numbers or sums
+     * ({@code x_1}, {@code f(x)}, {@code |AB|}, {@code A:B}). math-verify reads such equations as their value.
+     */
+    private static boolean isName(MathNode n) {
+        if (n instanceof Sym) {
+            return true;
+        }
+        if (n instanceof MathNode.Product p) {
+            return p.factors().stream().allMatch(Equivalence::isName);
+        }
+        if (n instanceof MathNode.Quotient q) {
+            return isName(q.numerator()) && isName(q.denominator());
+        }
+        return n instanceof MathNode.Func f && f.name().equals("abs") && isName(f.argument());
     }
 
     private Match relations(Relation g, Relation p, int d) {
@@ -348,6 +372,9 @@ final class Equivalence {
         }
         Set<String> vars = new TreeSet<>(fg.variables());
         vars.addAll(fp.variables());
+        if (fg.imaginary() || fp.imaginary()) {
+            return complexAtPoints(g, p, vars, approx);
+        }
         if (vars.isEmpty()) {
             double a = numeric.evaluate(g, Map.of());
             double b = numeric.evaluate(p, Map.of());
@@ -382,6 +409,34 @@ final class Equivalence {
                 : Match.no("too few points where both are defined");
     }
 
+    /** Answers with i: compared as complex values (at random real points when variables occur). */
+    private Match complexAtPoints(MathNode g, MathNode p, Set<String> vars, boolean approx) {
+        int agreed = 0;
+        int wanted = vars.isEmpty() ? 1 : options.evaluationPoints();
+        for (Map<String, Double> point : samplePoints(vars)) {
+            ComplexEvaluator.Complex a = complex.evaluate(g, point);
+            ComplexEvaluator.Complex b = complex.evaluate(p, point);
+            if (!a.isFinite() || !b.isFinite()) {
+                continue;
+            }
+            double scale = Math.max(a.modulus(), b.modulus());
+            if (!withinTolerance(a.minus(b).modulus(), scale, approx)) {
+                return Match.no("complex values differ at " + point + ": " + a + " vs " + b);
+            }
+            agreed++;
+        }
+        return agreed * 2 >= wanted ? new Match(true, "complex values agree at " + agreed + " points")
+                : Match.no("complex values undefined");
+    }
+
+    /** Whether a difference of size {@code diff} is rounding noise (or within tolerance) for values of size {@code scale}. */
+    private boolean withinTolerance(double diff, double scale, boolean approx) {
+        if (approx) {
+            return diff <= options.relativeTolerance() * scale || diff <= NEAR_ZERO;
+        }
+        return diff <= options.exactFormTolerance() * Math.max(1.0, scale);
+    }
+
     private Set<String> variablesOf(MathNode f, MathNode g) {
         Set<String> vars = new TreeSet<>(NodeFacts.of(f, budget).variables());
         vars.addAll(NodeFacts.of(g, budget).variables());
@@ -406,11 +461,7 @@ final class Equivalence {
     }
 
     private boolean close(double a, double b, boolean approx) {
-        double diff = Math.abs(a - b);
-        if (approx) {
-            return diff <= options.relativeTolerance() * Math.max(Math.abs(a), Math.abs(b)) || diff <= NEAR_ZERO;
-        }
         // exact forms evaluated in floating point: only rounding noise is forgiven (absolute below 1)
-        return diff <= options.exactFormTolerance() * Math.max(1.0, Math.max(Math.abs(a), Math.abs(b)));
+        return withinTolerance(Math.abs(a - b), Math.max(Math.abs(a), Math.abs(b)), approx);
     }
 }

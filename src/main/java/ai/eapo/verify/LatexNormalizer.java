@@ -38,7 +38,8 @@ public final class LatexNormalizer {
     private static final Pattern UNIT_POWER = Pattern.compile("\\s*(\\^\\{?\\d\\}?)?\\s*");
     private static final Pattern ESCAPED_COMMAND = Pattern.compile("\\\\\\\\(?=[a-zA-Z])");
     private static final Pattern WHITESPACE = Pattern.compile("\\s+");
-    private static final Pattern AND_WORD = Pattern.compile("\\s+and\\s+");
+    /** "1 and 2", "x = 1 or x = 2", "1; 2": several answers, read as a comma list (as math-verify does). */
+    private static final Pattern LIST_SEPARATOR = Pattern.compile("\\s+(?:and|or)\\s+|\\s*;\\s*");
 
     public NormalizedAnswer normalize(String answer) {
         // an escaped backslash before a command (\\frac, from double escaping) stands for one backslash;
@@ -51,7 +52,7 @@ public final class LatexNormalizer {
         boolean percent = s.contains("%");
         s = s.replace("\\%", "").replace("%", "");
         s = stripTextCommands(s);
-        s = AND_WORD.matcher(s).replaceAll(", ");
+        s = LIST_SEPARATOR.matcher(s).replaceAll(", ");
         s = removeThousandsSeparators(s);
         s = WHITESPACE.matcher(s).replaceAll(" ").strip();
         TrailingWords tail = stripTrailingWords(s);

@@ -18,7 +18,8 @@ sealed interface MathNode {
     record Sym(String name) implements MathNode {
     }
 
-    enum Constant { PI, E, INFINITY }
+    /** {@code I} is the imaginary unit, which math-verify's sympy parsing reads a bare {@code i} as. */
+    enum Constant { PI, E, INFINITY, I }
 
     record Const(Constant constant) implements MathNode {
     }

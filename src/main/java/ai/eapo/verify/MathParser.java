@@ -198,7 +198,8 @@ final class MathParser {
             budget.tick();
             if (acceptSymbol("*") || acceptCommand("cdot") || acceptCommand("times")) {
                 factors.add(unary());
-            } else if (acceptSymbol("/") || acceptCommand("div")) {
+            } else if (acceptSymbol("/") || acceptCommand("div") || acceptSymbol(":")) {
+                // a ratio a:b is the quotient a/b, as in math-verify ("V_1:V_2 = 11:21" has the value 11/21)
                 // each division nests the product so far one level deeper: count it against the depth bound
                 budget.enter(depth + ++divisions);
                 MathNode numerator = factors.size() == 1 ? factors.get(0) : new Product(factors);
@@ -365,7 +366,8 @@ final class MathParser {
                         : function(word);
             }
         }
-        return first.equals("e") ? new Const(Constant.E) : new Sym(first);
+        // e is Euler's number and i the imaginary unit, as in math-verify's sympy parsing
+        return first.equals("e") ? new Const(Constant.E) : first.equals("i") ? new Const(Constant.I) : new Sym(first);
     }
 
     private boolean lettersAhead(String first, String word) {

@@ -48,12 +48,12 @@ public final class MathVerifier {
         return compare(e.text(), e.rule(), gold);
     }
 
-    /** Checks a bare predicted answer (a surrounding {@code \boxed{}} is removed). */
+    /** Checks a bare predicted answer (a surrounding {@code \boxed{}} is removed; several boxes joined as a list). */
     public Verdict verifyAnswer(String answer, String gold) {
         if (answer == null || gold == null) {
             return Verdict.wrong(null, ExtractionRule.NONE, "missing answer or reference");
         }
-        String boxed = answer.length() <= options.maxResponseChars() ? guarded(() -> AnswerExtractor.lastBoxed(answer)) : null;
+        String boxed = answer.length() <= options.maxResponseChars() ? guarded(() -> AnswerExtractor.lastBoxedGroup(answer)) : null;
         return compare(boxed != null ? boxed : answer.strip(), ExtractionRule.BARE_ANSWER, gold);
     }
 
@@ -86,7 +86,7 @@ public final class MathVerifier {
 
     /** References may themselves be solutions: take their boxed or #### answer when present. */
     private static String referenceAnswer(String gold) {
-        String boxed = AnswerExtractor.lastBoxed(gold);
+        String boxed = AnswerExtractor.lastBoxedGroup(gold);
         if (boxed != null) {
             return boxed;
         }

@@ -27,14 +27,15 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 
-/** What a comparison needs to know about a tree: its variables, and whether it holds decimals, infinity or ±. */
-record NodeFacts(Set<String> variables, boolean decimal, boolean infinity, int plusMinusCount) {
+/** What a comparison needs to know about a tree: its variables, and whether it holds decimals, infinity, i or ±. */
+record NodeFacts(Set<String> variables, boolean decimal, boolean infinity, boolean imaginary, int plusMinusCount) {
 
     /** Walks the tree iteratively (no recursion, so no stack risk on deep trees). */
     static NodeFacts of(MathNode root, CheckBudget budget) {
         Set<String> vars = new TreeSet<>();
         boolean decimal = false;
         boolean infinity = false;
+        boolean imaginary = false;
         int plusMinus = 0;
         Deque<MathNode> todo = new ArrayDeque<>();
         todo.push(root);
@@ -47,12 +48,13 @@ record NodeFacts(Set<String> variables, boolean decimal, boolean infinity, int p
                 decimal |= num.decimal();
             } else if (n instanceof Const c) {
                 infinity |= c.constant() == Constant.INFINITY;
+                imaginary |= c.constant() == Constant.I;
             } else if (n instanceof PlusMinus) {
                 plusMinus++;
             }
             children(n).forEach(todo::push);
         }
-        return new NodeFacts(vars, decimal, infinity, plusMinus);
+        return new NodeFacts(vars, decimal, infinity, imaginary, plusMinus);
     }
 
     static List<MathNode> children(MathNode n) {

@@ -46,6 +46,7 @@ final class NumericEvaluator {
                 case PI -> Math.PI;
                 case E -> Math.E;
                 case INFINITY -> Double.POSITIVE_INFINITY;
+                case I -> Double.NaN; // not real: ComplexEvaluator handles answers with i
             };
         } else if (node instanceof Neg n) {
             return -eval(n.operand(), vars, d);

@@ -1,0 +1,79 @@
+package ai.eapo.node;
+
+import ai.eapo.algorithm.HyperParameters;
+import ai.eapo.data.ProblemSet;
+import ai.eapo.model.PolicyTokenizer;
+import ai.eapo.model.SamplingParams;
+import ai.eapo.training.SynchronousTrainer;
+import ai.eapo.training.TaskPrompts;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+
+/** Options shared by the training commands: data, batch, schedule of evaluations, output. */
+final class TrainingOptions {
+
+    @Option(names = "--data", defaultValue = "data/synthetic/train.jsonl", description = "Training problems (default: ${DEFAULT-VALUE}).")
+    Path data;
+
+    @Option(names = "--test", defaultValue = "data/synthetic/test.jsonl", description = "Held-out problems (default: ${DEFAULT-VALUE}).")
+    Path test;
+
+    @Option(names = "--steps", required = true, description = "Optimizer steps.")
+    int steps;
+
+    @Option(names = "--prompts-per-step", defaultValue = "16", description = "default: ${DEFAULT-VALUE}")
+    int promptsPerStep;
+
+    @Option(names = "--lr", description = "Learning rate (default: eapo.algorithm.optimizer.lr).")
+    Double learningRate;
+
+    @Option(names = "--eval-every", defaultValue = "50", description = "default: ${DEFAULT-VALUE}")
+    int evalEvery;
+
+    @Option(names = "--eval-size", defaultValue = "200", description = "Held-out problems per evaluation (default: ${DEFAULT-VALUE}).")
+    int evalSize;
+
+    @Option(names = "--seed", defaultValue = "0", description = "default: ${DEFAULT-VALUE}")
+    long seed;
+
+    @Option(names = "--out", required = true, description = "Output model directory (HF layout).")
+    Path out;
+
+    Config config() {
+        Config c = ConfigFactory.load();
+        if (learningRate != null) {
+            c = ConfigFactory.parseString("eapo.algorithm.optimizer.lr = " + learningRate).withFallback(c);
+        }
+        return c;
+    }
+
+    HyperParameters hyperParameters(Config c) {
+        return HyperParameters.fromConfig(c);
+    }
+
+    SynchronousTrainer.Options loopOptions(Config c) {
+        Config r = c.getConfig("eapo.rollout");
+        return new SynchronousTrainer.Options(r.getInt("max-new-tokens"),
+                new SamplingParams(r.getDouble("temperature"), r.getDouble("top-p"), r.getInt("top-k")),
+                r.getInt("micro-batch-size"), r.getInt("decode-batch-size"), seed);
+    }
+
+    TaskPrompts prompts(Config c, PolicyTokenizer tokenizer) {
+        return new TaskPrompts(tokenizer, c.getString("eapo.data.prompt-template"));
+    }
+
+    /** The batch for a step: a seeded draw without replacement within each pass over the data. */
+    static List<ProblemSet.Problem> batch(List<ProblemSet.Problem> data, int step, int size, long seed) {
+        int perPass = data.size() / size;
+        int pass = step / Math.max(1, perPass);
+        List<ProblemSet.Problem> shuffled = new java.util.ArrayList<>(data);
+        java.util.Collections.shuffle(shuffled, new Random(seed * 31 + pass));
+        int offset = (step % Math.max(1, perPass)) * size;
+        return shuffled.subList(offset, Math.min(shuffled.size(), offset + size));
+    }
+}

@@ -1,0 +1,104 @@
+package ai.eapo.training;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.eapo.algorithm.LossAggregation;
+import ai.eapo.algorithm.LossOptions;
+import ai.eapo.algorithm.PolicyLoss;
+import ai.eapo.algorithm.PolicyLossInputs;
+import ai.eapo.model.PolicyModel;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * The learner's IS-corrected policy-gradient step (spec sections 3–4) on a batch of trajectories: log-probs
+ * recomputed under the current weights, {@link PolicyLoss} per micro-batch, gradients accumulated, one
+ * {@link AdamW} step. There is one optimizer step per batch, so the proximal policy π_prox (weights at the
+ * start of the step) is the current policy with its gradient stopped: the ratio ρ is 1 in value and carries
+ * the gradient, and the behaviour weight corrects both prior tokens and sampler staleness.
+ */
+public final class PolicyUpdate {
+
+    /** Per-step statistics for the metrics. */
+    public record Report(double loss, double gradNorm, boolean skipped, double clipFraction, double meanIsWeight,
+                         long tokens) {
+    }
+
+    private final PolicyModel model;
+    private final AdamW optimizer;
+    private final int microBatchSize;
+    private final float temperature;
+    private LossOptions lossOptions;
+
+    public PolicyUpdate(PolicyModel model, AdamW optimizer, LossOptions lossOptions, int microBatchSize, float temperature) {
+        if (microBatchSize < 1) {
+            throw new IllegalArgumentException("micro-batch size must be >= 1, got " + microBatchSize);
+        }
+        this.model = model;
+        this.optimizer = optimizer;
+        this.lossOptions = lossOptions;
+        this.microBatchSize = microBatchSize;
+        this.temperature = temperature;
+    }
+
+    public void setLossOptions(LossOptions lossOptions) {
+        this.lossOptions = lossOptions;
+    }
+
+    public Report step(List<Trajectory> batch) {
+        long tokens = batch.stream().mapToLong(t -> t.tokens().length).sum();
+        double denominator = lossOptions.aggregation() == LossAggregation.TOKEN_MEAN ? tokens : batch.size();
+        double[] clipSum = new double[1];
+        double[] weightSum = new double[1];
+        List<Function<NDManager, NDArray>> microBatches = new ArrayList<>();
+        for (int from = 0; from < batch.size(); from += microBatchSize) {
+            List<Trajectory> part = batch.subList(from, Math.min(batch.size(), from + microBatchSize));
+            long partTokens = part.stream().mapToLong(t -> t.tokens().length).sum();
+            microBatches.add(m -> {
+                PolicyLoss.Result r = PolicyLoss.compute(inputs(part, m), lossOptions, denominator);
+                // Token-weighted so that the batch statistics do not depend on the micro-batch split.
+                clipSum[0] += r.clipFraction() * partTokens;
+                weightSum[0] += r.meanIsWeight() * partTokens;
+                return r.loss();
+            });
+        }
+        AdamW.StepReport report = optimizer.step(microBatches);
+        return new Report(report.loss(), report.gradNorm(), report.skipped(), clipSum[0] / tokens,
+                weightSum[0] / tokens, tokens);
+    }
+
+    /** Right-padded [B, L] tensors for a micro-batch; only response positions are unmasked. */
+    private PolicyLossInputs inputs(List<Trajectory> part, NDManager m) {
+        int rows = part.size();
+        int length = part.stream().mapToInt(Trajectory::inputLength).max().orElseThrow();
+        long[] ids = new long[rows * length];
+        long[] targets = new long[rows * length];
+        float[] behaviour = new float[rows * length];
+        float[] resampled = new float[rows * length];
+        float[] advantages = new float[rows];
+        float[] mask = new float[rows * length];
+        for (int r = 0; r < rows; r++) {
+            Trajectory t = part.get(r);
+            int base = r * length;
+            int p = t.prompt().length;
+            System.arraycopy(t.prompt(), 0, ids, base, p);
+            System.arraycopy(t.tokens(), 0, ids, base + p, t.tokens().length - 1);
+            // Position p-1+i predicts response token i.
+            for (int i = 0; i < t.tokens().length; i++) {
+                int at = base + p - 1 + i;
+                targets[at] = t.tokens()[i];
+                behaviour[at] = t.behaviourLogProbs()[i];
+                resampled[at] = t.resampled()[i] ? 1f : 0f;
+                mask[at] = 1f;
+            }
+            advantages[r] = (float) t.advantage();
+        }
+        Shape shape = new Shape(rows, length);
+        NDArray logProbs = model.tokenLogProbs(m.create(ids, shape), m.create(targets, shape), temperature);
+        return new PolicyLossInputs(logProbs, logProbs, m.create(behaviour, shape), m.create(resampled, shape),
+                m.create(advantages, new Shape(rows, 1)), m.create(mask, shape), null);
+    }
+}
