@@ -7,8 +7,9 @@ import java.util.regex.Pattern;
 
 /**
  * Takes the final answer out of a model response. Rules, in priority order: the last {@code \boxed{}} /
- * {@code \fbox{}} (with the boxes joined to it by "," / "and" / "or"), GSM8K's {@code #### N}, the last "answer is ...", the last math block, and (if enabled) the
- * last number.
+ * {@code \fbox{}} with the boxes joined to it by "," / "and" / "or" (unless a "final answer is $X$" statement
+ * follows it), GSM8K's {@code #### N}, the last "answer is ...", the last math block, a short response without
+ * prose taken whole, and (if enabled) the last number.
  * All scans are linear in the response length; no backtracking-prone regular expressions.
  */
 public final class AnswerExtractor {
@@ -17,10 +18,19 @@ public final class AnswerExtractor {
     private static final String GSM8K_MARK = "####";
     /** math-verify joins up to six boxed answers; more in a row is unusual enough to stop at. */
     private static final int MAX_JOINED_BOXES = 6;
+    /** The closing statement of Minerva-style prompts: "Final Answer: The final answer is $X$. I hope it is correct." */
+    private static final Pattern FINAL_ANSWER_IS = Pattern.compile("final answer is:?", Pattern.CASE_INSENSITIVE);
+    /** Stands in for the dollar of an escaped {@code \$} while math delimiters are searched. */
+    private static final char ESCAPED_DOLLAR_MASK = '\u0000';
+    /** "2,74" in running text: one or two digits after a comma make a decimal comma, three a thousands separator. */
+    private static final Pattern DECIMAL_COMMA = Pattern.compile("-?\\d+,\\d{1,2}");
+    /** Responses up to this long with no prose word are taken whole as the answer. */
+    private static final int MAX_BARE_RESPONSE_CHARS = 200;
     private static final Pattern ANSWER_IS = Pattern.compile("answer(?: is|:)", Pattern.CASE_INSENSITIVE);
     /** A plain word of three letters or more (not a LaTeX command): marks prose rather than mathematics. */
     private static final Pattern PROSE_WORD = Pattern.compile("(?<![\\\\a-zA-Z])[a-zA-Z]{3,}");
-    private static final Pattern NUMBER = Pattern.compile("-?(?:\\d[\\d,]*(?:\\.\\d+)?|\\.\\d+)(?:/\\d+)?");
+    /** A number not glued to letters on its left ("AZYUK2A" holds no answer; "100m2" does). */
+    private static final Pattern NUMBER = Pattern.compile("(?<![A-Za-z])-?(?:\\d[\\d,]*(?:\\.\\d+)?|\\.\\d+)(?:/\\d+)?");
 
     private final boolean fallbackToLastNumber;
 
@@ -31,7 +41,10 @@ public final class AnswerExtractor {
     public Extraction extract(String response) {
         String boxed = lastBoxedGroup(response);
         if (boxed != null) {
-            return new Extraction(boxed, ExtractionRule.BOXED);
+            // "... \boxed{255} ... Final Answer: The final answer is $10,455$.": the closing statement wins
+            String finalAnswer = finalAnswerAfterLastBox(response);
+            return finalAnswer != null ? new Extraction(finalAnswer, ExtractionRule.ANSWER_IS)
+                    : new Extraction(boxed, ExtractionRule.BOXED);
         }
         String hashes = afterLastGsm8kMark(response);
         if (hashes != null) {
@@ -45,10 +58,17 @@ public final class AnswerExtractor {
         if (math != null) {
             return new Extraction(math, ExtractionRule.LAST_MATH);
         }
+        String stripped = response.strip();
+        if (stripped.length() <= MAX_BARE_RESPONSE_CHARS && !PROSE_WORD.matcher(stripped).find()) {
+            // a short response without prose, such as "\frac{10}{9}" or "1 000", is the answer itself
+            return new Extraction(stripped, ExtractionRule.WHOLE_RESPONSE);
+        }
         if (fallbackToLastNumber) {
             String number = lastNumber(response);
             if (number != null) {
-                return new Extraction(number, ExtractionRule.LAST_NUMBER);
+                // in running text "2,74" (one or two digits after the comma) is a decimal comma, not a list
+                String decimal = DECIMAL_COMMA.matcher(number).matches() ? number.replace(',', '.') : number;
+                return new Extraction(decimal, ExtractionRule.LAST_NUMBER);
             }
         }
         return Extraction.NONE;
@@ -145,6 +165,32 @@ public final class AnswerExtractor {
         return null;
     }
 
+    /** The answer of a "final answer is" statement that comes after the last box, or null. */
+    private static String finalAnswerAfterLastBox(String text) {
+        int end = lastFinalAnswerEnd(text);
+        int lastBox = Math.max(text.lastIndexOf(BOX_COMMANDS[0]), text.lastIndexOf(BOX_COMMANDS[1]));
+        return end < 0 || lastBox > end ? null : finalAnswerStatement(text);
+    }
+
+    /** The math of the last "final answer is $X$" statement, or null. */
+    static String finalAnswerStatement(String text) {
+        int end = lastFinalAnswerEnd(text);
+        if (end < 0) {
+            return null;
+        }
+        String math = leadingMath(text.substring(end).stripLeading());
+        return math == null || math.isBlank() ? null : math.trim();
+    }
+
+    private static int lastFinalAnswerEnd(String text) {
+        Matcher m = FINAL_ANSWER_IS.matcher(text);
+        int end = -1;
+        while (m.find()) {
+            end = m.end();
+        }
+        return end;
+    }
+
     private static String afterLastGsm8kMark(String text) {
         int at = text.lastIndexOf(GSM8K_MARK);
         if (at < 0) {
@@ -198,21 +244,24 @@ public final class AnswerExtractor {
      * {@code $...$} (one line, as inline math). Null when there is none or it is empty.
      */
     static String lastMathBlock(String text) {
+        // an escaped dollar (a price inside math) delimits nothing; masking keeps every index valid
+        String masked = text.replace("\\$", "\\" + ESCAPED_DOLLAR_MASK);
         String best = null;
         int bestEnd = -1;
         String[][] delimiters = {{"\\[", "\\]"}, {"$$", "$$"}, {"\\(", "\\)"}, {"$", "$"}};
         for (String[] d : delimiters) {
-            int close = text.lastIndexOf(d[1]);
+            int close = masked.lastIndexOf(d[1]);
             if (close <= bestEnd || close < 1) {
                 continue;
             }
-            int open = text.lastIndexOf(d[0], close - 1);
+            int open = masked.lastIndexOf(d[0], close - 1);
             if (open < 0 || open + d[0].length() > close) {
                 continue;
             }
             String content = text.substring(open + d[0].length(), close);
             boolean inline = d[0].equals("$") || d[0].equals("\\(");
-            if (!content.isBlank() && !(inline && content.indexOf('\n') >= 0) && !content.contains("$")) {
+            boolean nestedDollar = masked.substring(open + d[0].length(), close).contains("$");
+            if (!content.isBlank() && !(inline && content.indexOf('\n') >= 0) && !nestedDollar) {
                 best = content.trim();
                 bestEnd = close;
             }

@@ -43,6 +43,8 @@ final class Equivalence {
     private static final int SAMPLE_ATTEMPTS_FACTOR = 3;
     /** Below this a value counts as zero when comparing equations up to a factor. */
     private static final double NEAR_ZERO = 1e-12;
+    /** The Qwen2.5-Math grader compares matrices after rounding entries to three decimals. */
+    private static final double MATRIX_ROUNDING = 1000;
 
     private final VerifierOptions options;
     private final CheckBudget budget;
@@ -109,7 +111,7 @@ final class Equivalence {
             if (mg.rows().size() != mp.rows().size()) {
                 return Match.no("matrix shapes differ");
             }
-            return ordered(flatten(mg), flatten(mp), d, "matrix");
+            return matrixEntries(flatten(mg), flatten(mp), d);
         }
         if (g instanceof Matrix mg && isVector(mg) && p instanceof Tuple tp) {
             return ordered(flatten(mg), tp.items(), d, "vector");
@@ -172,6 +174,35 @@ final class Equivalence {
         return new Match(true, what + " equal element by element");
     }
 
+    /**
+     * Matrices entry by entry; a written decimal entry also matches when both round to the same three decimals,
+     * as the Qwen2.5-Math grader rounds matrix entries (0.290243 matches 0.29).
+     */
+    private Match matrixEntries(List<MathNode> g, List<MathNode> p, int d) {
+        if (g.size() != p.size()) {
+            return Match.no("matrix sizes differ " + g.size() + " vs " + p.size());
+        }
+        for (int i = 0; i < g.size(); i++) {
+            if (!compare(g.get(i), p.get(i), d).equal() && !sameToThreeDecimals(g.get(i), p.get(i))) {
+                return Match.no("matrix entry " + (i + 1) + " differs");
+            }
+        }
+        return new Match(true, "matrix equal entry by entry");
+    }
+
+    private boolean sameToThreeDecimals(MathNode g, MathNode p) {
+        NodeFacts fg = NodeFacts.of(g, budget);
+        NodeFacts fp = NodeFacts.of(p, budget);
+        if (!(fg.decimal() || fp.decimal()) || isStructure(g) || isStructure(p) || g instanceof Relation
+                || p instanceof Relation || !fg.variables().isEmpty() || !fp.variables().isEmpty()) {
+            return false;
+        }
+        double a = numeric.evaluate(g, Map.of());
+        double b = numeric.evaluate(p, Map.of());
+        return Double.isFinite(a) && Double.isFinite(b)
+                && Math.round(a * MATRIX_ROUNDING) == Math.round(b * MATRIX_ROUNDING);
+    }
+
     /** Every element of each side has an equal element on the other side (duplicates do not matter). */
     private Match unordered(List<MathNode> g, List<MathNode> p, int d, String what) {
         if (!covers(g, p, d)) {
@@ -209,31 +240,44 @@ final class Equivalence {
             return last;
         }
         if (r.ops().size() == 1 && r.ops().get(0) == RelOp.EQ) {
-            // "k = 1", "f(x) = 1", "|AB| = 1" name a value; "2x + z = 1" is an equation, not the answer 1
+            // "k = 1", "f(x) = 1", "|AB| = 1" and "1/2 = 10/9" name a value; "2x + z = 1" is an equation, not 1
             MathNode first = operands.get(0);
-            return isName(first) ? last : isName(last) ? first : null;
+            if (isName(first)) {
+                return last;
+            }
+            if (isName(last)) {
+                return first;
+            }
+            boolean numeric = NodeFacts.of(first, budget).variables().isEmpty()
+                    && NodeFacts.of(last, budget).variables().isEmpty();
+            return numeric ? last : null; // "7 = 11a + c" is an equation, not the expression 11a + c
         }
         if (r.ops().stream().allMatch(op -> op == RelOp.EQ)) {
             return operands.get(0) instanceof Sym || !(last instanceof Sym) ? last : operands.get(0);
         }
-        return asInterval(r);
+        MathNode absoluteBounds = AbsoluteBounds.asSet(r);
+        return absoluteBounds != null ? absoluteBounds : asInterval(r);
     }
 
     /**
      * Whether a side of an equation only names a quantity: a symbol, or symbols combined without numbers or sums
-     * ({@code x_1}, {@code f(x)}, {@code |AB|}, {@code A:B}). math-verify reads such equations as their value.
+     * ({@code x_1}, {@code f(x)}, {@code |AB|}, {@code A:B}, {@code (p,q)}). math-verify reads such equations as
+     * their value.
      */
     private static boolean isName(MathNode n) {
+        return isVariableLike(n) || n instanceof MathNode.Func f && f.name().equals("abs") && isName(f.argument())
+                || n instanceof Tuple t && t.open() == '(' && t.items().stream().allMatch(Equivalence::isName);
+    }
+
+    /** A symbol or a product / quotient of symbols such as {@code f(x)}: what an inequality may bound. */
+    private static boolean isVariableLike(MathNode n) {
         if (n instanceof Sym) {
             return true;
         }
         if (n instanceof MathNode.Product p) {
-            return p.factors().stream().allMatch(Equivalence::isName);
+            return p.factors().stream().allMatch(Equivalence::isVariableLike);
         }
-        if (n instanceof MathNode.Quotient q) {
-            return isName(q.numerator()) && isName(q.denominator());
-        }
-        return n instanceof MathNode.Func f && f.name().equals("abs") && isName(f.argument());
+        return n instanceof MathNode.Quotient q && isVariableLike(q.numerator()) && isVariableLike(q.denominator());
     }
 
     private Match relations(Relation g, Relation p, int d) {
@@ -302,8 +346,8 @@ final class Equivalence {
         Neg minusInf = new Neg(inf);
         if (ops.size() == 1) {
             RelOp op = ops.get(0);
-            boolean varLeft = o.get(0) instanceof Sym;
-            if (!varLeft && !(o.get(1) instanceof Sym)) {
+            boolean varLeft = isVariableLike(o.get(0));
+            if (!varLeft && !isVariableLike(o.get(1))) {
                 return null;
             }
             MathNode bound = varLeft ? o.get(1) : o.get(0);
@@ -311,7 +355,7 @@ final class Equivalence {
             char bracket = isStrict(op) ? (upper ? ')' : '(') : (upper ? ']' : '[');
             return upper ? new Tuple(List.of(minusInf, bound), '(', bracket) : new Tuple(List.of(bound, inf), bracket, ')');
         }
-        if (ops.size() == 2 && o.get(1) instanceof Sym) {
+        if (ops.size() == 2 && isVariableLike(o.get(1))) {
             boolean ascending = ops.stream().allMatch(op -> op == RelOp.LT || op == RelOp.LE);
             boolean descending = ops.stream().allMatch(op -> op == RelOp.GT || op == RelOp.GE);
             if (!ascending && !descending) {

@@ -10,6 +10,8 @@ public enum ExtractionRule {
     GSM8K_HASHES,
     /** The last inline or display math ($...$, \(...\), \[...\]) of the text. */
     LAST_MATH,
+    /** A short response without prose, taken whole (it is a bare answer). */
+    WHOLE_RESPONSE,
     /** The last number in the text (configurable fallback). */
     LAST_NUMBER,
     /** The caller passed a bare answer; nothing was extracted. */

@@ -2,6 +2,7 @@ package ai.eapo.verify;
 
 import java.util.Locale;
 import java.util.Set;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -21,7 +22,7 @@ public final class LatexNormalizer {
         {"\\tbinom", "\\binom"}, {"^{\\circ}", ""}, {"^\\circ", ""}, {"\\circ", ""}, {"°", ""}, {"\\degree", ""},
         {"\\emptyset", "\\{\\}"}, {"\\varnothing", "\\{\\}"}, {"{,}", ","}, {"\\infinity", "\\infty"},
         {"\\leqslant", "\\le"}, {"\\geqslant", "\\ge"}, {"≤", "\\le"}, {"≥", "\\ge"}, {"≠", "\\ne"},
-        {"π", "\\pi"}, {"∞", "\\infty"}, {"√", "\\sqrt"}, {"×", "\\times"}, {"·", "\\cdot"}, {"−", "-"},
+        {"\\imath", "i"}, {"π", "\\pi"}, {"∞", "\\infty"}, {"√", "\\sqrt"}, {"×", "\\times"}, {"·", "\\cdot"}, {"−", "-"},
     };
     /** Commands whose argument is plain text: kept as their content (or dropped as a trailing unit). */
     private static final String[] TEXT_COMMANDS = {
@@ -36,10 +37,14 @@ public final class LatexNormalizer {
     private static final Pattern THOUSANDS_SPACE = Pattern.compile("(?<![\\d.])(\\d{1,3})((?: \\d{3})+)(?![\\d.])");
     /** What may follow a trailing unit: nothing, or a power as in cm^2. */
     private static final Pattern UNIT_POWER = Pattern.compile("\\s*(\\^\\{?\\d\\}?)?\\s*");
-    private static final Pattern ESCAPED_COMMAND = Pattern.compile("\\\\\\\\(?=[a-zA-Z])");
+    /** \\frac from double escaping; not the tail of \\\end, a row break followed by a command. */
+    private static final Pattern ESCAPED_COMMAND = Pattern.compile("(?<!\\\\)\\\\\\\\(?=[a-zA-Z])");
     private static final Pattern WHITESPACE = Pattern.compile("\\s+");
     /** "1 and 2", "x = 1 or x = 2", "1; 2": several answers, read as a comma list (as math-verify does). */
-    private static final Pattern LIST_SEPARATOR = Pattern.compile("\\s+(?:and|or)\\s+|\\s*;\\s*");
+    private static final Pattern LIST_SEPARATOR = Pattern.compile(
+            "\\s+(?:and|or)\\s+|\\s*;\\s*|(?<=[)\\]])\\s*(?:and|or)\\s*(?=[(\\[])");
+    /** "x = 1/3 \\approx 0.33": after an equation, the exact value before the approximation is the answer. */
+    private static final Pattern APPROXIMATION_TAIL = Pattern.compile("=[^=]*?\\S\\s*(\\\\approx(?![a-zA-Z]).*)$");
 
     public NormalizedAnswer normalize(String answer) {
         // an escaped backslash before a command (\\frac, from double escaping) stands for one backslash;
@@ -53,6 +58,10 @@ public final class LatexNormalizer {
         s = s.replace("\\%", "").replace("%", "");
         s = stripTextCommands(s);
         s = LIST_SEPARATOR.matcher(s).replaceAll(", ");
+        Matcher approx = APPROXIMATION_TAIL.matcher(s);
+        if (approx.find()) {
+            s = s.substring(0, approx.start(1));
+        }
         s = removeThousandsSeparators(s);
         s = WHITESPACE.matcher(s).replaceAll(" ").strip();
         TrailingWords tail = stripTrailingWords(s);
@@ -94,7 +103,8 @@ public final class LatexNormalizer {
 
     private static boolean isUnitLike(String content) {
         String c = content.strip();
-        return !c.isEmpty() && c.chars().allMatch(ch -> Character.isLetter(ch) || ch == ' ' || ch == '^'
+        // \mathrm{i} is the imaginary unit, never a unit of measure
+        return !c.isEmpty() && !c.equals("i") && c.chars().allMatch(ch -> Character.isLetter(ch) || ch == ' ' || ch == '^'
                 || Character.isDigit(ch) || ch == '.' || ch == '/');
     }
 

@@ -84,14 +84,18 @@ public final class MathVerifier {
         }
     }
 
-    /** References may themselves be solutions: take their boxed or #### answer when present. */
+    /** References may themselves be solutions: take their boxed, #### or "final answer is $X$" answer when present. */
     private static String referenceAnswer(String gold) {
         String boxed = AnswerExtractor.lastBoxedGroup(gold);
         if (boxed != null) {
             return boxed;
         }
         int hashes = gold.lastIndexOf("####");
-        return hashes >= 0 ? gold.substring(hashes + "####".length()).strip() : gold;
+        if (hashes >= 0) {
+            return gold.substring(hashes + "####".length()).strip();
+        }
+        String statement = AnswerExtractor.finalAnswerStatement(gold);
+        return statement != null ? statement : gold;
     }
 
     /** Returns "=how" when equal, else why not; a string keeps the hot path allocation-light. */
