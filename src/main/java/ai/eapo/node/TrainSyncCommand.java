@@ -52,7 +52,8 @@ final class TrainSyncCommand implements Callable<Integer> {
         List<ProblemSet.Problem> test = ProblemSet.read(training.test);
         test = test.subList(0, Math.min(test.size(), training.evalSize));
         Path metricsFile = metrics != null ? metrics : training.out.resolveSibling(training.out.getFileName() + "-metrics.jsonl");
-        ObjectMapper json = new ObjectMapper();
+        // metrics.jsonl keys are snake_case (reward_mean, resampled_ratio, ...), as the metrics schema names them.
+        ObjectMapper json = new ObjectMapper().setPropertyNamingStrategy(com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE);
         SynchronousTrainer.Options loop = training.loopOptions(config);
         try (PolicyModel model = Checkpoint.load(modelOptions.model, modelOptions.device());
              PolicyModel priorModel = priorDir == null ? null : Checkpoint.load(priorDir, modelOptions.device());
