@@ -68,10 +68,18 @@ final class TrainSyncCommand implements Callable<Integer> {
                 for (int step = 0; step < training.steps; step++) {
                     SynchronousTrainer.StepMetrics m = trainer.step(step,
                             TrainingOptions.batch(data, step, training.promptsPerStep, training.seed));
-                    var line = json.valueToTree(m);
+                    com.fasterxml.jackson.databind.node.ObjectNode line = json.valueToTree(m);
+                    // JSON has no NaN: a quantity with nothing to measure (no EA response this step) is null.
+                    List<String> keys = new java.util.ArrayList<>();
+                    line.fieldNames().forEachRemaining(keys::add);
+                    for (String key : keys) {
+                        if (line.get(key).isDouble() && Double.isNaN(line.get(key).asDouble())) {
+                            line.putNull(key);
+                        }
+                    }
                     boolean evaluate = (step + 1) % training.evalEvery == 0 || step + 1 == training.steps;
                     if (evaluate) {
-                        ((com.fasterxml.jackson.databind.node.ObjectNode) line).put("heldout_accuracy", trainer.accuracy(test));
+                        line.put("heldout_accuracy", trainer.accuracy(test));
                     }
                     out.write(json.writeValueAsString(line));
                     out.newLine();
