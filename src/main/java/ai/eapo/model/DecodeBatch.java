@@ -51,11 +51,6 @@ public final class DecodeBatch implements AutoCloseable {
         return List.copyOf(sequenceIds);
     }
 
-    /** Tokens of sequence row {@code row} already in the cache. */
-    public long length(int row) {
-        return lengths[row];
-    }
-
     /**
      * Adds sequences with their prompts (token ids, each non-empty) and returns the logits [n, vocab] of the
      * token after each prompt, in {@code out}. The new rows are appended after the existing ones.
@@ -93,8 +88,8 @@ public final class DecodeBatch implements AutoCloseable {
             long needed = Math.max(longest, maxLength());
             ensureCapacity(needed + 1);
             for (int layer = 0; layer < layers; layer++) {
-                keys[layer] = appendRows(keys[layer], kept[layer][0], n);
-                values[layer] = appendRows(values[layer], kept[layer][1], n);
+                keys[layer] = appendRows(keys[layer], kept[layer][0]);
+                values[layer] = appendRows(values[layer], kept[layer][1]);
             }
             long[] grown = java.util.Arrays.copyOf(lengths, lengths.length + n);
             for (int i = 0; i < n; i++) {
@@ -127,15 +122,15 @@ public final class DecodeBatch implements AutoCloseable {
             NDArray writeAt = work.create(lengths.clone());
             // Position j of row b is visible when j <= length_b (its cache plus the token being fed).
             NDArray slots = work.arange(0, capacity, 1, DataType.INT64).expandDims(0);
-            NDArray hidden = slots.gt(writeAt.expandDims(1)).toType(DataType.FLOAT32, false).mul(MASKED);
-            NDArray mask = hidden.reshape(tokens.length, 1, 1, 1, capacity);
-            NDArray out1 = model.forward(ids, positions, (layer, q, k, v, groups) -> {
+            NDArray mask = slots.gt(writeAt.expandDims(1)).toType(DataType.FLOAT32, false).mul(MASKED)
+                    .reshape(tokens.length, 1, 1, 1, capacity);
+            NDArray hidden = model.forward(ids, positions, (layer, q, k, v, groups) -> {
                 NDIndex at = new NDIndex("{}, :, {}, :", rowIndex, writeAt);
                 keys[layer].set(at, k.squeeze(2));
                 values[layer].set(at, v.squeeze(2));
                 return PolicyModel.groupedAttention(q, keys[layer], values[layer], groups, mask);
             });
-            logits = model.lmHead(out1).squeeze(1);
+            logits = model.lmHead(hidden).squeeze(1);
             logits.attach(out);
         }
         for (int i = 0; i < lengths.length; i++) {
@@ -200,7 +195,7 @@ public final class DecodeBatch implements AutoCloseable {
     }
 
     /** Appends rows holding {@code fresh} [n, kvHeads, len, d] (zero-padded to the capacity) to {@code cache}. */
-    private NDArray appendRows(NDArray cache, NDArray fresh, int n) {
+    private NDArray appendRows(NDArray cache, NDArray fresh) {
         NDArray rows = padPositions(fresh, capacity);
         if (cache == null) {
             rows.attach(cacheManager);

@@ -120,13 +120,6 @@ public final class PolicyModel implements AutoCloseable {
         return Collections.unmodifiableMap(weights);
     }
 
-    /** Copies every weight of {@code other} (same configuration) into this model, in place. */
-    public void copyWeightsFrom(PolicyModel other) {
-        for (Map.Entry<String, NDArray> e : weights.entrySet()) {
-            other.weights.get(e.getKey()).copyTo(e.getValue());
-        }
-    }
-
     // ---------------------------------------------------------------- whole sequences (learner path)
 
     /**

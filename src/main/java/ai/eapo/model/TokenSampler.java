@@ -34,9 +34,9 @@ public final class TokenSampler {
             throw new IllegalArgumentException(rows + " rows but " + uniforms.length + " uniform numbers");
         }
         try (NDManager work = logits.getManager().newSubManager()) {
-            NDArray scaled = logits.duplicate();
-            scaled.attach(work);
-            NDArray logProbs = logProbs(scaled, params);
+            // Borrow the logits so every temporary lands in, and is freed with, this step's manager.
+            work.tempAttachAll(logits);
+            NDArray logProbs = logProbs(logits, params);
             NDArray entropy = SoftmaxEntropy.ofLogProbs(logProbs);
             NDArray tokens = params.greedy() ? logProbs.argMax(-1) : inverseCdf(logProbs.exp(), params, uniforms, work);
             NDArray chosen = logProbs.gather(tokens.expandDims(-1), -1).squeeze(-1);

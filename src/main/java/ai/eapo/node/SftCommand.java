@@ -32,8 +32,7 @@ final class SftCommand implements Callable<Integer> {
         Config config = training.config();
         HyperParameters hyper = HyperParameters.fromConfig(config);
         List<ProblemSet.Problem> data = ProblemSet.read(training.data);
-        List<ProblemSet.Problem> test = ProblemSet.read(training.test);
-        test = test.subList(0, Math.min(test.size(), training.evalSize));
+        List<ProblemSet.Problem> test = training.heldOut();
         try (PolicyModel model = Checkpoint.load(modelOptions.model, modelOptions.device());
              PolicyTokenizer tokenizer = PolicyTokenizer.load(modelOptions.model, model.config())) {
             SynchronousTrainer trainer = new SynchronousTrainer(model, training.prompts(config, tokenizer), null,

@@ -49,8 +49,7 @@ final class TrainSyncCommand implements Callable<Integer> {
             hyper = SftCommand.withoutExperience(hyper);
         }
         List<ProblemSet.Problem> data = ProblemSet.read(training.data);
-        List<ProblemSet.Problem> test = ProblemSet.read(training.test);
-        test = test.subList(0, Math.min(test.size(), training.evalSize));
+        List<ProblemSet.Problem> test = training.heldOut();
         Path metricsFile = metrics != null ? metrics : training.out.resolveSibling(training.out.getFileName() + "-metrics.jsonl");
         // metrics.jsonl keys are snake_case (reward_mean, resampled_ratio, ...), as the metrics schema names them.
         ObjectMapper json = new ObjectMapper().setPropertyNamingStrategy(com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE);

@@ -1,6 +1,5 @@
 package ai.eapo.node;
 
-import ai.eapo.algorithm.HyperParameters;
 import ai.eapo.data.ProblemSet;
 import ai.eapo.model.PolicyTokenizer;
 import ai.eapo.model.SamplingParams;
@@ -52,8 +51,10 @@ final class TrainingOptions {
         return c;
     }
 
-    HyperParameters hyperParameters(Config c) {
-        return HyperParameters.fromConfig(c);
+    /** The first {@code --eval-size} held-out problems. */
+    List<ProblemSet.Problem> heldOut() {
+        List<ProblemSet.Problem> all = ProblemSet.read(test);
+        return all.subList(0, Math.min(all.size(), evalSize));
     }
 
     SynchronousTrainer.Options loopOptions(Config c) {

@@ -29,7 +29,7 @@ public final class AdamW implements AutoCloseable {
     private final NDManager stateManager;
     private final Map<String, NDArray> firstMoments = new LinkedHashMap<>();
     private final Map<String, NDArray> secondMoments = new LinkedHashMap<>();
-    private OptimizerOptions options;
+    private final OptimizerOptions options;
     private long steps;
 
     public AdamW(Map<String, NDArray> parameters, OptimizerOptions options) {
@@ -43,12 +43,6 @@ public final class AdamW implements AutoCloseable {
             firstMoments.put(p.getKey(), stateManager.zeros(p.getValue().getShape()));
             secondMoments.put(p.getKey(), stateManager.zeros(p.getValue().getShape()));
         }
-    }
-
-    /** Live changes (learning rate): validated first, used from the next step. */
-    public void setOptions(OptimizerOptions options) {
-        options.validate();
-        this.options = options;
     }
 
     public long steps() {
@@ -133,14 +127,6 @@ public final class AdamW implements AutoCloseable {
                 g.set(EVERYTHING, 0f); // assignment, not g*0: a NaN gradient must become 0 too
             }
         }
-    }
-
-    /** Moments by parameter name, for checkpoints that resume an optimizer exactly. */
-    public Map<String, NDArray> state() {
-        Map<String, NDArray> out = new LinkedHashMap<>();
-        firstMoments.forEach((k, v) -> out.put("adam.m." + k, v));
-        secondMoments.forEach((k, v) -> out.put("adam.v." + k, v));
-        return out;
     }
 
     @Override

@@ -31,7 +31,7 @@ public final class PolicyUpdate {
     private final AdamW optimizer;
     private final int microBatchSize;
     private final float temperature;
-    private LossOptions lossOptions;
+    private final LossOptions lossOptions;
 
     public PolicyUpdate(PolicyModel model, AdamW optimizer, LossOptions lossOptions, int microBatchSize, float temperature) {
         if (microBatchSize < 1) {
@@ -42,10 +42,6 @@ public final class PolicyUpdate {
         this.lossOptions = lossOptions;
         this.microBatchSize = microBatchSize;
         this.temperature = temperature;
-    }
-
-    public void setLossOptions(LossOptions lossOptions) {
-        this.lossOptions = lossOptions;
     }
 
     public Report step(List<Trajectory> batch) {

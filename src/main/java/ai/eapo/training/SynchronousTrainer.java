@@ -181,10 +181,4 @@ public final class SynchronousTrainer {
         }
         return correct / problems.size();
     }
-
-    public void setLearningRate(double lr) {
-        var o = hyper.optimizer();
-        optimizer.setOptions(new ai.eapo.algorithm.OptimizerOptions(lr, o.beta1(), o.beta2(), o.weightDecay(),
-                o.adamEpsilon(), o.maxGradNorm()));
-    }
 }
