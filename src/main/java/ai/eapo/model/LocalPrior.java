@@ -30,11 +30,6 @@ public final class LocalPrior implements ExperiencePrior, AutoCloseable {
 
     @Override
     public List<Draw> consult(List<Consultation> consultations) {
-        Map<Long, Integer> rowOf = new HashMap<>();
-        List<Long> rows = batch.sequenceIds();
-        for (int i = 0; i < rows.size(); i++) {
-            rowOf.put(rows.get(i), i);
-        }
         // Sequences exactly one token ahead of their cache advance in one batched step; others re-prefill.
         List<Long> stale = new ArrayList<>();
         for (Consultation c : consultations) {
@@ -52,7 +47,8 @@ public final class LocalPrior implements ExperiencePrior, AutoCloseable {
             if (!inBatch.isEmpty()) {
                 Map<Long, Consultation> byId = new HashMap<>();
                 consultations.forEach(c -> byId.put(c.sequenceId(), c));
-                // Rows not consulting this step are removed: the cache only holds what will be asked again.
+                // Rows not consulting this step leave: the cache holds only sequences consulted step after step,
+                // so its size is bounded by one step's consultations; a sequence asked again later re-prefills.
                 List<Long> idle = inBatch.stream().filter(id -> !byId.containsKey(id)).toList();
                 batch.leave(idle);
                 idle.forEach(seen::remove);
