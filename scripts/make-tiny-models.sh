@@ -5,13 +5,16 @@
 # Usage: scripts/make-tiny-models.sh [sft-steps] [grpo-steps]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SFT_STEPS="${1:-1500}"
+SFT_STEPS="${1:-1000}"
 GRPO_STEPS="${2:-100}"
 JAR=target/eapo-node.jar
-[ -f "$JAR" ] || mvn -q -B -DskipTests package
-node() { java -jar "$JAR" "$@"; }
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
+WORK_JAR="$WORK/eapo-node.jar"
+[ -f "$JAR" ] || mvn -q -B -DskipTests package
+# Run from a copy so that rebuilding the project meanwhile cannot pull the jar from under a long run.
+cp "$JAR" "$WORK_JAR"
+node() { java -jar "$WORK_JAR" "$@"; }
 
 [ -f data/synthetic/train.jsonl ] || node synthetic-data
 node init-model --tokenizer data/synthetic/tokenizer --out "$WORK/init" --seed 0

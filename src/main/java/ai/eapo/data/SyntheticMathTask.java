@@ -15,11 +15,20 @@ import java.util.Set;
 /**
  * The embedded task: seeded, verifiable multi-step integer arithmetic small enough for a model of a
  * few million parameters, each problem with a short worked solution ending in {@code \boxed{N}}.
- * Every intermediate and final result is a non-negative integer.
+ * A problem of level n is a chain of n additions or subtractions of a single digit, such as
+ * {@code Compute 37+5-8.}; it is solved one step at a time ({@code 37+5=42. 42-8=34.}). Each step is a
+ * small fact a tiny model can learn, so held-out problems are reachable, and the chance of a slip grows
+ * with the number of steps, which gives RL room to improve the longer chains.
  */
 public final class SyntheticMathTask {
 
-    /** Draws per problem before concluding that a level has run out of distinct unseen prompts. */
+    /** Levels run from 1 to this many steps. */
+    public static final int LEVELS = 4;
+    private static final int MAX_START = 50;
+    /** Every intermediate value stays in [0, MAX_VALUE], so numbers have at most two digits. */
+    private static final int MAX_VALUE = 99;
+    private static final int MAX_OPERAND = 9;
+    /** Draws per problem before concluding that a level has run out of prompts. */
     private static final int MAX_DRAWS_PER_PROBLEM = 10_000;
 
     private SyntheticMathTask() {
@@ -29,85 +38,49 @@ public final class SyntheticMathTask {
     public record Problem(String prompt, String answer, int level, String solution) {
     }
 
-    /** Difficulty levels: more steps and larger results as the level rises. */
-    public enum Level {
-        /** a + b with a, b in [0, 99]. */
-        SUM(1) {
-            @Override
-            Problem draw(Random random) {
-                int a = uniform(random, 0, 99);
-                int b = uniform(random, 0, 99);
-                return problem(this, a + "+" + b, List.of(step(a, '+', b, a + b)), a + b);
+    /** One problem of {@code level} steps. */
+    static Problem draw(int level, Random random) {
+        int value = uniform(random, 0, MAX_START);
+        StringBuilder expression = new StringBuilder().append(value);
+        List<String> steps = new ArrayList<>(level);
+        for (int i = 0; i < level; i++) {
+            int operand = uniform(random, 1, MAX_OPERAND);
+            boolean add;
+            if (value + operand > MAX_VALUE) {
+                add = false;
+            } else if (value - operand < 0) {
+                add = true;
+            } else {
+                add = random.nextBoolean();
             }
-        },
-        /** a + b − c with a, b in [0, 50] and c in [0, a + b]. */
-        SUM_DIFFERENCE(2) {
-            @Override
-            Problem draw(Random random) {
-                int a = uniform(random, 0, 50);
-                int b = uniform(random, 0, 50);
-                int sum = a + b;
-                int c = uniform(random, 0, sum);
-                return problem(this, a + "+" + b + "-" + c,
-                        List.of(step(a, '+', b, sum), step(sum, '-', c, sum - c)), sum - c);
-            }
-        },
-        /** (a + b) × c with a, b in [1, 20] and c in [2, 9]. */
-        SUM_PRODUCT(3) {
-            @Override
-            Problem draw(Random random) {
-                int a = uniform(random, 1, 20);
-                int b = uniform(random, 1, 20);
-                int c = uniform(random, 2, 9);
-                int sum = a + b;
-                return problem(this, "(" + a + "+" + b + ")*" + c,
-                        List.of(step(a, '+', b, sum), step(sum, '*', c, sum * c)), sum * c);
-            }
-        },
-        /** (a + b) × c − d with a, b in [1, 20], c in [2, 9] and d in [0, (a + b) × c]. */
-        SUM_PRODUCT_DIFFERENCE(4) {
-            @Override
-            Problem draw(Random random) {
-                int a = uniform(random, 1, 20);
-                int b = uniform(random, 1, 20);
-                int c = uniform(random, 2, 9);
-                int sum = a + b;
-                int product = sum * c;
-                int d = uniform(random, 0, product);
-                return problem(this, "(" + a + "+" + b + ")*" + c + "-" + d,
-                        List.of(step(a, '+', b, sum), step(sum, '*', c, product), step(product, '-', d, product - d)),
-                        product - d);
-            }
-        };
-
-        private final int number;
-
-        Level(int number) {
-            this.number = number;
+            int result = add ? value + operand : value - operand;
+            char operator = add ? '+' : '-';
+            expression.append(operator).append(operand);
+            steps.add(value + String.valueOf(operator) + operand + "=" + result + ".");
+            value = result;
         }
-
-        /** The level as written in the {@code level} field. */
-        public int number() {
-            return number;
-        }
-
-        abstract Problem draw(Random random);
+        String solution = String.join(" ", steps) + " The answer is \\boxed{" + value + "}.";
+        return new Problem("Compute " + expression + ".", Integer.toString(value), level, solution);
     }
 
     /**
-     * {@code count} distinct problems from {@code seed}, levels taken in turn so that each level gets an
-     * equal share, none of whose prompts is in {@code excludedPrompts}.
+     * {@code count} problems from {@code seed}, levels taken in turn so that each level gets an equal
+     * share, none of whose prompts is in {@code excludedPrompts}. With {@code distinct} no prompt repeats
+     * (a held-out split); without, prompts may repeat (a training split, where level 1 has fewer than a
+     * thousand distinct prompts).
      *
      * @throws IllegalStateException if a level has too few distinct unseen prompts left
      */
-    public static List<Problem> generate(long seed, int count, Set<String> excludedPrompts) {
+    public static List<Problem> generate(long seed, int count, Set<String> excludedPrompts, boolean distinct) {
         Random random = new Random(seed);
-        Level[] levels = Level.values();
-        Set<String> seen = new HashSet<>(excludedPrompts);
+        Set<String> excluded = new HashSet<>(excludedPrompts);
         List<Problem> problems = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
-            Level level = levels[i % levels.length];
-            problems.add(drawUnseen(level, random, seen));
+            Problem problem = drawUnseen(i % LEVELS + 1, random, excluded);
+            if (distinct) {
+                excluded.add(problem.prompt());
+            }
+            problems.add(problem);
         }
         return problems;
     }
@@ -121,10 +94,10 @@ public final class SyntheticMathTask {
         if (trainSeed == testSeed) {
             throw new IllegalArgumentException("train and test seeds must differ, both are " + trainSeed);
         }
-        List<Problem> test = generate(testSeed, testSize, Set.of());
+        List<Problem> test = generate(testSeed, testSize, Set.of(), true);
         Set<String> testPrompts = new HashSet<>();
         test.forEach(problem -> testPrompts.add(problem.prompt()));
-        List<Problem> train = generate(trainSeed, trainSize, testPrompts);
+        List<Problem> train = generate(trainSeed, trainSize, testPrompts, false);
         Files.createDirectories(directory);
         writeJsonl(directory.resolve("test.jsonl"), test);
         writeJsonl(directory.resolve("train.jsonl"), train);
@@ -141,28 +114,18 @@ public final class SyntheticMathTask {
         }
     }
 
-    private static Problem drawUnseen(Level level, Random random, Set<String> seen) {
+    private static Problem drawUnseen(int level, Random random, Set<String> excluded) {
         for (int draw = 0; draw < MAX_DRAWS_PER_PROBLEM; draw++) {
-            Problem problem = level.draw(random);
-            if (seen.add(problem.prompt())) {
+            Problem problem = draw(level, random);
+            if (!excluded.contains(problem.prompt())) {
                 return problem;
             }
         }
-        throw new IllegalStateException("level " + level.number() + " ran out of distinct problems after "
-                + seen.size() + " prompts; ask for fewer problems");
+        throw new IllegalStateException("level " + level + " ran out of unseen problems after "
+                + excluded.size() + " excluded prompts; ask for fewer problems");
     }
 
     private static int uniform(Random random, int low, int high) {
         return low + random.nextInt(high - low + 1);
-    }
-
-    private static String step(int left, char operator, int right, int result) {
-        return left + String.valueOf(operator) + right + "=" + result + ".";
-    }
-
-    private static Problem problem(Level level, String expression, List<String> steps, int answer) {
-        String prompt = "Compute " + expression + ".";
-        String solution = String.join(" ", steps) + " The answer is \\boxed{" + answer + "}.";
-        return new Problem(prompt, Integer.toString(answer), level.number(), solution);
     }
 }

@@ -106,8 +106,20 @@ public final class DecodeBatch implements AutoCloseable {
      * [rows, vocab] in {@code out}.
      */
     public NDArray step(long[] tokens, NDManager out) {
-        if (tokens.length != size()) {
-            throw new IllegalArgumentException("step needs one token per row: " + size() + " rows, " + tokens.length + " tokens");
+        boolean[] all = new boolean[tokens.length];
+        java.util.Arrays.fill(all, true);
+        return step(tokens, all, out);
+    }
+
+    /**
+     * Like {@link #step(long[], NDManager)}, but only rows with {@code advancing[i]} take their token: the
+     * others (waiting for a prior's token, say) keep their length, their logits row is meaningless, and the
+     * cache slot written for them is overwritten when they next advance.
+     */
+    public NDArray step(long[] tokens, boolean[] advancing, NDManager out) {
+        if (tokens.length != size() || advancing.length != size()) {
+            throw new IllegalArgumentException("step needs one token and one flag per row: " + size() + " rows, "
+                    + tokens.length + " tokens, " + advancing.length + " flags");
         }
         ensureCapacity(maxLength() + 1);
         NDArray logits;
@@ -134,7 +146,7 @@ public final class DecodeBatch implements AutoCloseable {
             logits.attach(out);
         }
         for (int i = 0; i < lengths.length; i++) {
-            lengths[i]++;
+            lengths[i] += advancing[i] ? 1 : 0;
         }
         return logits;
     }

@@ -120,6 +120,26 @@ public final class PolicyModel implements AutoCloseable {
         return Collections.unmodifiableMap(weights);
     }
 
+    /** A copy of this model's weights, its own memory, for a replica (a sampler) on the same device. */
+    public PolicyModel replica() {
+        NDManager copyManager = NDManager.newBaseManager(device());
+        Map<String, NDArray> copies = new LinkedHashMap<>();
+        weights.forEach((name, w) -> {
+            NDArray c = w.stopGradient().duplicate();
+            c.attach(copyManager);
+            copies.put(name, c);
+        });
+        return new PolicyModel(config, copyManager, copies);
+    }
+
+    /** Overwrites every weight with the tensor of the same name in {@code source} (same shapes), on the device. */
+    public void loadWeights(Map<String, NDArray> source) {
+        if (!source.keySet().equals(weights.keySet())) {
+            throw new IllegalArgumentException("weights to load do not match this model's tensors");
+        }
+        weights.forEach((name, w) -> source.get(name).copyTo(w));
+    }
+
     // ---------------------------------------------------------------- whole sequences (learner path)
 
     /**

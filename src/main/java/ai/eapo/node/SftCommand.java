@@ -2,6 +2,7 @@ package ai.eapo.node;
 
 import ai.eapo.algorithm.HyperParameters;
 import ai.eapo.data.ProblemSet;
+import ai.eapo.data.TrainingBatches;
 import ai.eapo.model.Checkpoint;
 import ai.eapo.model.PolicyModel;
 import ai.eapo.model.PolicyTokenizer;
@@ -39,7 +40,7 @@ final class SftCommand implements Callable<Integer> {
                     withoutExperience(hyper), new MathVerifier(VerifierOptions.fromConfig(config)), training.loopOptions(config));
             long start = System.nanoTime();
             for (int step = 0; step < training.steps; step++) {
-                AdamW.StepReport r = trainer.supervisedStep(TrainingOptions.batch(data, step, training.promptsPerStep, training.seed));
+                AdamW.StepReport r = trainer.supervisedStep(TrainingBatches.of(data, step, training.promptsPerStep, training.seed));
                 if ((step + 1) % training.evalEvery == 0 || step + 1 == training.steps) {
                     System.out.printf("step %d  loss %.4f  grad-norm %.3f  held-out accuracy %.3f  (%.0f s)%n", step + 1,
                             r.loss(), r.gradNorm(), trainer.accuracy(test), (System.nanoTime() - start) / 1e9);

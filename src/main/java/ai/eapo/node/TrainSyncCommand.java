@@ -2,23 +2,24 @@ package ai.eapo.node;
 
 import ai.eapo.algorithm.HyperParameters;
 import ai.eapo.data.ProblemSet;
+import ai.eapo.data.TrainingBatches;
 import ai.eapo.model.Checkpoint;
 import ai.eapo.model.LocalPrior;
 import ai.eapo.model.PolicyModel;
 import ai.eapo.model.PolicyTokenizer;
+import ai.eapo.report.MetricsLog;
+import ai.eapo.training.StepMetrics;
 import ai.eapo.training.SynchronousTrainer;
 import ai.eapo.verify.MathVerifier;
 import ai.eapo.verify.VerifierOptions;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.io.BufferedWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
@@ -51,8 +52,6 @@ final class TrainSyncCommand implements Callable<Integer> {
         List<ProblemSet.Problem> data = ProblemSet.read(training.data);
         List<ProblemSet.Problem> test = training.heldOut();
         Path metricsFile = metrics != null ? metrics : training.out.resolveSibling(training.out.getFileName() + "-metrics.jsonl");
-        // metrics.jsonl keys are snake_case (reward_mean, resampled_ratio, ...), as the metrics schema names them.
-        ObjectMapper json = new ObjectMapper().setPropertyNamingStrategy(com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE);
         SynchronousTrainer.Options loop = training.loopOptions(config);
         try (PolicyModel model = Checkpoint.load(modelOptions.model, modelOptions.device());
              PolicyModel priorModel = priorDir == null ? null : Checkpoint.load(priorDir, modelOptions.device());
@@ -60,32 +59,17 @@ final class TrainSyncCommand implements Callable<Integer> {
              PolicyTokenizer tokenizer = PolicyTokenizer.load(modelOptions.model, model.config())) {
             SynchronousTrainer trainer = new SynchronousTrainer(model, training.prompts(config, tokenizer), prior, hyper,
                     new MathVerifier(VerifierOptions.fromConfig(config)), loop);
-            Files.createDirectories(metricsFile.toAbsolutePath().getParent());
             System.out.printf("step 0  held-out accuracy %.3f%n", trainer.accuracy(test));
             long start = System.nanoTime();
-            try (BufferedWriter out = Files.newBufferedWriter(metricsFile)) {
+            try (MetricsLog log = new MetricsLog(metricsFile)) {
                 for (int step = 0; step < training.steps; step++) {
-                    SynchronousTrainer.StepMetrics m = trainer.step(step,
-                            TrainingOptions.batch(data, step, training.promptsPerStep, training.seed));
-                    com.fasterxml.jackson.databind.node.ObjectNode line = json.valueToTree(m);
-                    // JSON has no NaN: a quantity with nothing to measure (no EA response this step) is null.
-                    List<String> keys = new java.util.ArrayList<>();
-                    line.fieldNames().forEachRemaining(keys::add);
-                    for (String key : keys) {
-                        if (line.get(key).isDouble() && Double.isNaN(line.get(key).asDouble())) {
-                            line.putNull(key);
-                        }
-                    }
+                    StepMetrics m = trainer.step(step, TrainingBatches.of(data, step, training.promptsPerStep, training.seed));
                     boolean evaluate = (step + 1) % training.evalEvery == 0 || step + 1 == training.steps;
-                    if (evaluate) {
-                        line.put("heldout_accuracy", trainer.accuracy(test));
-                    }
-                    out.write(json.writeValueAsString(line));
-                    out.newLine();
-                    out.flush();
+                    Map<String, Double> extra = evaluate ? Map.of("heldout_accuracy", trainer.accuracy(test)) : Map.of();
+                    log.write(MetricsLog.line(m, extra));
                     System.out.printf("step %d  reward %.3f  ea-acc %.3f  resampled %.3f  alpha %.3f  loss %.4f%s  (%.0f s)%n",
                             step + 1, m.rewardMean(), m.eaAccuracy(), m.resampledRatio(), m.alpha(), m.loss(),
-                            evaluate ? String.format("  held-out %.3f", line.get("heldout_accuracy").asDouble()) : "",
+                            evaluate ? String.format("  held-out %.3f", extra.get("heldout_accuracy")) : "",
                             (System.nanoTime() - start) / 1e9);
                 }
             }

@@ -11,7 +11,6 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Random;
 
 /** Options shared by the training commands: data, batch, schedule of evaluations, output. */
 final class TrainingOptions {
@@ -66,15 +65,5 @@ final class TrainingOptions {
 
     TaskPrompts prompts(Config c, PolicyTokenizer tokenizer) {
         return new TaskPrompts(tokenizer, c.getString("eapo.data.prompt-template"));
-    }
-
-    /** The batch for a step: a seeded draw without replacement within each pass over the data. */
-    static List<ProblemSet.Problem> batch(List<ProblemSet.Problem> data, int step, int size, long seed) {
-        int perPass = data.size() / size;
-        int pass = step / Math.max(1, perPass);
-        List<ProblemSet.Problem> shuffled = new java.util.ArrayList<>(data);
-        java.util.Collections.shuffle(shuffled, new Random(seed * 31 + pass));
-        int offset = (step % Math.max(1, perPass)) * size;
-        return shuffled.subList(offset, Math.min(shuffled.size(), offset + size));
     }
 }

@@ -29,7 +29,7 @@ public final class AdamW implements AutoCloseable {
     private final NDManager stateManager;
     private final Map<String, NDArray> firstMoments = new LinkedHashMap<>();
     private final Map<String, NDArray> secondMoments = new LinkedHashMap<>();
-    private final OptimizerOptions options;
+    private OptimizerOptions options;
     private long steps;
 
     public AdamW(Map<String, NDArray> parameters, OptimizerOptions options) {
@@ -43,6 +43,14 @@ public final class AdamW implements AutoCloseable {
             firstMoments.put(p.getKey(), stateManager.zeros(p.getValue().getShape()));
             secondMoments.put(p.getKey(), stateManager.zeros(p.getValue().getShape()));
         }
+    }
+
+    /** A new learning rate from the next step on (a live knob). */
+    public void setLearningRate(double learningRate) {
+        OptimizerOptions changed = new OptimizerOptions(learningRate, options.beta1(), options.beta2(),
+                options.weightDecay(), options.adamEpsilon(), options.maxGradNorm());
+        changed.validate();
+        options = changed;
     }
 
     public long steps() {
@@ -110,10 +118,13 @@ public final class AdamW implements AutoCloseable {
                 m2.muli(b2).addi(g.square().mul(1 - b2));
                 NDArray denominator = m2.div(biasCorrection2).sqrt().add((float) options.adamEpsilon());
                 NDArray delta = m1.div(biasCorrection1).div(denominator);
+                // The update goes through a detached view of the same storage: autograd mode is per thread and
+                // on by default in an actor's thread, where an in-place change of a leaf that requires grad fails.
+                NDArray weights = p.stopGradient();
                 if (options.weightDecay() > 0) {
-                    delta = delta.add(p.mul((float) options.weightDecay()));
+                    delta = delta.add(weights.mul((float) options.weightDecay()));
                 }
-                p.subi(delta.mul(lr));
+                weights.subi(delta.mul(lr));
             }
         }
     }

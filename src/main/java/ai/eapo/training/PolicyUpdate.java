@@ -22,9 +22,18 @@ import java.util.function.Function;
  */
 public final class PolicyUpdate {
 
-    /** Per-step statistics for the metrics. */
+    /**
+     * Per-step statistics for the metrics. {@code kl}: mean k3 estimate of KL(behaviour ‖ π_θ) over the tokens
+     * the policy itself sampled, i.e. how far the learner has drifted from the weights that generated the
+     * batch (0 when nothing is stale); NaN when no token was sampled by the policy.
+     */
     public record Report(double loss, double gradNorm, boolean skipped, double clipFraction, double meanIsWeight,
-                         long tokens) {
+                         double kl, long tokens) {
+
+        /** The report of a step that had nothing to learn from (every group dropped). */
+        public static Report empty() {
+            return new Report(0, 0, true, 0, 0, Double.NaN, 0);
+        }
     }
 
     private final PolicyModel model;
@@ -49,12 +58,15 @@ public final class PolicyUpdate {
         double denominator = lossOptions.aggregation() == LossAggregation.TOKEN_MEAN ? tokens : batch.size();
         double[] clipSum = new double[1];
         double[] weightSum = new double[1];
+        double[] drift = new double[2];
         List<Function<NDManager, NDArray>> microBatches = new ArrayList<>();
         for (int from = 0; from < batch.size(); from += microBatchSize) {
             List<Trajectory> part = batch.subList(from, Math.min(batch.size(), from + microBatchSize));
             long partTokens = part.stream().mapToLong(t -> t.tokens().length).sum();
             microBatches.add(m -> {
-                PolicyLoss.Result r = PolicyLoss.compute(inputs(part, m), lossOptions, denominator);
+                PolicyLossInputs in = inputs(part, m);
+                addDrift(in, drift);
+                PolicyLoss.Result r = PolicyLoss.compute(in, lossOptions, denominator);
                 // Token-weighted so that the batch statistics do not depend on the micro-batch split.
                 clipSum[0] += r.clipFraction() * partTokens;
                 weightSum[0] += r.meanIsWeight() * partTokens;
@@ -63,7 +75,16 @@ public final class PolicyUpdate {
         }
         AdamW.StepReport report = optimizer.step(microBatches);
         return new Report(report.loss(), report.gradNorm(), report.skipped(), clipSum[0] / tokens,
-                weightSum[0] / tokens, tokens);
+                weightSum[0] / tokens, drift[1] == 0 ? Double.NaN : drift[0] / drift[1], tokens);
+    }
+
+    /** Adds the k3 terms (r − 1 − log r, r = π_θ / behaviour) of policy-sampled tokens and their count. */
+    private static void addDrift(PolicyLossInputs in, double[] sumAndCount) {
+        NDArray logRatio = in.logProbs().stopGradient().sub(in.behaviourLogProbs());
+        NDArray sampled = in.mask().mul(in.resampled().neg().add(1f));
+        NDArray k3 = logRatio.exp().sub(1f).sub(logRatio).mul(sampled);
+        sumAndCount[0] += k3.sum().getFloat();
+        sumAndCount[1] += sampled.sum().getFloat();
     }
 
     /** Right-padded [B, L] tensors for a micro-batch; only response positions are unmasked. */

@@ -26,13 +26,13 @@ class SyntheticMathTaskTest {
 
     @Test
     void sameSeedSameProblemsOtherSeedOtherProblems() {
-        assertEquals(SyntheticMathTask.generate(3, 50, Set.of()), SyntheticMathTask.generate(3, 50, Set.of()));
-        assertNotEquals(SyntheticMathTask.generate(3, 50, Set.of()), SyntheticMathTask.generate(4, 50, Set.of()));
+        assertEquals(SyntheticMathTask.generate(3, 50, Set.of(), true), SyntheticMathTask.generate(3, 50, Set.of(), true));
+        assertNotEquals(SyntheticMathTask.generate(3, 50, Set.of(), true), SyntheticMathTask.generate(4, 50, Set.of(), true));
     }
 
     @Test
     void answersAreTheValueOfTheExpressionAndEveryStepIsCorrect() {
-        for (SyntheticMathTask.Problem problem : SyntheticMathTask.generate(11, 2000, Set.of())) {
+        for (SyntheticMathTask.Problem problem : SyntheticMathTask.generate(11, 2000, Set.of(), false)) {
             Matcher prompt = PROMPT.matcher(problem.prompt());
             assertTrue(prompt.matches(), problem.prompt());
             assertEquals(evaluate(prompt.group(1)), Long.parseLong(problem.answer()), problem.prompt());
@@ -60,23 +60,32 @@ class SyntheticMathTaskTest {
 
     @Test
     void levelsAreBalancedAndStepsGrowWithLevel() {
-        List<SyntheticMathTask.Problem> problems = SyntheticMathTask.generate(5, 400, Set.of());
+        List<SyntheticMathTask.Problem> problems = SyntheticMathTask.generate(5, 400, Set.of(), true);
         Map<Integer, Long> perLevel = problems.stream()
                 .collect(Collectors.groupingBy(SyntheticMathTask.Problem::level, Collectors.counting()));
         assertEquals(Map.of(1, 100L, 2, 100L, 3, 100L, 4, 100L), perLevel);
-        Map<Integer, Long> stepsPerLevel = Map.of(1, 1L, 2, 2L, 3, 2L, 4, 3L);
         for (SyntheticMathTask.Problem problem : problems) {
-            assertEquals(stepsPerLevel.get(problem.level()), STEP.matcher(problem.solution()).results().count(),
-                    problem.solution());
+            assertEquals(problem.level(), STEP.matcher(problem.solution()).results().count(), problem.solution());
         }
+    }
+
+    @Test
+    void trainingDrawsMayRepeatButNeverAnExcludedPrompt() {
+        Set<String> excluded = new HashSet<>();
+        SyntheticMathTask.generate(2, 400, Set.of(), true).forEach(problem -> excluded.add(problem.prompt()));
+        List<SyntheticMathTask.Problem> train = SyntheticMathTask.generate(1, 8000, excluded, false);
+        assertEquals(8000, train.size());
+        assertTrue(train.stream().noneMatch(problem -> excluded.contains(problem.prompt())));
+        assertTrue(train.stream().map(SyntheticMathTask.Problem::prompt).distinct().count() < 8000,
+                "level 1 has fewer than 2000 distinct prompts, so 2000 level-1 draws must repeat");
     }
 
     @Test
     void splitsAreWrittenAsJsonlWithoutSharedPrompts(@TempDir Path directory) throws Exception {
         SyntheticMathTask.writeSplits(directory, 3000, 1, 400, 2);
         ObjectMapper mapper = new ObjectMapper();
-        Set<String> train = prompts(mapper, directory.resolve("train.jsonl"), 3000);
-        Set<String> test = prompts(mapper, directory.resolve("test.jsonl"), 400);
+        Set<String> train = prompts(mapper, directory.resolve("train.jsonl"), 3000, false);
+        Set<String> test = prompts(mapper, directory.resolve("test.jsonl"), 400, true);
         Set<String> shared = new HashSet<>(train);
         shared.retainAll(test);
         assertTrue(shared.isEmpty(), "prompts in both splits: " + shared);
@@ -85,11 +94,12 @@ class SyntheticMathTaskTest {
     @Test
     void equalSeedsAndExhaustedLevelsAreRefused(@TempDir Path directory) {
         assertThrows(IllegalArgumentException.class, () -> SyntheticMathTask.writeSplits(directory, 10, 5, 10, 5));
-        // Level 3 has 20 · 20 · 8 = 3200 distinct prompts; asking for 4 · 3300 problems must fail, not loop.
-        assertThrows(IllegalStateException.class, () -> SyntheticMathTask.generate(1, 4 * 3300, Set.of()));
+        // Level 1 has at most 51 · 9 · 2 = 918 distinct prompts; asking for 4 · 1000 distinct problems must fail, not loop.
+        assertThrows(IllegalStateException.class, () -> SyntheticMathTask.generate(1, 4 * 1000, Set.of(), true));
     }
 
-    private static Set<String> prompts(ObjectMapper mapper, Path file, int expectedLines) throws Exception {
+    private static Set<String> prompts(ObjectMapper mapper, Path file, int expectedLines, boolean distinct)
+            throws Exception {
         List<String> lines = Files.readAllLines(file);
         assertEquals(expectedLines, lines.size());
         Set<String> prompts = new HashSet<>();
@@ -97,7 +107,8 @@ class SyntheticMathTaskTest {
             JsonNode node = mapper.readTree(line);
             assertEquals(Set.of("prompt", "answer", "level", "solution"), fieldNames(node));
             assertTrue(node.get("level").isInt());
-            assertTrue(prompts.add(node.get("prompt").asText()), "duplicate prompt in " + file);
+            boolean added = prompts.add(node.get("prompt").asText());
+            assertTrue(added || !distinct, "duplicate prompt in " + file);
         }
         return prompts;
     }

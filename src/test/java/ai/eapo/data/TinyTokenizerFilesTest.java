@@ -34,7 +34,7 @@ class TinyTokenizerFilesTest {
 
     @Test
     void everyCharacterOfGeneratedProblemsRoundTripsOneTokenPerCharacter() throws Exception {
-        List<SyntheticMathTask.Problem> problems = SyntheticMathTask.generate(7, 400, Set.of());
+        List<SyntheticMathTask.Problem> problems = SyntheticMathTask.generate(7, 400, Set.of(), true);
         try (HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.newInstance(directory)) {
             for (SyntheticMathTask.Problem problem : problems) {
                 for (String text : List.of(problem.prompt(), problem.solution(), problem.prompt() + "\n" + problem.solution())) {

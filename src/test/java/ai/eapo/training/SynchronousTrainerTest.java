@@ -54,7 +54,7 @@ class SynchronousTrainerTest {
             double early = 0;
             double late = 0;
             for (int step = 0; step < 40; step++) {
-                SynchronousTrainer.StepMetrics m = trainer.step(step, sayNumber());
+                StepMetrics m = trainer.step(step, sayNumber());
                 assertTrue(Double.isFinite(m.loss()));
                 if (step < 5) {
                     early += m.rewardMean() / 5;
@@ -77,11 +77,11 @@ class SynchronousTrainerTest {
              PolicyTokenizer tokenizer = PolicyTokenizer.load(TOKENIZER, null)) {
             SynchronousTrainer trainer = new SynchronousTrainer(policy, new TaskPrompts(tokenizer, "{prompt}\n"), prior,
                     hyper, new MathVerifier(), OPTIONS);
-            SynchronousTrainer.StepMetrics first = trainer.step(0, sayNumber());
+            StepMetrics first = trainer.step(0, sayNumber());
             assertEquals(0.5, first.alpha(), 1e-12);
             assertEquals(1.0, first.resampledRatio(), 1e-12, "τ = 0: every token of an EA response comes from the prior");
             assertTrue(Double.isFinite(first.eaAccuracy()));
-            SynchronousTrainer.StepMetrics annealed = trainer.step(10, sayNumber());
+            StepMetrics annealed = trainer.step(10, sayNumber());
             assertEquals(0.0, annealed.alpha(), 1e-12);
             assertEquals(0.0, annealed.resampledRatio(), 1e-12, "after T steps EAPO is plain GRPO");
             assertEquals(0, prior.cachedSequences());

@@ -1,0 +1,163 @@
+package ai.eapo.actors;
+
+import ai.eapo.UserInputException;
+import ai.eapo.model.PolicyModel;
+import ai.eapo.model.WeightSnapshot;
+import ai.eapo.training.Knobs;
+import ai.eapo.training.LearnerStep;
+import ai.eapo.training.ScoredGroup;
+import ai.eapo.training.StepMetrics;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.PostStop;
+import akka.actor.typed.javadsl.AbstractBehavior;
+import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.actor.typed.javadsl.Receive;
+import akka.actor.typed.pubsub.Topic;
+import akka.actor.typed.receptionist.Receptionist;
+import akka.actor.typed.receptionist.ServiceKey;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Owns the trainable weights, the optimizer and the authoritative knobs. Each {@code Train} batch is one
+ * IS-corrected step ({@link LearnerStep}); the learner then publishes the new weight version to the samplers
+ * and tells the PromptSource how far it has got. {@code SetKnobs} is validated here: a valid change applies
+ * from the next step and is published to every sampler; an invalid one is refused with its reason and
+ * changes nothing. After the last step it reports the run finished and ignores further batches.
+ */
+public final class Learner extends AbstractBehavior<Learner.Command> {
+
+    /** How a client ({@code eapo-node ctl}) finds the learner. */
+    public static final ServiceKey<Command> SERVICE_KEY = ServiceKey.create(Command.class, "eapo-learner");
+
+    public sealed interface Command {
+    }
+
+    /** One step's groups. */
+    public record Train(List<ScoredGroup> groups) implements Command, CborSerializable {
+    }
+
+    /** Changes knobs by name ({@code tau}, {@code annealing-steps}, ...), all or nothing. */
+    public record SetKnobs(Map<String, String> changes, ActorRef<KnobsReply> replyTo) implements Command, CborSerializable {
+    }
+
+    public record GetKnobs(ActorRef<KnobsReply> replyTo) implements Command, CborSerializable {
+    }
+
+    /**
+     * The knobs in force after the request; {@code refusal} is null when accepted. A change takes effect
+     * at learner step {@code effectiveStep}.
+     */
+    public record KnobsReply(Map<String, String> knobs, String refusal, long effectiveStep) implements CborSerializable {
+    }
+
+    /** What the learner reports, called on its own thread. */
+    public interface Listener {
+        void onStep(StepMetrics metrics);
+
+        void onKnobsChanged(long effectiveStep, Knobs knobs);
+
+        void onFinished();
+    }
+
+    private static final String BUSY_KIND = "learner";
+
+    private final PolicyModel policy;
+    private final LearnerStep learner;
+    private final long totalSteps;
+    private final ActorRef<Topic.Command<Sampler.Command>> topic;
+    private final ActorRef<PromptSource.Command> promptSource;
+    private final Listener listener;
+    private final BusyTime busy;
+    private long version;
+    private WeightSnapshot published;
+    private long lastStepNanos = System.nanoTime();
+
+    public static Behavior<Command> create(PolicyModel policy, LearnerStep learner, long totalSteps,
+                                           ActorRef<Topic.Command<Sampler.Command>> topic,
+                                           ActorRef<PromptSource.Command> promptSource, Listener listener, BusyTime busy) {
+        return Behaviors.setup(context -> {
+            context.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, context.getSelf()));
+            return new Learner(context, policy, learner, totalSteps, topic, promptSource, listener, busy);
+        });
+    }
+
+    private Learner(ActorContext<Command> context, PolicyModel policy, LearnerStep learner, long totalSteps,
+                    ActorRef<Topic.Command<Sampler.Command>> topic, ActorRef<PromptSource.Command> promptSource,
+                    Listener listener, BusyTime busy) {
+        super(context);
+        this.busy = busy;
+        busy.register(BUSY_KIND);
+        this.policy = policy;
+        this.learner = learner;
+        this.totalSteps = totalSteps;
+        this.topic = topic;
+        this.promptSource = promptSource;
+        this.listener = listener;
+    }
+
+    @Override
+    public Receive<Command> createReceive() {
+        return newReceiveBuilder()
+                .onMessage(Train.class, this::onTrain)
+                .onMessage(SetKnobs.class, this::onSetKnobs)
+                .onMessage(GetKnobs.class, get -> {
+                    get.replyTo().tell(new KnobsReply(learner.knobs().asMap(), null, version));
+                    return this;
+                })
+                .onSignal(PostStop.class, signal -> {
+                    if (published != null) {
+                        published.release();
+                    }
+                    return this;
+                })
+                .build();
+    }
+
+    private Behavior<Command> onTrain(Train train) {
+        if (version >= totalSteps) {
+            return this;
+        }
+        double seconds = (System.nanoTime() - lastStepNanos) / 1e9;
+        StepMetrics metrics = busy.measure(BUSY_KIND, () -> learner.apply(version, train.groups(), seconds));
+        version++;
+        lastStepNanos = System.nanoTime();
+        publish();
+        listener.onStep(metrics);
+        if (version == totalSteps) {
+            listener.onFinished();
+        }
+        return this;
+    }
+
+    private void publish() {
+        WeightSnapshot previous = published;
+        published = WeightSnapshot.of(policy, version);
+        topic.tell(Topic.publish(new Sampler.WeightsPublished(version, published)));
+        if (previous != null) {
+            previous.release();
+        }
+        promptSource.tell(new PromptSource.VersionAdvanced(version, learner.knobs().maxStaleness()));
+    }
+
+    private Behavior<Command> onSetKnobs(SetKnobs set) {
+        Knobs changed;
+        try {
+            changed = learner.knobs().with(set.changes());
+        } catch (UserInputException e) {
+            set.replyTo().tell(new KnobsReply(learner.knobs().asMap(), e.getMessage(), version));
+            return this;
+        }
+        learner.setKnobs(changed);
+        topic.tell(Topic.publish(new Sampler.KnobsChanged(changed)));
+        promptSource.tell(new PromptSource.VersionAdvanced(version, changed.maxStaleness()));
+        getContext().getLog().info("knobs changed from step {}: {}", version, changed.asMap());
+        listener.onKnobsChanged(version, changed);
+        set.replyTo().tell(new KnobsReply(changed.asMap(), null, version));
+        return this;
+    }
+}

@@ -1,0 +1,33 @@
+package ai.eapo.data;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Which problems make up the batch of each learner step: a seeded shuffle per pass over the data, taken in
+ * order, so every problem is used once per pass. The synchronous loop and the PromptSource actor both
+ * draw from here, which is what lets the actor pipeline reproduce the synchronous loop.
+ */
+public final class TrainingBatches {
+
+    /** Mixes the seed with the pass number so every pass has its own order. */
+    private static final long PASS_SEED_MULTIPLIER = 31;
+
+    private TrainingBatches() {
+    }
+
+    /** The {@code size} problems of step {@code step}. */
+    public static List<ProblemSet.Problem> of(List<ProblemSet.Problem> data, long step, int size, long seed) {
+        if (data.isEmpty() || size < 1) {
+            throw new IllegalArgumentException("a batch needs data and size >= 1, got " + data.size() + " problems, size " + size);
+        }
+        long perPass = Math.max(1, data.size() / size);
+        long pass = step / perPass;
+        List<ProblemSet.Problem> shuffled = new ArrayList<>(data);
+        Collections.shuffle(shuffled, new Random(seed * PASS_SEED_MULTIPLIER + pass));
+        int offset = (int) ((step % perPass) * size);
+        return List.copyOf(shuffled.subList(offset, Math.min(shuffled.size(), offset + size)));
+    }
+}

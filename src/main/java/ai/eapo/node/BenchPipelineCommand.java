@@ -1,0 +1,97 @@
+package ai.eapo.node;
+
+import ai.eapo.actors.Learner;
+import ai.eapo.training.Knobs;
+import ai.eapo.training.StepMetrics;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * {@code bench pipeline}: the same training run twice from the same base, first strictly alternating
+ * (max-staleness 0: samplers wait for every update) and then asynchronous (max-staleness as given), and the
+ * throughput gain of overlapping sampling with learning, with each actor kind's busy share.
+ */
+@Command(name = "pipeline", mixinStandardHelpOptions = true,
+        description = "Throughput of the actor pipeline: asynchronous vs strictly alternating, same run; writes results/bench-pipeline.json.")
+final class BenchPipelineCommand implements Callable<Integer> {
+
+    @Mixin
+    TrainCommand train;
+
+    @Option(names = "--async-staleness", defaultValue = "1", description = "max-staleness of the asynchronous run (default: ${DEFAULT-VALUE}).")
+    int asyncStaleness;
+
+    @Option(names = "--out", defaultValue = "results/bench-pipeline.json", description = "default: ${DEFAULT-VALUE}")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        Config base = train.config();
+        Map<String, Object> results = new LinkedHashMap<>();
+        Map<String, Object> alternating = measure(base, 0);
+        Map<String, Object> overlapped = measure(base, asyncStaleness);
+        results.put("alternating", alternating);
+        results.put("async", overlapped);
+        double gain = (double) overlapped.get("generated_tokens_per_s") / (double) alternating.get("generated_tokens_per_s");
+        results.put("async_over_alternating", gain);
+        Files.createDirectories(out.toAbsolutePath().getParent());
+        new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(out.toFile(), results);
+        System.out.printf("%-12s %8s %12s %10s  %s%n", "schedule", "seconds", "tokens/s", "steps/s", "busy share");
+        for (String name : new String[]{"alternating", "async"}) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> r = (Map<String, Object>) results.get(name);
+            System.out.printf("%-12s %8.1f %12.0f %10.3f  %s%n", name, r.get("seconds"), r.get("generated_tokens_per_s"),
+                    r.get("steps_per_s"), r.get("busy_share"));
+        }
+        System.out.printf("async / alternating throughput: %.2fx  (written to %s)%n", gain, out);
+        return 0;
+    }
+
+    private static Map<String, Object> measure(Config base, int maxStaleness) throws Exception {
+        Config config = ConfigFactory.parseMap(Map.of("eapo.pipeline.max-staleness", maxStaleness,
+                "eapo.train.eval-size", 0)).withFallback(base);
+        AtomicLong tokens = new AtomicLong();
+        PipelineRun.Outcome outcome;
+        long steps;
+        try (PipelineRun run = new PipelineRun(config)) {
+            steps = run.steps;
+            outcome = run.train(new Learner.Listener() {
+                @Override
+                public void onStep(StepMetrics metrics) {
+                    tokens.addAndGet(metrics.tokens());
+                    System.out.printf("  max-staleness %d: step %d  staleness %.2f%n", maxStaleness, metrics.step() + 1,
+                            metrics.stalenessMean());
+                }
+
+                @Override
+                public void onKnobsChanged(long effectiveStep, Knobs knobs) {
+                }
+
+                @Override
+                public void onFinished() {
+                }
+            });
+        }
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("max_staleness", maxStaleness);
+        r.put("steps", steps);
+        r.put("seconds", outcome.seconds());
+        r.put("generated_tokens", tokens.get());
+        r.put("generated_tokens_per_s", tokens.get() / outcome.seconds());
+        r.put("steps_per_s", steps / outcome.seconds());
+        r.put("busy_share", outcome.busyShares());
+        return r;
+    }
+}

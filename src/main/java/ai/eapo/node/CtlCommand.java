@@ -1,0 +1,123 @@
+package ai.eapo.node;
+
+import ai.eapo.UserInputException;
+import ai.eapo.actors.Learner;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.javadsl.AskPattern;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.actor.typed.receptionist.Receptionist;
+import akka.cluster.typed.Cluster;
+import akka.cluster.typed.Join;
+import akka.cluster.typed.Leave;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code ctl get} / {@code ctl set tau=1.5 annealing-steps=200}: reads or changes a running training's live
+ * knobs. It joins the training node's cluster as a client (Akka remoting, loopback by default), finds the
+ * Learner through the receptionist, and prints the knobs in force, or the reason a change was refused.
+ */
+@Command(name = "ctl", mixinStandardHelpOptions = true,
+        description = "Read (get) or change (set name=value ...) the live knobs of a running training node.")
+final class CtlCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", description = "get | set")
+    String action;
+
+    @Parameters(index = "1..*", arity = "0..*", description = "name=value, for set: tau, annealing-steps, initial-ratio, lr, max-staleness")
+    List<String> assignments = List.of();
+
+    @Option(names = "--node", description = "host:port of the training node (default: eapo.node.hostname:eapo.node.port).")
+    String node;
+
+    @Option(names = "--timeout", defaultValue = "30", description = "Seconds to wait for the node (default: ${DEFAULT-VALUE}).")
+    int timeoutSeconds;
+
+    @Override
+    public Integer call() throws Exception {
+        Map<String, String> changes = parse();
+        Config defaults = ConfigFactory.load();
+        String target = node != null ? node
+                : defaults.getString("eapo.node.hostname") + ":" + defaults.getInt("eapo.node.port");
+        String[] hostPort = target.split(":");
+        if (hostPort.length != 2) {
+            throw new UserInputException("--node " + target + ": expected host:port");
+        }
+        // A client of the cluster on any free port; it never hosts actors of the run.
+        Config client = ConfigFactory.parseMap(Map.of("akka.remote.artery.canonical.port", 0,
+                "akka.remote.artery.canonical.hostname", defaults.getString("eapo.node.hostname"),
+                "akka.cluster.roles", List.of("ctl"))).withFallback(defaults);
+        ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "eapo", client);
+        Duration timeout = Duration.ofSeconds(timeoutSeconds);
+        try {
+            Cluster cluster = Cluster.get(system);
+            cluster.manager().tell(Join.create(new akka.actor.Address("akka", "eapo", hostPort[0], Integer.parseInt(hostPort[1]))));
+            ActorRef<Learner.Command> learner = findLearner(system, timeout);
+            CompletionStage<Learner.KnobsReply> reply = AskPattern.ask(learner,
+                    replyTo -> action.equals("get") ? new Learner.GetKnobs(replyTo) : new Learner.SetKnobs(changes, replyTo),
+                    timeout, system.scheduler());
+            Learner.KnobsReply answer = reply.toCompletableFuture().get(timeoutSeconds, TimeUnit.SECONDS);
+            cluster.manager().tell(Leave.create(cluster.selfMember().address()));
+            if (answer.refusal() != null) {
+                System.out.println("refused: " + answer.refusal());
+                System.out.println("knobs unchanged: " + answer.knobs());
+                return EapoNode.EXIT_BAD_INPUT;
+            }
+            System.out.println((action.equals("set") ? "applied from step " + (answer.effectiveStep() + 1) + ": " : "")
+                    + answer.knobs());
+            return 0;
+        } finally {
+            system.terminate();
+            system.getWhenTerminated().toCompletableFuture().get(timeoutSeconds, TimeUnit.SECONDS);
+        }
+    }
+
+    private Map<String, String> parse() {
+        if (!action.equals("get") && !action.equals("set")) {
+            throw new UserInputException("ctl " + action + ": the actions are get and set");
+        }
+        if (action.equals("set") && assignments.isEmpty()) {
+            throw new UserInputException("ctl set needs name=value arguments, e.g. tau=1.5");
+        }
+        Map<String, String> changes = new LinkedHashMap<>();
+        for (String a : assignments) {
+            int eq = a.indexOf('=');
+            if (eq <= 0) {
+                throw new UserInputException("ctl set " + a + ": expected name=value");
+            }
+            changes.put(a.substring(0, eq).strip(), a.substring(eq + 1).strip());
+        }
+        return changes;
+    }
+
+    /** Polls the receptionist until the Learner of the joined cluster shows up. */
+    private static ActorRef<Learner.Command> findLearner(ActorSystem<Void> system, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            Receptionist.Listing listing = AskPattern.<Receptionist.Command, Receptionist.Listing>ask(system.receptionist(),
+                    replyTo -> Receptionist.find(Learner.SERVICE_KEY, replyTo), timeout, system.scheduler())
+                    .toCompletableFuture().get();
+            Set<ActorRef<Learner.Command>> learners = listing.getServiceInstances(Learner.SERVICE_KEY);
+            if (!learners.isEmpty()) {
+                return learners.iterator().next();
+            }
+            Thread.sleep(200);
+        }
+        throw new UserInputException("no training node answered at the given address within " + timeout.toSeconds()
+                + " s (is `eapo-node train` running? see --node)");
+    }
+}

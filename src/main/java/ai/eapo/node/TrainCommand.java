@@ -1,0 +1,134 @@
+package ai.eapo.node;
+
+import ai.eapo.UserInputException;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code train}: EAPO (or GRPO with {@code --grpo}) on the asynchronous actor pipeline, every role in this
+ * JVM. Settings come from {@code conf/application.conf}, then {@code --config FILE}, then flags.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Train on the actor pipeline (all roles in this JVM); writes results/<run-id>/ with "
+                + "metrics.jsonl, the effective config, plots and a checkpoint.")
+final class TrainCommand implements Callable<Integer> {
+
+    @Option(names = "--config", description = "HOCON file overriding conf/application.conf.")
+    Path configFile;
+
+    @Option(names = "--model", description = "Policy to train, a local HF directory (eapo.train.model).")
+    String model;
+
+    @Option(names = "--prior", description = "Frozen prior pi_RL, a local HF directory (eapo.train.prior).")
+    String prior;
+
+    @Option(names = "--grpo", description = "Plain GRPO: no prior, experience ratio 0.")
+    boolean grpo;
+
+    @Option(names = "--data", description = "Training JSONL (eapo.train.data).")
+    String data;
+
+    @Option(names = "--test", description = "Held-out JSONL (eapo.train.test).")
+    String test;
+
+    @Option(names = "--steps", description = "Learner steps (eapo.train.steps).")
+    Long steps;
+
+    @Option(names = "--questions-per-step", description = "Groups per learner step (eapo.train.questions-per-step).")
+    Integer questionsPerStep;
+
+    @Option(names = "--seed", description = "Run seed (eapo.train.seed).")
+    Long seed;
+
+    @Option(names = "--eval-size", description = "Held-out problems evaluated before and after; 0 skips (eapo.train.eval-size).")
+    Integer evalSize;
+
+    @Option(names = "--samplers", description = "Sampler actors (eapo.pipeline.samplers).")
+    Integer samplers;
+
+    @Option(names = "--max-staleness", description = "Versions samplers may run ahead (eapo.pipeline.max-staleness).")
+    Integer maxStaleness;
+
+    @Option(names = "--tau", description = "Entropy threshold, nats, or inf (eapo.algorithm.experience.entropy-threshold).")
+    String tau;
+
+    @Option(names = "--annealing-steps", description = "T (eapo.algorithm.experience.anneal-steps).")
+    Long annealingSteps;
+
+    @Option(names = "--lr", description = "Learning rate (eapo.algorithm.optimizer.lr).")
+    Double learningRate;
+
+    @Option(names = "--device", description = "cpu or gpu:N (eapo.device).")
+    String device;
+
+    @Option(names = "--port", description = "Akka remoting port of this node, 0 for any free one (eapo.node.port).")
+    Integer port;
+
+    @Option(names = "--run-id", description = "Name of the results directory (default: date, time and method).")
+    String runId;
+
+    @Option(names = "--results-dir", description = "Where run directories go (eapo.train.results-dir).")
+    String resultsDir;
+
+    @Override
+    public Integer call() throws Exception {
+        TrainingRun.run(config(), runId);
+        return 0;
+    }
+
+    /** application.conf, overridden by --config, overridden by flags. */
+    Config config() {
+        Map<String, Object> flags = new LinkedHashMap<>();
+        put(flags, "eapo.train.model", model);
+        put(flags, "eapo.train.prior", prior);
+        put(flags, "eapo.train.data", data);
+        put(flags, "eapo.train.test", test);
+        put(flags, "eapo.train.steps", steps);
+        put(flags, "eapo.train.questions-per-step", questionsPerStep);
+        put(flags, "eapo.train.seed", seed);
+        put(flags, "eapo.train.eval-size", evalSize);
+        put(flags, "eapo.train.results-dir", resultsDir);
+        put(flags, "eapo.pipeline.samplers", samplers);
+        put(flags, "eapo.pipeline.max-staleness", maxStaleness);
+        put(flags, "eapo.algorithm.experience.entropy-threshold", tau);
+        put(flags, "eapo.algorithm.experience.anneal-steps", annealingSteps);
+        put(flags, "eapo.algorithm.optimizer.lr", learningRate);
+        put(flags, "eapo.device", device);
+        put(flags, "eapo.node.port", port);
+        if (grpo) {
+            flags.put("eapo.algorithm.experience.initial-ratio", 0);
+        }
+        Config file = ConfigFactory.empty();
+        if (configFile != null) {
+            if (!Files.isRegularFile(configFile)) {
+                throw new UserInputException("config file " + configFile + " does not exist");
+            }
+            try {
+                file = ConfigFactory.parseFile(configFile.toFile());
+            } catch (ConfigException e) {
+                throw new UserInputException("config file " + configFile + ": " + e.getMessage());
+            }
+        }
+        try {
+            return ConfigFactory.load(ConfigFactory.parseMap(flags).withFallback(file)
+                    .withFallback(ConfigFactory.defaultApplication()));
+        } catch (ConfigException e) {
+            throw new UserInputException(e.getMessage());
+        }
+    }
+
+    private static void put(Map<String, Object> flags, String key, Object value) {
+        if (value != null) {
+            flags.put(key, value instanceof Path p ? p.toString() : value);
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package ai.eapo.report;
+
+import ai.eapo.training.StepMetrics;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes metrics.jsonl: one JSON object per learner step, keys in snake_case ({@code reward_mean},
+ * {@code resampled_ratio}, ...), flushed line by line so a crashed run keeps every step it finished.
+ * JSON has no NaN: a quantity with nothing to measure in a step is written as null.
+ */
+public final class MetricsLog implements AutoCloseable {
+
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
+
+    private final BufferedWriter out;
+
+    public MetricsLog(Path file) {
+        try {
+            Path parent = file.toAbsolutePath().getParent();
+            Files.createDirectories(parent);
+            this.out = Files.newBufferedWriter(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write metrics to " + file, e);
+        }
+    }
+
+    /** The step's metrics as a JSON object, NaN as null, with {@code extra} fields appended. */
+    public static ObjectNode line(StepMetrics metrics, Map<String, ?> extra) {
+        ObjectNode line = JSON.valueToTree(metrics);
+        extra.forEach((key, value) -> line.set(key, JSON.valueToTree(value)));
+        List<String> keys = new ArrayList<>();
+        line.fieldNames().forEachRemaining(keys::add);
+        for (String key : keys) {
+            if (line.get(key).isDouble() && !Double.isFinite(line.get(key).asDouble())) {
+                line.putNull(key);
+            }
+        }
+        return line;
+    }
+
+    public void write(ObjectNode line) {
+        try {
+            out.write(JSON.writeValueAsString(line));
+            out.newLine();
+            out.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        out.close();
+    }
+}

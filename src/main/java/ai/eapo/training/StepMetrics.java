@@ -1,0 +1,63 @@
+package ai.eapo.training;
+
+import java.util.List;
+
+/**
+ * One learner step's numbers: one line of metrics.jsonl (keys in snake_case). Quantities with nothing to
+ * measure in a step (no experience-augmented response, say) are NaN, written as null.
+ *
+ * @param weightVersion the version the step produced
+ * @param accuracy share of responses judged correct (the reward is 1 or 0, so equal to rewardMean here)
+ * @param eaAccuracy accuracy of the experience-augmented responses
+ * @param resampledRatio share of the experience-augmented responses' tokens that came from the prior
+ * @param kl mean k3 KL(behaviour ‖ π_θ) on policy-sampled tokens: drift from the weights that sampled
+ * @param tokensPerS generated tokens per second of wall time since the previous step
+ * @param stalenessMean mean over response tokens of (learner version − version that decoded the token)
+ */
+public record StepMetrics(long step, long weightVersion, double alpha, double tau, long annealingSteps,
+                          double rewardMean, double accuracy, double eaAccuracy, double resampledRatio,
+                          double entropyMean, double loss, double gradNorm, double kl, double clipFraction,
+                          double isWeightMean, boolean skipped, long tokens, double tokensPerS, double stalenessMean,
+                          double learningRate) {
+
+    /** Sums over the responses of a step's groups. */
+    static StepMetrics of(long step, Knobs knobs, double alpha, List<ScoredGroup> groups, PolicyUpdate.Report report,
+                          double seconds) {
+        double rewardSum = 0;
+        double eaRewardSum = 0;
+        int responses = 0;
+        int eaResponses = 0;
+        long eaTokens = 0;
+        long resampledTokens = 0;
+        double entropySum = 0;
+        double stalenessSum = 0;
+        long tokens = 0;
+        for (ScoredGroup g : groups) {
+            for (int j = 0; j < g.responses().size(); j++) {
+                var c = g.responses().get(j);
+                double reward = g.rewards()[j];
+                rewardSum += reward;
+                responses++;
+                for (int t = 0; t < c.tokens().length; t++) {
+                    entropySum += c.entropies()[t];
+                    stalenessSum += step - c.weightVersions()[t];
+                }
+                tokens += c.tokens().length;
+                if (c.experience()) {
+                    eaResponses++;
+                    eaRewardSum += reward;
+                    eaTokens += c.tokens().length;
+                    resampledTokens += c.resampledCount();
+                }
+            }
+        }
+        double rewardMean = responses == 0 ? Double.NaN : rewardSum / responses;
+        return new StepMetrics(step, step + 1, alpha, knobs.tau(), knobs.annealingSteps(), rewardMean, rewardMean,
+                eaResponses == 0 ? Double.NaN : eaRewardSum / eaResponses,
+                eaTokens == 0 ? 0 : (double) resampledTokens / eaTokens,
+                tokens == 0 ? Double.NaN : entropySum / tokens, report.loss(), report.gradNorm(), report.kl(),
+                report.clipFraction(), report.meanIsWeight(), report.skipped(), tokens,
+                seconds > 0 ? tokens / seconds : Double.NaN, tokens == 0 ? Double.NaN : stalenessSum / tokens,
+                knobs.learningRate());
+    }
+}

@@ -1,0 +1,102 @@
+package ai.eapo.actors;
+
+import ai.eapo.algorithm.AdvantageNorm;
+import ai.eapo.algorithm.AdvantageOptions;
+import ai.eapo.algorithm.GroupAdvantages;
+import ai.eapo.data.ProblemSet;
+import ai.eapo.model.Generator;
+import ai.eapo.training.ScoredGroup;
+
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.testkit.typed.javadsl.TestProbe;
+import akka.actor.typed.ActorRef;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** The Grouper emits complete groups only, with the right advantages, and never mixes attempts. */
+class GrouperTest {
+
+    static final ActorTestKit KIT = ActorTestKit.create(SamplerTest.testConfig());
+    static final AdvantageOptions STD = new AdvantageOptions(AdvantageNorm.STD, 1e-6, false);
+    static final ProblemSet.Problem PROBLEM = new ProblemSet.Problem("Compute 1+1.", "2", "", "1");
+
+    @AfterAll
+    static void shutdown() {
+        KIT.shutdownTestKit();
+    }
+
+    static Generator.Completion completion(long id) {
+        return new Generator.Completion(id, new long[]{7, 0}, new float[]{-1f, -2f}, new float[]{-1f, -2f},
+                new float[]{1f, 1f}, new boolean[]{false, false}, new long[]{0, 0}, true, false);
+    }
+
+    static Grouper.Verified verified(GroupTask task, int slot, double reward) {
+        return new Grouper.Verified(task, slot, new long[]{1, 2}, completion(task.attempt() * 100L + slot), reward, null);
+    }
+
+    @Test
+    void aGroupGoesToTheLearnerOnlyWhenAllItsResponsesAreInWithItsAdvantages() {
+        TestProbe<Learner.Command> learner = KIT.createTestProbe();
+        TestProbe<PromptSource.Command> source = KIT.createTestProbe();
+        ActorRef<Grouper.Command> grouper = KIT.spawn(Grouper.create(4, 1, STD, learner.ref(), source.ref()));
+        GroupTask task = new GroupTask(0, 0, PROBLEM, 0);
+        double[] rewards = {1, 0, 0, 1};
+        grouper.tell(verified(task, 2, rewards[2]));
+        grouper.tell(verified(task, 0, rewards[0]));
+        grouper.tell(verified(task, 3, rewards[3]));
+        learner.expectNoMessage(Duration.ofMillis(200));
+        grouper.tell(verified(task, 1, rewards[1]));
+        Learner.Train train = learner.expectMessageClass(Learner.Train.class);
+        assertEquals(new PromptSource.GroupCompleted(task.key()), source.receiveMessage());
+        ScoredGroup group = train.groups().get(0);
+        assertArrayEquals(rewards, group.rewards());
+        assertArrayEquals(GroupAdvantages.of(rewards, STD).advantages(), group.advantages().advantages(), 1e-12);
+        for (int slot = 0; slot < 4; slot++) {
+            assertEquals(slot, group.responses().get(slot).id(), "responses in slot order");
+        }
+        KIT.stop(grouper);
+    }
+
+    @Test
+    void attemptsOfOneQuestionNeverMixAndStragglersOfAFinishedQuestionAreDropped() {
+        TestProbe<Learner.Command> learner = KIT.createTestProbe();
+        TestProbe<PromptSource.Command> source = KIT.createTestProbe();
+        ActorRef<Grouper.Command> grouper = KIT.spawn(Grouper.create(2, 1, STD, learner.ref(), source.ref()));
+        GroupTask first = new GroupTask(3, 1, PROBLEM, 0);
+        GroupTask again = first.nextAttempt();
+        grouper.tell(verified(first, 0, 1));
+        grouper.tell(verified(again, 1, 0));
+        learner.expectNoMessage(Duration.ofMillis(200));
+        grouper.tell(verified(again, 0, 1));
+        ScoredGroup group = learner.expectMessageClass(Learner.Train.class).groups().get(0);
+        assertEquals(List.of(100L, 101L), group.responses().stream().map(Generator.Completion::id).toList(),
+                "both responses from attempt 1");
+        grouper.tell(verified(first, 1, 0));
+        learner.expectNoMessage(Duration.ofMillis(200));
+        KIT.stop(grouper);
+    }
+
+    @Test
+    void batchesHoldQuestionsPerStepGroupsOldestStepFirst() {
+        TestProbe<Learner.Command> learner = KIT.createTestProbe();
+        TestProbe<PromptSource.Command> source = KIT.createTestProbe();
+        ActorRef<Grouper.Command> grouper = KIT.spawn(Grouper.create(2, 2, STD, learner.ref(), source.ref()));
+        for (GroupTask task : List.of(new GroupTask(1, 0, PROBLEM, 0), new GroupTask(0, 1, PROBLEM, 0),
+                new GroupTask(0, 0, PROBLEM, 0))) {
+            grouper.tell(verified(task, 0, 1));
+            grouper.tell(verified(task, 1, 0));
+        }
+        List<ScoredGroup> batch = learner.expectMessageClass(Learner.Train.class).groups();
+        assertEquals(List.of(new GroupTask.Key(0, 1), new GroupTask.Key(1, 0)),
+                batch.stream().map(g -> new GroupTask.Key(g.step(), g.question())).toList(),
+                "the first two complete groups form the first batch, oldest step first");
+        learner.expectNoMessage(Duration.ofMillis(200));
+        KIT.stop(grouper);
+    }
+}

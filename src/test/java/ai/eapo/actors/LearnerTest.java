@@ -1,0 +1,108 @@
+package ai.eapo.actors;
+
+import ai.eapo.algorithm.HyperParameters;
+import ai.eapo.model.PolicyModel;
+import ai.eapo.training.Knobs;
+import ai.eapo.training.LearnerStep;
+import ai.eapo.training.ScoredGroup;
+import ai.eapo.training.StepMetrics;
+
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.testkit.typed.javadsl.TestProbe;
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.pubsub.Topic;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The Learner validates knobs, applies them from the next step, publishes versions and knobs. */
+class LearnerTest {
+
+    static final ActorTestKit KIT = ActorTestKit.create(SamplerTest.testConfig());
+
+    @AfterAll
+    static void shutdown() {
+        KIT.shutdownTestKit();
+    }
+
+    /** Records what the learner reports. */
+    static final class Recorder implements Learner.Listener {
+        final BlockingQueue<StepMetrics> steps = new LinkedBlockingQueue<>();
+        final CountDownLatch finished = new CountDownLatch(1);
+
+        @Override
+        public void onStep(StepMetrics metrics) {
+            steps.add(metrics);
+        }
+
+        @Override
+        public void onKnobsChanged(long effectiveStep, Knobs knobs) {
+        }
+
+        @Override
+        public void onFinished() {
+            finished.countDown();
+        }
+    }
+
+    static List<ScoredGroup> oneGroup(long step) {
+        return List.of(ScoredGroup.of(step, 0, new long[]{1, 2}, List.of(GrouperTest.completion(0), GrouperTest.completion(1)),
+                new double[]{1, 0}, GrouperTest.STD));
+    }
+
+    @Test
+    void refusesBadKnobsAppliesGoodOnesFromTheNextStepAndPublishesEveryVersion() throws Exception {
+        HyperParameters hyper = SamplerTest.hyper("eapo.algorithm { group-size = 2, experience.entropy-threshold = 1.0 }");
+        try (PolicyModel model = SamplerTest.randomModel(7);
+             LearnerStep step = new LearnerStep(model, hyper, Knobs.initial(hyper, 1), 8, 1f)) {
+            ActorRef<Topic.Command<Sampler.Command>> topic = KIT.spawn(Topic.create(Sampler.Command.class, "learner-test"));
+            TestProbe<Sampler.Command> subscriber = KIT.createTestProbe();
+            topic.tell(Topic.subscribe(subscriber.ref()));
+            TestProbe<PromptSource.Command> source = KIT.createTestProbe();
+            Recorder recorder = new Recorder();
+            ActorRef<Learner.Command> learner = KIT.spawn(Learner.create(model, step, 2, topic, source.ref(), recorder, new BusyTime()));
+            TestProbe<Learner.KnobsReply> replies = KIT.createTestProbe();
+            Thread.sleep(200); // let the subscription reach the topic
+
+            learner.tell(new Learner.Train(oneGroup(0)));
+            assertEquals(1.0, recorder.steps.poll(30, TimeUnit.SECONDS).tau());
+            assertEquals(1, subscriber.expectMessageClass(Sampler.WeightsPublished.class).version());
+            assertEquals(new PromptSource.VersionAdvanced(1, 1), source.receiveMessage());
+
+            learner.tell(new Learner.SetKnobs(Map.of("tau", "-1"), replies.ref()));
+            Learner.KnobsReply refused = replies.receiveMessage();
+            assertNotNull(refused.refusal());
+            assertTrue(refused.refusal().contains("tau") && refused.refusal().contains("-1"), refused.refusal());
+            assertEquals("1.0", refused.knobs().get("tau"), "nothing changes");
+            learner.tell(new Learner.SetKnobs(Map.of("tau", "1.5", "warp", "9"), replies.ref()));
+            assertTrue(replies.receiveMessage().refusal().contains("warp"), "an unknown knob refuses the whole change");
+            subscriber.expectNoMessage(Duration.ofMillis(200));
+
+            learner.tell(new Learner.SetKnobs(Map.of("tau", "1.5", "annealing-steps", "200"), replies.ref()));
+            Learner.KnobsReply accepted = replies.receiveMessage();
+            assertNull(accepted.refusal());
+            assertEquals(1, accepted.effectiveStep());
+            assertEquals(1.5, subscriber.expectMessageClass(Sampler.KnobsChanged.class).knobs().tau());
+            learner.tell(new Learner.Train(oneGroup(1)));
+            StepMetrics next = recorder.steps.poll(30, TimeUnit.SECONDS);
+            assertEquals(1.5, next.tau());
+            assertEquals(200, next.annealingSteps());
+            assertTrue(recorder.finished.await(10, TimeUnit.SECONDS), "two steps were asked for");
+            learner.tell(new Learner.Train(oneGroup(2)));
+            assertNull(recorder.steps.poll(300, TimeUnit.MILLISECONDS), "no step past the last");
+            KIT.stop(learner);
+        }
+    }
+}
