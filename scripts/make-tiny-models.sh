@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SFT_STEPS="${1:-1000}"
-GRPO_STEPS="${2:-100}"
+GRPO_STEPS="${2:-120}"
 JAR=target/eapo-node.jar
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -18,9 +18,9 @@ node() { java -jar "$WORK_JAR" "$@"; }
 
 [ -f data/synthetic/train.jsonl ] || node synthetic-data
 node init-model --tokenizer data/synthetic/tokenizer --out "$WORK/init" --seed 0
-node sft --model "$WORK/init" --steps "$SFT_STEPS" --prompts-per-step 32 --lr 2e-3 --eval-every 250 --eval-size 200 \
+node sft --model "$WORK/init" --steps "$SFT_STEPS" --prompts-per-step 32 --lr 2e-3 --eval-every 100 --eval-size 200 \
      --seed 0 --out models/tiny-base | tee "$WORK/sft.log"
-node train-sync --model models/tiny-base --steps "$GRPO_STEPS" --prompts-per-step 16 --lr 5e-4 --eval-every 25 \
-     --eval-size 200 --seed 0 --out models/tiny-prior --metrics "$WORK/grpo-metrics.jsonl" | tee "$WORK/grpo.log"
+node train-sync --model models/tiny-base --steps "$GRPO_STEPS" --prompts-per-step 16 --lr 1e-4 --eval-every 20 \
+     --eval-size 400 --seed 0 --out models/tiny-prior --metrics "$WORK/grpo-metrics.jsonl" | tee "$WORK/grpo.log"
 mkdir -p results/tiny-models
 cp "$WORK/sft.log" "$WORK/grpo.log" "$WORK/grpo-metrics.jsonl" results/tiny-models/

@@ -52,6 +52,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--eval-size", description = "Held-out problems evaluated before and after; 0 skips (eapo.train.eval-size).")
     Integer evalSize;
 
+    @Option(names = "--eval-every", description = "Held-out evaluation every N learner steps, 0 = only before and after (eapo.train.eval-every).")
+    Integer evalEvery;
+
     @Option(names = "--samplers", description = "Sampler actors (eapo.pipeline.samplers).")
     Integer samplers;
 
@@ -96,6 +99,7 @@ final class TrainCommand implements Callable<Integer> {
         put(flags, "eapo.train.questions-per-step", questionsPerStep);
         put(flags, "eapo.train.seed", seed);
         put(flags, "eapo.train.eval-size", evalSize);
+        put(flags, "eapo.train.eval-every", evalEvery);
         put(flags, "eapo.train.results-dir", resultsDir);
         put(flags, "eapo.pipeline.samplers", samplers);
         put(flags, "eapo.pipeline.max-staleness", maxStaleness);

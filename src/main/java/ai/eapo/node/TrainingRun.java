@@ -55,7 +55,7 @@ final class TrainingRun {
             try (MetricsLog log = new MetricsLog(dir.resolve("metrics.jsonl"));
                  ProgressBar progress = new ProgressBarBuilder().setTaskName("train").setInitialMax(run.steps)
                          .setUnit(" steps", 1).build()) {
-                outcome = run.train(new ProgressListener(log, progress));
+                outcome = run.train(new ProgressListener(log, progress, run, config.getInt("eapo.train.eval-every")));
             }
             summary.put("train_seconds", outcome.seconds());
             summary.put("busy_share", outcome.busyShares());
@@ -81,11 +81,15 @@ final class TrainingRun {
 
         private final MetricsLog log;
         private final ProgressBar progress;
+        private final PipelineRun run;
+        private final int evalEvery;
         private Map<String, String> knobChange;
 
-        ProgressListener(MetricsLog log, ProgressBar progress) {
+        ProgressListener(MetricsLog log, ProgressBar progress, PipelineRun run, int evalEvery) {
             this.log = log;
             this.progress = progress;
+            this.run = run;
+            this.evalEvery = evalEvery;
         }
 
         @Override
@@ -95,11 +99,17 @@ final class TrainingRun {
                 extra.put("knobs_changed", knobChange);
                 knobChange = null;
             }
+            // Called on the learner's thread between its steps, so the weights hold still while evaluated.
+            boolean evaluate = evalEvery > 0 && !run.test.isEmpty() && (m.step() + 1) % evalEvery == 0;
+            if (evaluate) {
+                extra.put("heldout_accuracy", run.heldOutAccuracy());
+            }
             log.write(MetricsLog.line(m, extra));
             System.out.printf("%sstep %d  reward %.3f  acc %.3f  ea-acc %.3f  resampled %.3f  alpha %.3f  tau %s  "
-                            + "tok/s %.0f  staleness %.2f%s%n", CLEAR_LINE, m.step() + 1, m.rewardMean(), m.accuracy(),
+                            + "tok/s %.0f  staleness %.2f%s%s%n", CLEAR_LINE, m.step() + 1, m.rewardMean(), m.accuracy(),
                     m.eaAccuracy(), m.resampledRatio(), m.alpha(), m.tau(), m.tokensPerS(), m.stalenessMean(),
-                    m.skipped() ? "  SKIPPED" : "");
+                    m.skipped() ? "  SKIPPED" : "",
+                    evaluate ? String.format("  held-out %.3f", (Double) extra.get("heldout_accuracy")) : "");
             progress.step();
         }
 

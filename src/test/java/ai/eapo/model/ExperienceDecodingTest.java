@@ -124,4 +124,52 @@ class ExperienceDecodingTest {
         System.arraycopy(b, 0, out, a.length, b.length);
         return out;
     }
+
+    @Test
+    void parkedSequencesWaitingForLateAnswersEndExactlyAsWithImmediateAnswers() {
+        // τ between the policy's entropies, so some positions of the experience requests are critical.
+        double tau = 3.0;
+        List<Generator.Completion> immediate;
+        try (LocalPrior answering = new LocalPrior(prior, PARAMS)) {
+            immediate = new Generator(policy, PARAMS, Set.of(0L), 4,
+                    new Generator.Experience(answering, h -> h > tau)).generate(requests(true));
+        }
+        // The same requests, but each step's questions are answered only three steps later, while every
+        // other row keeps decoding (the Sampler actor's situation when the prior is slow).
+        java.util.Map<Long, Generator.Completion> late = new java.util.HashMap<>();
+        List<List<ExperiencePrior.Consultation>> pending = new ArrayList<>();
+        int parkedAtOnce = 0;
+        try (LocalPrior answering = new LocalPrior(prior, PARAMS);
+             ContinuousDecoder decoder = new ContinuousDecoder(policy, PARAMS, Set.of(0L), 4, h -> h > tau)) {
+            requests(true).forEach(decoder::submit);
+            while (!decoder.idle()) {
+                if (decoder.canStep()) {
+                    ContinuousDecoder.StepResult step = decoder.step();
+                    step.finished().forEach(c -> late.put(c.id(), c));
+                    pending.add(step.consultations());
+                    parkedAtOnce = Math.max(parkedAtOnce, decoder.parkedCount());
+                } else {
+                    pending.add(List.of());
+                }
+                if (pending.size() > 3 || !decoder.canStep()) {
+                    List<ExperiencePrior.Consultation> due = pending.remove(0);
+                    if (!due.isEmpty()) {
+                        decoder.resume(due.stream().map(ExperiencePrior.Consultation::sequenceId).toList(),
+                                answering.consult(due)).forEach(c -> late.put(c.id(), c));
+                    }
+                }
+            }
+        }
+        assertTrue(parkedAtOnce > 0, "some rows should have waited for the prior");
+        int resampled = 0;
+        for (Generator.Completion expected : immediate) {
+            Generator.Completion actual = late.get(expected.id());
+            assertArrayEquals(expected.tokens(), actual.tokens(), "request " + expected.id());
+            assertArrayEquals(expected.resampled(), actual.resampled(), "request " + expected.id());
+            assertArrayEquals(expected.logProbs(), actual.logProbs(), 1e-4f, "request " + expected.id());
+            assertArrayEquals(expected.policyLogProbs(), actual.policyLogProbs(), 1e-4f, "request " + expected.id());
+            resampled += actual.resampledCount();
+        }
+        assertTrue(resampled > 0, "the comparison should include prior tokens");
+    }
 }
