@@ -7,10 +7,14 @@ cd "$(dirname "$0")/.."
 STEPS="${1:-60}"; shift || true
 JAR=target/eapo-node.jar
 [ -f "$JAR" ] || mvn -q -B -DskipTests package
+# Run from a copy so that rebuilding the project meanwhile cannot pull the jar from under the runs.
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+cp "$JAR" "$WORK/eapo-node.jar"
 OUT=results/eapo-vs-grpo
 rm -rf "$OUT/eapo" "$OUT/grpo"
-java -jar "$JAR" train --steps "$STEPS" --results-dir "$OUT" --run-id eapo "$@"
-java -jar "$JAR" train --steps "$STEPS" --results-dir "$OUT" --run-id grpo --grpo "$@"
+java -jar "$WORK/eapo-node.jar" train --steps "$STEPS" --results-dir "$OUT" --run-id eapo "$@"
+java -jar "$WORK/eapo-node.jar" train --steps "$STEPS" --results-dir "$OUT" --run-id grpo --grpo "$@"
 python3 - "$OUT" <<'PY'
 import json, sys, os
 out = sys.argv[1]

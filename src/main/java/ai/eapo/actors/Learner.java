@@ -122,16 +122,23 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
         if (version >= totalSteps) {
             return this;
         }
-        double seconds = (System.nanoTime() - lastStepNanos) / 1e9;
-        StepMetrics metrics = busy.measure(BUSY_KIND, () -> learner.apply(version, train.groups(), seconds));
+        StepMetrics metrics = busy.measure(BUSY_KIND,
+                () -> learner.apply(version, train.groups(), this::secondsSinceLastStep));
         version++;
-        lastStepNanos = System.nanoTime();
         publish();
         listener.onStep(metrics);
         if (version == totalSteps) {
             listener.onFinished();
         }
         return this;
+    }
+
+    /** Wall time of one step cycle, from the end of the previous step to the end of this one. */
+    private double secondsSinceLastStep() {
+        long now = System.nanoTime();
+        double seconds = (now - lastStepNanos) / 1e9;
+        lastStepNanos = now;
+        return seconds;
     }
 
     private void publish() {

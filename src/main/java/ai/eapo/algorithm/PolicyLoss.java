@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.eapo.model.Constants;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalDouble;
@@ -103,7 +104,7 @@ public final class PolicyLoss {
                 NDArray k3 = refLogRatio.exp().sub(refLogRatio).sub(1.0);
                 klMean = OptionalDouble.of(ratioOfSums(k3.mul(mask), mask));
                 if (options.klCoef() > 0.0) {
-                    tokenLoss = tokenLoss.add(k3.mul(options.klCoef()));
+                    tokenLoss = tokenLoss.add(Constants.multiply(k3, options.klCoef()));
                 }
             }
 
@@ -120,13 +121,13 @@ public final class PolicyLoss {
     private static NDArray aggregate(NDArray maskedLoss, NDArray mask, LossAggregation aggregation,
             OptionalDouble denominator) {
         return switch (aggregation) {
-            // Divide before summing: a 0-d tensor divided by a 0-d double tensor would promote to float64.
-            case TOKEN_MEAN -> maskedLoss.div(denominator.orElse(Math.max(1.0, sum(mask)))).sum();
+            // Divide before summing, by a constant autograd can keep (see Constants).
+            case TOKEN_MEAN -> Constants.divide(maskedLoss, denominator.orElse(Math.max(1.0, sum(mask)))).sum();
             case SEQ_MEAN_TOKEN_MEAN -> {
                 NDArray tokensPerResponse = mask.sum(new int[] {1});
                 NDArray responseMeans = maskedLoss.sum(new int[] {1}).div(tokensPerResponse.maximum(1.0));
                 double responses = sum(tokensPerResponse.gt(0.0).toType(mask.getDataType(), false));
-                yield responseMeans.div(denominator.orElse(Math.max(1.0, responses))).sum();
+                yield Constants.divide(responseMeans, denominator.orElse(Math.max(1.0, responses))).sum();
             }
         };
     }

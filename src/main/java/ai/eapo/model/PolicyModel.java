@@ -158,7 +158,7 @@ public final class PolicyModel implements AutoCloseable {
      * {@code ids} [B, L]: the quantity the learner differentiates. Returns [B, L].
      */
     public NDArray tokenLogProbs(NDArray ids, NDArray targets, float temperature) {
-        NDArray logProbs = logits(ids).div(temperature).logSoftmax(-1);
+        NDArray logProbs = Constants.divide(logits(ids), temperature).logSoftmax(-1);
         return logProbs.gather(targets.expandDims(-1), -1).squeeze(-1);
     }
 
@@ -271,7 +271,7 @@ public final class PolicyModel implements AutoCloseable {
         long d = qs.get(3);
         // Group queries by their KV head instead of repeating K/V: [B, kvHeads, groups·Lq, d].
         NDArray grouped = q.reshape(batch, kvHeads, groups * lq, d);
-        NDArray scores = grouped.matMul(k.transpose(0, 1, 3, 2)).div((float) Math.sqrt(d));
+        NDArray scores = Constants.divide(grouped.matMul(k.transpose(0, 1, 3, 2)), Math.sqrt(d));
         scores = scores.reshape(batch, kvHeads, groups, lq, -1).add(additiveMask);
         NDArray probs = scores.softmax(-1).reshape(batch, kvHeads, groups * lq, -1);
         return probs.matMul(v).reshape(batch, kvHeads * groups, lq, d);

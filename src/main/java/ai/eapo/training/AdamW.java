@@ -19,6 +19,8 @@ import java.util.function.Function;
  */
 public final class AdamW implements AutoCloseable {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AdamW.class);
+
     /** What a step did: mean micro-batch loss, the gradient norm before clipping, whether it was skipped. */
     public record StepReport(double loss, double gradNorm, boolean skipped, int microBatches) {
     }
@@ -77,6 +79,8 @@ public final class AdamW implements AutoCloseable {
             }
             double norm = globalGradientNorm(work);
             if (!Double.isFinite(norm) || !Double.isFinite(lossSum)) {
+                LOG.warn("step skipped: loss {}, gradient norm {}; non-finite gradients in {}", lossSum, norm,
+                        nonFiniteGradients());
                 zeroGradients();
                 return new StepReport(lossSum, norm, true, microBatches.size());
             }
@@ -85,6 +89,21 @@ public final class AdamW implements AutoCloseable {
             zeroGradients();
             return new StepReport(lossSum, norm, false, microBatches.size());
         }
+    }
+
+    /** Names of the parameters whose gradient holds a NaN or an infinity. */
+    private List<String> nonFiniteGradients() {
+        List<String> names = new java.util.ArrayList<>();
+        parameters.forEach((name, p) -> {
+            NDArray g = p.getGradient();
+            try (NDManager m = g.getManager().newSubManager()) {
+                g.attach(m);
+                if (!Float.isFinite(g.abs().sum().getFloat())) {
+                    names.add(name);
+                }
+            }
+        });
+        return names;
     }
 
     private double globalGradientNorm(NDManager work) {

@@ -5,6 +5,7 @@ import ai.eapo.model.PolicyModel;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.DoubleSupplier;
 
 /**
  * The learner's side of a GRPO / EAPO step, shared by the synchronous loop and the Learner actor: scored
@@ -29,9 +30,9 @@ public final class LearnerStep implements AutoCloseable {
 
     /**
      * Trains on {@code groups} at learner step {@code step} (the weights are version {@code step}).
-     * {@code seconds}: wall time the step's responses took to produce, for tokens/s.
+     * {@code wallSeconds}, asked after the update: the step's wall time for tokens/s (sampling included).
      */
-    public StepMetrics apply(long step, List<ScoredGroup> groups, double seconds) {
+    public StepMetrics apply(long step, List<ScoredGroup> groups, DoubleSupplier wallSeconds) {
         List<Trajectory> trajectories = new ArrayList<>();
         for (ScoredGroup g : groups) {
             if (!(g.uniform() && hyper.advantage().dropUniformGroups())) {
@@ -39,7 +40,7 @@ public final class LearnerStep implements AutoCloseable {
             }
         }
         PolicyUpdate.Report report = trajectories.isEmpty() ? PolicyUpdate.Report.empty() : update.step(trajectories);
-        return StepMetrics.of(step, knobs, hyper.schedule().ratioAt(step), groups, report, seconds);
+        return StepMetrics.of(step, knobs, hyper.schedule().ratioAt(step), groups, report, wallSeconds.getAsDouble());
     }
 
     /** Applies new knobs from the next step on (they are valid by construction). */

@@ -11,7 +11,8 @@ import java.util.List;
  * @param eaAccuracy accuracy of the experience-augmented responses
  * @param resampledRatio share of the experience-augmented responses' tokens that came from the prior
  * @param kl mean k3 KL(behaviour ‖ π_θ) on policy-sampled tokens: drift from the weights that sampled
- * @param tokensPerS generated tokens per second of wall time since the previous step
+ * @param tokensPerS the step's generated tokens per second of wall time from the end of the previous step
+ *     to the end of this one (sampling, verification and the update, overlapped or not)
  * @param stalenessMean mean over response tokens of (learner version − version that decoded the token)
  */
 public record StepMetrics(long step, long weightVersion, double alpha, double tau, long annealingSteps,

@@ -75,7 +75,7 @@ public final class SynchronousTrainer {
             }
             groups.add(ScoredGroup.of(step, q, requests.get(q * groupSize).prompt(), responses, rewards, hyper.advantage()));
         }
-        return learner.apply(step, groups, (System.nanoTime() - start) / 1e9);
+        return learner.apply(step, groups, () -> (System.nanoTime() - start) / 1e9);
     }
 
     /** One supervised step: cross-entropy of each problem's solution (and end token) after its prompt. */

@@ -17,9 +17,6 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -37,26 +34,6 @@ class LearnerTest {
         KIT.shutdownTestKit();
     }
 
-    /** Records what the learner reports. */
-    static final class Recorder implements Learner.Listener {
-        final BlockingQueue<StepMetrics> steps = new LinkedBlockingQueue<>();
-        final CountDownLatch finished = new CountDownLatch(1);
-
-        @Override
-        public void onStep(StepMetrics metrics) {
-            steps.add(metrics);
-        }
-
-        @Override
-        public void onKnobsChanged(long effectiveStep, Knobs knobs) {
-        }
-
-        @Override
-        public void onFinished() {
-            finished.countDown();
-        }
-    }
-
     static List<ScoredGroup> oneGroup(long step) {
         return List.of(ScoredGroup.of(step, 0, new long[]{1, 2}, List.of(GrouperTest.completion(0), GrouperTest.completion(1)),
                 new double[]{1, 0}, GrouperTest.STD));
@@ -71,7 +48,7 @@ class LearnerTest {
             TestProbe<Sampler.Command> subscriber = KIT.createTestProbe();
             topic.tell(Topic.subscribe(subscriber.ref()));
             TestProbe<PromptSource.Command> source = KIT.createTestProbe();
-            Recorder recorder = new Recorder();
+            PipelineTest.Recorder recorder = new PipelineTest.Recorder();
             ActorRef<Learner.Command> learner = KIT.spawn(Learner.create(model, step, 2, topic, source.ref(), recorder, new BusyTime()));
             TestProbe<Learner.KnobsReply> replies = KIT.createTestProbe();
             Thread.sleep(200); // let the subscription reach the topic

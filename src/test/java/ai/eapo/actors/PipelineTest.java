@@ -196,6 +196,24 @@ class PipelineTest {
     }
 
     @Test
+    void samplingWhileTheLearnerTrainsNeverCorruptsAStep() throws Exception {
+        // Sampling allocates while the learner is between its forward and backward passes: when the backward
+        // read constants the collector had freed (see Constants), most such steps had NaN gradients.
+        HyperParameters hyper = hyper("eapo.algorithm.experience.initial-ratio = 0");
+        Recorder recorder = new Recorder();
+        try (PolicyModel policy = Checkpoint.load(BASE, Device.cpu()); PolicyTokenizer tokenizer = PolicyTokenizer.load(BASE, policy.config());
+             LearnerStep learner = new LearnerStep(policy, hyper, Knobs.initial(hyper, 1), MICRO_BATCH, 1f);
+             Run run = new Run()) {
+            run.start(policy, learner, null, new TaskPrompts(tokenizer, "{prompt}\n"), 1, 16, 6, recorder);
+            recorder.awaitFinished();
+        }
+        for (StepMetrics m : recorder.all) {
+            assertTrue(!m.skipped() && Double.isFinite(m.gradNorm()), "step " + m.step() + " was skipped");
+        }
+        assertTrue(recorder.all.stream().anyMatch(m -> m.stalenessMean() > 0), "sampling should have overlapped learning");
+    }
+
+    @Test
     void aKilledSamplersQuestionsAreReissuedAndEveryQuestionIsTrainedOnExactlyOnce() throws Exception {
         HyperParameters hyper = hyper("eapo.algorithm.experience.initial-ratio = 0");
         Recorder recorder = new Recorder();

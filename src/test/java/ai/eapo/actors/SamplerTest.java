@@ -71,12 +71,8 @@ class SamplerTest {
             TestProbe<PromptSource.Command> source = KIT.createTestProbe();
             TestProbe<PriorPolicy.Command> prior = KIT.createTestProbe();
             TestProbe<Verifier.Command> verifiers = KIT.createTestProbe();
-            TestProbe<Grouper.Command> grouper = KIT.createTestProbe();
-            ActorRef<Topic.Command<Sampler.Command>> topic = KIT.spawn(Topic.create(Sampler.Command.class, "sampler-test"));
-            Sampler.Settings settings = new Sampler.Settings(GROUP, MAX_NEW, new SamplingParams(1, 1, 0), 8, 16, 3, hyper);
             SamplerReplica replica = new SamplerReplica(0, model, Knobs.initial(hyper, 0));
-            ActorRef<Sampler.Command> sampler = KIT.spawn(Sampler.create(replica, prompts, settings,
-                    new Sampler.Peers(source.ref(), prior.ref(), verifiers.ref(), grouper.ref(), topic, new BusyTime())));
+            ActorRef<Sampler.Command> sampler = spawnSampler(replica, prompts, hyper, source, prior.ref(), verifiers);
 
             source.expectMessageClass(PromptSource.SamplerReset.class);
             PromptSource.RequestGroups request = source.expectMessageClass(PromptSource.RequestGroups.class);
@@ -144,6 +140,18 @@ class SamplerTest {
         return entropies.get(entropies.size() / 2);
     }
 
+    /** A sampler with room for 16 sequences whose peers are probes ({@code prior} may be null: GRPO). */
+    private static ActorRef<Sampler.Command> spawnSampler(SamplerReplica replica, TaskPrompts prompts, HyperParameters hyper,
+                                                          TestProbe<PromptSource.Command> source,
+                                                          ActorRef<PriorPolicy.Command> prior,
+                                                          TestProbe<Verifier.Command> verifiers) {
+        TestProbe<Grouper.Command> grouper = KIT.createTestProbe();
+        ActorRef<Topic.Command<Sampler.Command>> topic = KIT.spawn(Topic.create(Sampler.Command.class, "sampler-test"));
+        Sampler.Settings settings = new Sampler.Settings(GROUP, MAX_NEW, new SamplingParams(1, 1, 0), 8, 16, 3, hyper);
+        return KIT.spawn(Sampler.create(replica, prompts, settings,
+                new Sampler.Peers(source.ref(), prior, verifiers.ref(), grouper.ref(), topic, new BusyTime())));
+    }
+
     /** The next message, or null if none comes within a moment. */
     static <T> T poll(TestProbe<T> probe) {
         try {
@@ -160,12 +168,8 @@ class SamplerTest {
             TaskPrompts prompts = new TaskPrompts(tokenizer, "{prompt}\n");
             TestProbe<PromptSource.Command> source = KIT.createTestProbe();
             TestProbe<Verifier.Command> verifiers = KIT.createTestProbe();
-            TestProbe<Grouper.Command> grouper = KIT.createTestProbe();
-            ActorRef<Topic.Command<Sampler.Command>> topic = KIT.spawn(Topic.create(Sampler.Command.class, "staleness-test"));
-            Sampler.Settings settings = new Sampler.Settings(GROUP, MAX_NEW, new SamplingParams(1, 1, 0), 8, 16, 3, hyper);
             SamplerReplica replica = new SamplerReplica(1, model, Knobs.initial(hyper, 0));
-            ActorRef<Sampler.Command> sampler = KIT.spawn(Sampler.create(replica, prompts, settings,
-                    new Sampler.Peers(source.ref(), null, verifiers.ref(), grouper.ref(), topic, new BusyTime())));
+            ActorRef<Sampler.Command> sampler = spawnSampler(replica, prompts, hyper, source, null, verifiers);
             source.expectMessageClass(PromptSource.SamplerReset.class);
             source.expectMessageClass(PromptSource.RequestGroups.class);
             ProblemSet.Problem problem = new ProblemSet.Problem("Compute 3+4.", "7", "", "1");
