@@ -24,6 +24,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -64,26 +66,34 @@ final class CtlCommand implements Callable<Integer> {
         ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "eapo", client);
         Duration timeout = Duration.ofSeconds(timeoutSeconds);
         try {
-            Cluster cluster = Cluster.get(system);
-            cluster.manager().tell(Join.create(new akka.actor.Address("akka", "eapo", hostPort[0], Integer.parseInt(hostPort[1]))));
-            ActorRef<Learner.Command> learner = findLearner(system, timeout);
-            CompletionStage<Learner.KnobsReply> reply = AskPattern.ask(learner,
-                    replyTo -> action.equals("get") ? new Learner.GetKnobs(replyTo) : new Learner.SetKnobs(changes, replyTo),
-                    timeout, system.scheduler());
-            Learner.KnobsReply answer = reply.toCompletableFuture().get(timeoutSeconds, TimeUnit.SECONDS);
-            cluster.manager().tell(Leave.create(cluster.selfMember().address()));
-            if (answer.refusal() != null) {
-                System.out.println("refused: " + answer.refusal());
-                System.out.println("knobs unchanged: " + answer.knobs());
-                return EapoNode.EXIT_BAD_INPUT;
-            }
-            System.out.println((action.equals("set") ? "applied from step " + (answer.effectiveStep() + 1) + ": " : "")
-                    + answer.knobs());
-            return 0;
+            return talk(system, hostPort, changes, timeout);
+        } catch (TimeoutException | ExecutionException e) {
+            throw new UserInputException("no answer from a training node at " + target + " within " + timeoutSeconds
+                    + " s (is `eapo-node train` running there? see --node)");
         } finally {
             system.terminate();
             system.getWhenTerminated().toCompletableFuture().get(timeoutSeconds, TimeUnit.SECONDS);
         }
+    }
+
+    private int talk(ActorSystem<Void> system, String[] hostPort, Map<String, String> changes, Duration timeout)
+            throws Exception {
+        Cluster cluster = Cluster.get(system);
+        cluster.manager().tell(Join.create(new akka.actor.Address("akka", "eapo", hostPort[0], Integer.parseInt(hostPort[1]))));
+        ActorRef<Learner.Command> learner = findLearner(system, timeout);
+        CompletionStage<Learner.KnobsReply> reply = AskPattern.ask(learner,
+                replyTo -> action.equals("get") ? new Learner.GetKnobs(replyTo) : new Learner.SetKnobs(changes, replyTo),
+                timeout, system.scheduler());
+        Learner.KnobsReply answer = reply.toCompletableFuture().get(timeout.toSeconds(), TimeUnit.SECONDS);
+        cluster.manager().tell(Leave.create(cluster.selfMember().address()));
+        if (answer.refusal() != null) {
+            System.out.println("refused: " + answer.refusal());
+            System.out.println("knobs unchanged: " + answer.knobs());
+            return EapoNode.EXIT_BAD_INPUT;
+        }
+        System.out.println((action.equals("set") ? "applied from step " + (answer.effectiveStep() + 1) + ": " : "")
+                + answer.knobs());
+        return 0;
     }
 
     private Map<String, String> parse() {

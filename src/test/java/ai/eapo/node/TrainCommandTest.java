@@ -1,0 +1,92 @@
+package ai.eapo.node;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code train} as a user runs it, and {@code ctl} reaching the running node over Akka remoting. */
+class TrainCommandTest {
+
+    static final List<String> REQUIRED_KEYS = List.of("step", "weight_version", "reward_mean", "accuracy", "ea_accuracy",
+            "resampled_ratio", "alpha", "tau", "annealing_steps", "entropy_mean", "kl", "clip_fraction", "is_weight_mean",
+            "tokens_per_s", "staleness_mean", "skipped");
+
+    @Test
+    void aRunWritesItsResultsAndCtlChangesAKnobWhileItRuns(@TempDir Path dir) throws Exception {
+        int port;
+        try (ServerSocket free = new ServerSocket(0)) {
+            port = free.getLocalPort();
+        }
+        Path metrics = dir.resolve("t/metrics.jsonl");
+        CompletableFuture<EapoNodeTest.Run> training = CompletableFuture.supplyAsync(() -> EapoNodeTest.run("train",
+                "--steps", "14", "--questions-per-step", "2", "--eval-size", "20", "--eval-every", "7", "--tau", "0.3",
+                "--port", Integer.toString(port), "--results-dir", dir.toString(), "--run-id", "t"));
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        while (!(Files.exists(metrics) && Files.readAllLines(metrics).size() >= 2)) {
+            assertTrue(System.nanoTime() < deadline && !training.isDone(), "the run should be writing metrics");
+            Thread.sleep(200);
+        }
+        String node = "127.0.0.1:" + port;
+        EapoNodeTest.Run refused = EapoNodeTest.run("ctl", "set", "tau=-1", "--node", node);
+        assertEquals(EapoNode.EXIT_BAD_INPUT, refused.exit(), refused.err());
+        EapoNodeTest.Run accepted = EapoNodeTest.run("ctl", "set", "tau=inf", "--node", node);
+        assertEquals(0, accepted.exit(), accepted.err());
+        EapoNodeTest.Run finished = training.get(5, TimeUnit.MINUTES);
+        assertEquals(0, finished.exit(), finished.err());
+
+        ObjectMapper json = new ObjectMapper();
+        List<String> lines = Files.readAllLines(metrics);
+        assertEquals(14, lines.size());
+        int changedAt = -1;
+        for (int i = 0; i < lines.size(); i++) {
+            JsonNode line = json.readTree(lines.get(i));
+            for (String key : REQUIRED_KEYS) {
+                assertTrue(line.has(key), "line " + i + " lacks " + key);
+            }
+            if (line.has("knobs_changed")) {
+                changedAt = i;
+                assertEquals("inf", line.get("knobs_changed").get("tau").asText());
+            }
+            if (changedAt >= 0) {
+                assertTrue(line.get("tau").isNull(), "tau = inf is written as null from the change on, line " + i);
+            } else {
+                assertEquals(0.3, line.get("tau").asDouble(), 1e-12);
+            }
+        }
+        assertTrue(changedAt >= 1, "the change shows on the step it took effect");
+        assertTrue(json.readTree(lines.get(6)).has("heldout_accuracy"), "evaluated every 7 steps");
+        JsonNode summary = json.readTree(dir.resolve("t/summary.json").toFile());
+        assertTrue(summary.get("heldout_accuracy_before").isNumber() && summary.get("heldout_accuracy_after").isNumber());
+        for (String file : List.of("config.conf", "reward_accuracy.png", "resampled_ratio.png", "entropy.png",
+                "checkpoint/config.json", "checkpoint/model.safetensors", "checkpoint/tokenizer.json")) {
+            assertTrue(Files.isRegularFile(dir.resolve("t").resolve(file)), file);
+        }
+    }
+
+    @Test
+    void badSettingsAreRefusedBeforeAnyWork(@TempDir Path dir) {
+        EapoNodeTest.Run steps = EapoNodeTest.run("train", "--steps", "0", "--results-dir", dir.toString());
+        assertEquals(EapoNode.EXIT_BAD_INPUT, steps.exit());
+        assertTrue(steps.err().contains("eapo.train.steps = 0"), steps.err());
+        EapoNodeTest.Run config = EapoNodeTest.run("train", "--config", dir.resolve("missing.conf").toString());
+        assertEquals(EapoNode.EXIT_BAD_INPUT, config.exit());
+        assertTrue(config.err().contains("missing.conf"), config.err());
+        EapoNodeTest.Run tau = EapoNodeTest.run("train", "--tau", "-2", "--results-dir", dir.toString());
+        assertEquals(EapoNode.EXIT_BAD_INPUT, tau.exit());
+        assertTrue(tau.err().contains("entropy-threshold"), tau.err());
+        EapoNodeTest.Run ctl = EapoNodeTest.run("ctl", "set", "tau", "--node", "127.0.0.1:1");
+        assertEquals(EapoNode.EXIT_BAD_INPUT, ctl.exit());
+        assertTrue(ctl.err().contains("name=value"), ctl.err());
+    }
+}
