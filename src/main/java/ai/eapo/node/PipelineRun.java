@@ -125,8 +125,14 @@ final class PipelineRun implements AutoCloseable {
                     new Sampler.Settings(hyper.groupSize(), maxNewTokens, sampling, decodeBatch,
                             pipeline.getInt("max-sequences-in-flight"), config.getLong("eapo.train.seed"), hyper),
                     new FinishingListener(listener, finished), busy);
-            ActorSystem<Void> system = ActorSystem.create(
-                    Pipeline.guardian(setup, new CompletableFuture<>(), finished), "eapo", config);
+            ActorSystem<Void> system;
+            try {
+                system = ActorSystem.create(Pipeline.guardian(setup, new CompletableFuture<>(), finished), "eapo", config);
+            } catch (akka.remote.RemoteTransportException e) {
+                throw new UserInputException("cannot listen on " + config.getString("eapo.node.hostname") + ":"
+                        + config.getInt("eapo.node.port") + " (is another training node running there?); "
+                        + "choose another with --port N, or --port 0 for any free port: " + e.getMessage());
+            }
             try {
                 Cluster cluster = Cluster.get(system);
                 cluster.manager().tell(Join.create(cluster.selfMember().address()));

@@ -75,7 +75,7 @@ class TrainCommandTest {
     }
 
     @Test
-    void badSettingsAreRefusedBeforeAnyWork(@TempDir Path dir) {
+    void badSettingsAreRefusedBeforeAnyWork(@TempDir Path dir) throws Exception {
         EapoNodeTest.Run steps = EapoNodeTest.run("train", "--steps", "0", "--results-dir", dir.toString());
         assertEquals(EapoNode.EXIT_BAD_INPUT, steps.exit());
         assertTrue(steps.err().contains("eapo.train.steps = 0"), steps.err());
@@ -85,6 +85,12 @@ class TrainCommandTest {
         EapoNodeTest.Run tau = EapoNodeTest.run("train", "--tau", "-2", "--results-dir", dir.toString());
         assertEquals(EapoNode.EXIT_BAD_INPUT, tau.exit());
         assertTrue(tau.err().contains("entropy-threshold"), tau.err());
+        try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            EapoNodeTest.Run port = EapoNodeTest.run("train", "--steps", "1", "--eval-size", "0",
+                    "--port", Integer.toString(taken.getLocalPort()), "--results-dir", dir.toString());
+            assertEquals(EapoNode.EXIT_BAD_INPUT, port.exit(), port.err());
+            assertTrue(port.err().contains("--port"), port.err());
+        }
         EapoNodeTest.Run ctl = EapoNodeTest.run("ctl", "set", "tau", "--node", "127.0.0.1:1");
         assertEquals(EapoNode.EXIT_BAD_INPUT, ctl.exit());
         assertTrue(ctl.err().contains("name=value"), ctl.err());
