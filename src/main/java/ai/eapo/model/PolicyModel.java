@@ -124,12 +124,17 @@ public final class PolicyModel implements AutoCloseable {
     public PolicyModel replica() {
         NDManager copyManager = NDManager.newBaseManager(device());
         Map<String, NDArray> copies = new LinkedHashMap<>();
-        weights.forEach((name, w) -> {
-            NDArray c = w.stopGradient().duplicate();
-            c.attach(copyManager);
-            copies.put(name, c);
-        });
+        weights.forEach((name, w) -> copies.put(name, detachedCopy(w, copyManager)));
         return new PolicyModel(config, copyManager, copies);
+    }
+
+    /** A copy of weight {@code w} without gradient, owned by {@code owner}; leaves nothing behind in this model. */
+    NDArray detachedCopy(NDArray w, NDManager owner) {
+        try (NDArray view = w.stopGradient()) {
+            NDArray copy = view.duplicate();
+            copy.attach(owner);
+            return copy;
+        }
     }
 
     /** Overwrites every weight with the tensor of the same name in {@code source} (same shapes), on the device. */

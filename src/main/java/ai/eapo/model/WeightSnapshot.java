@@ -31,11 +31,7 @@ public final class WeightSnapshot {
     public static WeightSnapshot of(PolicyModel model, long version) {
         NDManager manager = NDManager.newBaseManager(model.device());
         Map<String, NDArray> tensors = new LinkedHashMap<>();
-        model.parameters().forEach((name, w) -> {
-            NDArray copy = w.stopGradient().duplicate();
-            copy.attach(manager);
-            tensors.put(name, copy);
-        });
+        model.parameters().forEach((name, w) -> tensors.put(name, model.detachedCopy(w, manager)));
         return new WeightSnapshot(version, manager, tensors);
     }
 

@@ -53,7 +53,7 @@ class PipelineTest {
     static final List<ProblemSet.Problem> DATA = ProblemSet.read(Path.of("data/synthetic/train.jsonl"));
 
     /** Records what the learner reports. */
-    static final class Recorder implements Learner.Listener {
+    static class Recorder implements Learner.Listener {
         final BlockingQueue<StepMetrics> steps = new LinkedBlockingQueue<>();
         final List<StepMetrics> all = new ArrayList<>();
         final CountDownLatch finished = new CountDownLatch(1);
@@ -211,6 +211,29 @@ class PipelineTest {
             assertTrue(!m.skipped() && Double.isFinite(m.gradNorm()), "step " + m.step() + " was skipped");
         }
         assertTrue(recorder.all.stream().anyMatch(m -> m.stalenessMean() > 0), "sampling should have overlapped learning");
+    }
+
+    @Test
+    void theLearnersMemoryIsFlatOverManySteps() throws Exception {
+        HyperParameters hyper = hyper("eapo.algorithm.experience.initial-ratio = 0");
+        List<Integer> arrays = new ArrayList<>();
+        int steps = 14;
+        try (PolicyModel policy = Checkpoint.load(BASE, Device.cpu()); PolicyTokenizer tokenizer = PolicyTokenizer.load(BASE, policy.config());
+             LearnerStep learner = new LearnerStep(policy, hyper, Knobs.initial(hyper, 1), MICRO_BATCH, 1f);
+             Run run = new Run()) {
+            Recorder recorder = new Recorder() {
+                @Override
+                public synchronized void onStep(StepMetrics metrics) {
+                    // On the learner's thread, between steps: every array the learner's model owns.
+                    arrays.add(((ai.djl.ndarray.BaseNDManager) policy.parameters().values().iterator().next()
+                            .getManager()).getManagedArrays().size());
+                    super.onStep(metrics);
+                }
+            };
+            run.start(policy, learner, null, new TaskPrompts(tokenizer, "{prompt}\n"), 1, 2, steps, recorder);
+            recorder.awaitFinished();
+        }
+        assertEquals(arrays.get(2), arrays.get(steps - 1), "arrays owned by the learner's model, step by step: " + arrays);
     }
 
     @Test
