@@ -148,7 +148,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
         if (previous != null) {
             previous.release();
         }
-        promptSource.tell(new PromptSource.VersionAdvanced(version, learner.knobs().maxStaleness()));
+        promptSource.tell(new PromptSource.LearnerProgress(version, learner.knobs().maxStaleness()));
     }
 
     private Behavior<Command> onSetKnobs(SetKnobs set) {
@@ -161,7 +161,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
         }
         learner.setKnobs(changed);
         topic.tell(Topic.publish(new Sampler.KnobsChanged(changed)));
-        promptSource.tell(new PromptSource.VersionAdvanced(version, changed.maxStaleness()));
+        promptSource.tell(new PromptSource.LearnerProgress(version, changed.maxStaleness()));
         getContext().getLog().info("knobs changed from step {}: {}", version, changed.asMap());
         listener.onKnobsChanged(version, changed);
         set.replyTo().tell(new KnobsReply(changed.asMap(), null, version));

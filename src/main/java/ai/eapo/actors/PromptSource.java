@@ -43,8 +43,8 @@ public final class PromptSource extends AbstractBehavior<PromptSource.Command> {
     public record GroupCompleted(GroupTask.Key key) implements Command, CborSerializable {
     }
 
-    /** The learner published {@code version}; {@code maxStaleness} is the knob in force. */
-    public record VersionAdvanced(long version, int maxStaleness) implements Command, CborSerializable {
+    /** Where the learner stands: its weight version and the max-staleness in force (after a step or a knob change). */
+    public record LearnerProgress(long version, int maxStaleness) implements Command, CborSerializable {
     }
 
     private record SamplerStopped(ActorRef<Sampler.Command> sampler) implements Command {
@@ -83,7 +83,7 @@ public final class PromptSource extends AbstractBehavior<PromptSource.Command> {
         return newReceiveBuilder()
                 .onMessage(RequestGroups.class, this::onRequest)
                 .onMessage(GroupCompleted.class, this::onCompleted)
-                .onMessage(VersionAdvanced.class, this::onVersion)
+                .onMessage(LearnerProgress.class, this::onProgress)
                 .onMessage(SamplerReset.class, r -> reissue(r.sampler()))
                 .onMessage(SamplerStopped.class, s -> {
                     watched.remove(s.sampler());
@@ -108,9 +108,9 @@ public final class PromptSource extends AbstractBehavior<PromptSource.Command> {
         return this;
     }
 
-    private Behavior<Command> onVersion(VersionAdvanced advanced) {
-        version = Math.max(version, advanced.version());
-        maxStaleness = advanced.maxStaleness();
+    private Behavior<Command> onProgress(LearnerProgress progress) {
+        version = Math.max(version, progress.version());
+        maxStaleness = progress.maxStaleness();
         serveDemand();
         return this;
     }

@@ -11,10 +11,10 @@ import ai.eapo.model.Checkpoint;
 import ai.eapo.model.LocalPrior;
 import ai.eapo.model.PolicyModel;
 import ai.eapo.model.PolicyTokenizer;
-import ai.eapo.model.SamplingParams;
 import ai.eapo.training.HeldOutEvaluation;
 import ai.eapo.training.Knobs;
 import ai.eapo.training.LearnerStep;
+import ai.eapo.training.SynchronousTrainer;
 import ai.eapo.training.TaskPrompts;
 import ai.eapo.verify.MathVerifier;
 import ai.eapo.verify.VerifierOptions;
@@ -58,9 +58,8 @@ final class PipelineRun implements AutoCloseable {
     private final LocalPrior prior;
     private final LearnerStep learner;
     private final List<ProblemSet.Problem> data;
-    private final SamplingParams sampling;
-    private final int maxNewTokens;
-    private final int decodeBatch;
+    private final SynchronousTrainer.Options rollout;
+    private final int samplers;
 
     PipelineRun(Config config) {
         this.config = config;
@@ -70,18 +69,15 @@ final class PipelineRun implements AutoCloseable {
             throw new UserInputException(e.getMessage());
         }
         Config train = config.getConfig("eapo.train");
-        Config rollout = config.getConfig("eapo.rollout");
         experience = hyper.schedule().initialRatio() > 0;
         steps = positive(config, "eapo.train.steps");
         questionsPerStep = (int) positive(config, "eapo.train.questions-per-step");
-        positive(config, "eapo.pipeline.samplers");
+        samplers = (int) positive(config, "eapo.pipeline.samplers");
         modelDir = Path.of(train.getString("model"));
         data = ProblemSet.read(Path.of(train.getString("data")));
         List<ProblemSet.Problem> heldOut = ProblemSet.read(Path.of(train.getString("test")));
         test = heldOut.subList(0, Math.min(heldOut.size(), train.getInt("eval-size")));
-        sampling = new SamplingParams(rollout.getDouble("temperature"), rollout.getDouble("top-p"), rollout.getInt("top-k"));
-        maxNewTokens = rollout.getInt("max-new-tokens");
-        decodeBatch = rollout.getInt("decode-batch-size");
+        rollout = TrainingOptions.rolloutOptions(config, train.getLong("seed"));
         verifier = new MathVerifier(VerifierOptions.fromConfig(config));
         policy = Checkpoint.load(modelDir, Checkpoint.device(config.getString("eapo.device")));
         PolicyTokenizer t = null;
@@ -98,15 +94,16 @@ final class PipelineRun implements AutoCloseable {
         }
         tokenizer = t;
         priorModel = p;
-        prior = priorModel == null ? null : new LocalPrior(priorModel, sampling);
-        prompts = new TaskPrompts(tokenizer, config.getString("eapo.data.prompt-template"));
+        prior = priorModel == null ? null : new LocalPrior(priorModel, rollout.sampling());
+        prompts = TrainingOptions.prompts(config, tokenizer);
         learner = new LearnerStep(policy, hyper, Knobs.initial(hyper, config.getInt("eapo.pipeline.max-staleness")),
-                rollout.getInt("micro-batch-size"), sampling.logProbTemperature());
+                rollout.microBatchSize(), rollout.sampling().logProbTemperature());
     }
 
     /** Greedy accuracy of the policy (as trained so far) on the held-out problems; NaN when eval-size is 0. */
     double heldOutAccuracy() {
-        return HeldOutEvaluation.accuracy(policy, prompts, verifier, test, maxNewTokens, decodeBatch);
+        return HeldOutEvaluation.accuracy(policy, prompts, verifier, test, rollout.maxNewTokens(),
+                rollout.decodeBatchSize());
     }
 
     /** Runs every actor of the pipeline in this JVM until the learner's last step; throws if the learner failed. */
@@ -117,13 +114,13 @@ final class PipelineRun implements AutoCloseable {
         CompletableFuture<Void> finished = new CompletableFuture<>();
         long start = System.nanoTime();
         try {
-            for (int i = 0; i < pipeline.getInt("samplers"); i++) {
+            for (int i = 0; i < samplers; i++) {
                 replicas.add(policy.replica());
             }
             Pipeline.Setup setup = new Pipeline.Setup(policy, learner, replicas, prior, prompts, verifier,
                     pipeline.getInt("verifiers"), data, questionsPerStep, steps,
-                    new Sampler.Settings(hyper.groupSize(), maxNewTokens, sampling, decodeBatch,
-                            pipeline.getInt("max-sequences-in-flight"), config.getLong("eapo.train.seed"), hyper),
+                    new Sampler.Settings(hyper.groupSize(), rollout.maxNewTokens(), rollout.sampling(),
+                            rollout.decodeBatchSize(), pipeline.getInt("max-sequences-in-flight"), rollout.seed(), hyper),
                     new FinishingListener(listener, finished), busy);
             ActorSystem<Void> system;
             try {

@@ -36,7 +36,7 @@ final class SftCommand implements Callable<Integer> {
         List<ProblemSet.Problem> test = training.heldOut();
         try (PolicyModel model = Checkpoint.load(modelOptions.model, modelOptions.device());
              PolicyTokenizer tokenizer = PolicyTokenizer.load(modelOptions.model, model.config())) {
-            SynchronousTrainer trainer = new SynchronousTrainer(model, training.prompts(config, tokenizer), null,
+            SynchronousTrainer trainer = new SynchronousTrainer(model, TrainingOptions.prompts(config, tokenizer), null,
                     withoutExperience(hyper), new MathVerifier(VerifierOptions.fromConfig(config)), training.loopOptions(config));
             long start = System.nanoTime();
             for (int step = 0; step < training.steps; step++) {

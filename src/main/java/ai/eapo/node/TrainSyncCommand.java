@@ -57,7 +57,7 @@ final class TrainSyncCommand implements Callable<Integer> {
              PolicyModel priorModel = priorDir == null ? null : Checkpoint.load(priorDir, modelOptions.device());
              LocalPrior prior = priorModel == null ? null : new LocalPrior(priorModel, loop.sampling());
              PolicyTokenizer tokenizer = PolicyTokenizer.load(modelOptions.model, model.config())) {
-            SynchronousTrainer trainer = new SynchronousTrainer(model, training.prompts(config, tokenizer), prior, hyper,
+            SynchronousTrainer trainer = new SynchronousTrainer(model, TrainingOptions.prompts(config, tokenizer), prior, hyper,
                     new MathVerifier(VerifierOptions.fromConfig(config)), loop);
             System.out.printf("step 0  held-out accuracy %.3f%n", trainer.accuracy(test));
             long start = System.nanoTime();

@@ -57,13 +57,19 @@ final class TrainingOptions {
     }
 
     SynchronousTrainer.Options loopOptions(Config c) {
+        return rolloutOptions(c, seed);
+    }
+
+    /** The {@code eapo.rollout} settings, for the synchronous loop and the actor pipeline alike. */
+    static SynchronousTrainer.Options rolloutOptions(Config c, long seed) {
         Config r = c.getConfig("eapo.rollout");
         return new SynchronousTrainer.Options(r.getInt("max-new-tokens"),
                 new SamplingParams(r.getDouble("temperature"), r.getDouble("top-p"), r.getInt("top-k")),
                 r.getInt("micro-batch-size"), r.getInt("decode-batch-size"), seed);
     }
 
-    TaskPrompts prompts(Config c, PolicyTokenizer tokenizer) {
+    /** How problems become model input: {@code eapo.data.prompt-template}. */
+    static TaskPrompts prompts(Config c, PolicyTokenizer tokenizer) {
         return new TaskPrompts(tokenizer, c.getString("eapo.data.prompt-template"));
     }
 }

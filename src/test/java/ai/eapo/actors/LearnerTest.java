@@ -56,7 +56,7 @@ class LearnerTest {
             learner.tell(new Learner.Train(oneGroup(0)));
             assertEquals(1.0, recorder.steps.poll(30, TimeUnit.SECONDS).tau());
             assertEquals(1, subscriber.expectMessageClass(Sampler.WeightsPublished.class).version());
-            assertEquals(new PromptSource.VersionAdvanced(1, 1), source.receiveMessage());
+            assertEquals(new PromptSource.LearnerProgress(1, 1), source.receiveMessage());
 
             learner.tell(new Learner.SetKnobs(Map.of("tau", "-1"), replies.ref()));
             Learner.KnobsReply refused = replies.receiveMessage();
