@@ -10,12 +10,10 @@ import ai.eapo.training.StepMetrics;
 
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
-import akka.actor.typed.PostStop;
 import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
-import akka.actor.typed.pubsub.Topic;
 import akka.actor.typed.receptionist.Receptionist;
 import akka.actor.typed.receptionist.ServiceKey;
 
@@ -24,8 +22,9 @@ import java.util.Map;
 
 /**
  * Owns the trainable weights, the optimizer and the authoritative knobs. Each {@code Train} batch is one
- * IS-corrected step ({@link LearnerStep}); the learner then publishes the new weight version to the samplers
- * and tells the PromptSource how far it has got. {@code SetKnobs} is validated here: a valid change applies
+ * IS-corrected step ({@link LearnerStep}); the learner then hands the new weight version to the WeightServer,
+ * which serves it to the samplers, and tells the PromptSource how far it has got. A run may start (resume) at
+ * any step: the learner publishes the weights it starts with, so samplers of any node begin from them. {@code SetKnobs} is validated here: a valid change applies
  * from the next step and is published to every sampler; an invalid one is refused with its reason and
  * changes nothing. After the last step it reports the run finished and ignores further batches.
  */
@@ -69,35 +68,38 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     private final PolicyModel policy;
     private final LearnerStep learner;
     private final long totalSteps;
-    private final ActorRef<Topic.Command<Sampler.Command>> topic;
+    private final ActorRef<WeightServer.Command> weights;
     private final ActorRef<PromptSource.Command> promptSource;
     private final Listener listener;
     private final BusyTime busy;
     private long version;
-    private WeightSnapshot published;
     private long lastStepNanos = System.nanoTime();
 
-    public static Behavior<Command> create(PolicyModel policy, LearnerStep learner, long totalSteps,
-                                           ActorRef<Topic.Command<Sampler.Command>> topic,
+    /** {@code firstStep}: the step the run starts or resumes at; the policy's weights are that version. */
+    public static Behavior<Command> create(PolicyModel policy, LearnerStep learner, long firstStep, long totalSteps,
+                                           ActorRef<WeightServer.Command> weights,
                                            ActorRef<PromptSource.Command> promptSource, Listener listener, BusyTime busy) {
         return Behaviors.setup(context -> {
             context.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, context.getSelf()));
-            return new Learner(context, policy, learner, totalSteps, topic, promptSource, listener, busy);
+            return new Learner(context, policy, learner, firstStep, totalSteps, weights, promptSource, listener, busy);
         });
     }
 
-    private Learner(ActorContext<Command> context, PolicyModel policy, LearnerStep learner, long totalSteps,
-                    ActorRef<Topic.Command<Sampler.Command>> topic, ActorRef<PromptSource.Command> promptSource,
+    private Learner(ActorContext<Command> context, PolicyModel policy, LearnerStep learner, long firstStep,
+                    long totalSteps, ActorRef<WeightServer.Command> weights, ActorRef<PromptSource.Command> promptSource,
                     Listener listener, BusyTime busy) {
         super(context);
         this.busy = busy;
         busy.register(BUSY_KIND);
         this.policy = policy;
         this.learner = learner;
+        this.version = firstStep;
         this.totalSteps = totalSteps;
-        this.topic = topic;
+        this.weights = weights;
         this.promptSource = promptSource;
         this.listener = listener;
+        weights.tell(new WeightServer.PublishKnobs(learner.knobs()));
+        publish();
     }
 
     @Override
@@ -107,12 +109,6 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
                 .onMessage(SetKnobs.class, this::onSetKnobs)
                 .onMessage(GetKnobs.class, get -> {
                     get.replyTo().tell(new KnobsReply(learner.knobs().asMap(), null, version));
-                    return this;
-                })
-                .onSignal(PostStop.class, signal -> {
-                    if (published != null) {
-                        published.release();
-                    }
                     return this;
                 })
                 .build();
@@ -141,13 +137,9 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
         return seconds;
     }
 
+    /** The WeightServer owns the copy from here on. */
     private void publish() {
-        WeightSnapshot previous = published;
-        published = WeightSnapshot.of(policy, version);
-        topic.tell(Topic.publish(new Sampler.WeightsPublished(version, published)));
-        if (previous != null) {
-            previous.release();
-        }
+        weights.tell(new WeightServer.Publish(WeightSnapshot.of(policy, version)));
         promptSource.tell(new PromptSource.LearnerProgress(version, learner.knobs().maxStaleness()));
     }
 
@@ -160,7 +152,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
             return this;
         }
         learner.setKnobs(changed);
-        topic.tell(Topic.publish(new Sampler.KnobsChanged(changed)));
+        weights.tell(new WeightServer.PublishKnobs(changed));
         promptSource.tell(new PromptSource.LearnerProgress(version, changed.maxStaleness()));
         getContext().getLog().info("knobs changed from step {}: {}", version, changed.asMap());
         listener.onKnobsChanged(version, changed);

@@ -14,20 +14,21 @@ import akka.actor.typed.Behavior;
 import akka.actor.typed.DispatcherSelector;
 import akka.actor.typed.Props;
 import akka.actor.typed.SupervisorStrategy;
-import akka.actor.typed.Terminated;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Routers;
-import akka.actor.typed.pubsub.Topic;
+import akka.actor.typed.receptionist.Receptionist;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
+import java.util.Set;
 
 /**
- * Wires the EAPO actors of one JVM (spec SYSTEM.md): PromptSource → Samplers (⇄ PriorPolicy) → Verifier pool
- * → Grouper → Learner, with the learner's weight versions and knobs broadcast on a topic. Actors that run
- * the model (Samplers, PriorPolicy, Learner) get the compute dispatcher so their long steps never starve
- * Akka's own dispatcher.
+ * Wires the EAPO actors (spec SYSTEM.md): PromptSource → Samplers (⇄ PriorPolicy, ⇄ Verifier pool) → Grouper
+ * → Learner, with the learner's weight versions and knobs served by the WeightServer. A node runs the parts
+ * of its {@link Role}s: in one JVM ({@link #start}) the actors know each other directly; across a cluster
+ * every shared service is registered with the receptionist and Samplers find it there ({@link SamplerNode}).
+ * Actors that run the model (Samplers, PriorPolicy, Learner, WeightServer) get the compute dispatcher so
+ * their long steps never starve Akka's own dispatcher.
  */
 public final class Pipeline {
 
@@ -37,17 +38,38 @@ public final class Pipeline {
     private Pipeline() {
     }
 
-    /**
-     * Everything a run needs. {@code replicas}: one policy copy per sampler; {@code prior}: null for plain GRPO.
-     * {@code learner} holds the trainable {@code policy}'s optimizer and knobs.
-     */
-    public record Setup(PolicyModel policy, LearnerStep learner, List<PolicyModel> replicas, ExperiencePrior prior,
-                        TaskPrompts prompts, MathVerifier verifier, int verifierPoolSize, List<ProblemSet.Problem> data,
-                        int questionsPerStep, long totalSteps, Sampler.Settings samplerSettings,
-                        Learner.Listener listener, BusyTime busy) {
+    /** What a process of the cluster runs; a node may have several. */
+    public enum Role {
+        /** The Learner with the PromptSource, the Grouper and the WeightServer. */
+        LEARNER,
+        SAMPLER,
+        PRIOR,
+        VERIFIER;
+
+        /** The name used in configuration and as the Akka cluster role. */
+        public String configName() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
     }
 
-    /** The actors of a running pipeline. */
+    /**
+     * Everything the parts of a node need; a part's fields may be null on a node without that role.
+     * {@code replicas}: one policy copy per sampler; {@code prior}: null for plain GRPO (or a node without
+     * the prior role). {@code learner} holds the trainable {@code policy}'s optimizer and knobs; the run
+     * starts (or resumes) at learner step {@code firstStep}.
+     */
+    public record Setup(PolicyModel policy, LearnerStep learner, long firstStep, List<PolicyModel> replicas,
+                        ExperiencePrior prior, TaskPrompts prompts, MathVerifier verifier, int verifierPoolSize,
+                        List<ProblemSet.Problem> data, int questionsPerStep, long totalSteps,
+                        Sampler.Settings samplerSettings, Knobs knobs, Learner.Listener listener, BusyTime busy) {
+    }
+
+    /** The learner's side of a pipeline. */
+    public record LearnerSide(ActorRef<Learner.Command> learner, ActorRef<PromptSource.Command> promptSource,
+                              ActorRef<Grouper.Command> grouper, ActorRef<WeightServer.Command> weights) {
+    }
+
+    /** The actors of a running one-JVM pipeline. */
     public record Refs(ActorRef<Learner.Command> learner, ActorRef<PromptSource.Command> promptSource,
                        List<ActorRef<Sampler.Command>> samplers, ActorRef<Grouper.Command> grouper) {
     }
@@ -58,51 +80,82 @@ public final class Pipeline {
         <T> ActorRef<T> spawn(Behavior<T> behavior, String name, Props props);
     }
 
-    /** Spawns every actor of the pipeline; sampling starts at once. */
+    /** Every actor of the pipeline in one JVM, wired directly; sampling starts at once. */
     public static Refs start(Setup setup, Spawner spawner) {
-        Props compute = DispatcherSelector.fromConfig(COMPUTE_DISPATCHER);
-        HyperParameters hyper = setup.learner().hyper();
-        Knobs knobs = setup.learner().knobs();
-        ActorRef<Topic.Command<Sampler.Command>> topic =
-                spawner.spawn(Topic.create(Sampler.Command.class, "eapo-learner-broadcast"), "learner-topic", Props.empty());
-        ActorRef<PromptSource.Command> promptSource = spawner.spawn(PromptSource.create(setup.data(),
-                setup.questionsPerStep(), setup.samplerSettings().runSeed(), setup.totalSteps(), knobs.maxStaleness()),
-                "prompt-source", Props.empty());
-        ActorRef<Learner.Command> learner = spawner.spawn(Learner.create(setup.policy(), setup.learner(),
-                setup.totalSteps(), topic, promptSource, setup.listener(), setup.busy()), "learner", compute);
-        ActorRef<Grouper.Command> grouper = spawner.spawn(Grouper.create(hyper.groupSize(), setup.questionsPerStep(),
-                hyper.advantage(), learner, promptSource), "grouper", Props.empty());
-        ActorRef<Verifier.Command> verifiers = spawner.spawn(Routers.pool(setup.verifierPoolSize(),
-                Behaviors.supervise(Verifier.create(setup.verifier())).onFailure(SupervisorStrategy.restart())),
-                "verifiers", Props.empty());
-        ActorRef<PriorPolicy.Command> prior = setup.prior() == null ? null
-                : spawner.spawn(PriorPolicy.create(setup.prior(), setup.busy()), "prior", compute);
-        Sampler.Peers peers = new Sampler.Peers(promptSource, prior, verifiers, grouper, topic, setup.busy());
+        LearnerSide side = startLearnerSide(setup, spawner);
+        ActorRef<PriorPolicy.Command> prior = setup.prior() == null ? null : startPrior(setup, spawner);
+        ActorRef<Verifier.Command> verifiers = startVerifiers(setup, spawner);
+        Sampler.Peers peers = new Sampler.Peers(side.promptSource(), prior, verifiers, side.grouper(), side.weights(),
+                setup.busy());
         List<ActorRef<Sampler.Command>> samplers = new ArrayList<>();
         for (int i = 0; i < setup.replicas().size(); i++) {
-            SamplerReplica replica = new SamplerReplica(i, setup.replicas().get(i), knobs);
-            samplers.add(spawner.spawn(Behaviors.supervise(Sampler.create(replica, setup.prompts(),
-                    setup.samplerSettings(), peers)).onFailure(SupervisorStrategy.restart()), "sampler-" + i, compute));
+            SamplerReplica replica = new SamplerReplica(i, setup.replicas().get(i), setup.knobs(), setup.firstStep());
+            samplers.add(spawner.spawn(sampler(replica, setup, peers), "sampler-" + i, compute()));
         }
-        return new Refs(learner, promptSource, samplers, grouper);
+        return new Refs(side.learner(), side.promptSource(), samplers, side.grouper());
+    }
+
+    /** The Learner, PromptSource, Grouper and WeightServer; each registers itself with the receptionist. */
+    public static LearnerSide startLearnerSide(Setup setup, Spawner spawner) {
+        HyperParameters hyper = setup.learner().hyper();
+        ActorRef<WeightServer.Command> weights = spawner.spawn(WeightServer.create(), "weight-server", compute());
+        ActorRef<PromptSource.Command> promptSource = spawner.spawn(PromptSource.create(setup.data(),
+                setup.questionsPerStep(), setup.samplerSettings().runSeed(), setup.firstStep(), setup.totalSteps(),
+                setup.learner().knobs().maxStaleness()), "prompt-source", Props.empty());
+        ActorRef<Learner.Command> learner = spawner.spawn(Learner.create(setup.policy(), setup.learner(),
+                setup.firstStep(), setup.totalSteps(), weights, promptSource, setup.listener(), setup.busy()),
+                "learner", compute());
+        ActorRef<Grouper.Command> grouper = spawner.spawn(Grouper.create(hyper.groupSize(), setup.questionsPerStep(),
+                setup.firstStep(), hyper.advantage(), learner, promptSource), "grouper", Props.empty());
+        return new LearnerSide(learner, promptSource, grouper, weights);
+    }
+
+    /** The prior, registered with the receptionist. */
+    public static ActorRef<PriorPolicy.Command> startPrior(Setup setup, Spawner spawner) {
+        return spawner.spawn(PriorPolicy.create(setup.prior(), setup.busy()), "prior", compute());
+    }
+
+    /** This node's pool of verifiers behind one router, registered with the receptionist. */
+    public static ActorRef<Verifier.Command> startVerifiers(Setup setup, Spawner spawner) {
+        Behavior<Verifier.Command> pool = Routers.pool(setup.verifierPoolSize(),
+                Behaviors.supervise(Verifier.create(setup.verifier())).onFailure(SupervisorStrategy.restart()));
+        return spawner.spawn(Behaviors.<Verifier.Command>setup(context -> {
+            context.getSystem().receptionist().tell(Receptionist.register(Verifier.SERVICE_KEY, context.getSelf()));
+            return pool;
+        }), "verifiers", Props.empty());
+    }
+
+    /** A supervised sampler: a failure restarts it with its replica, and its questions are handed out again. */
+    static Behavior<Sampler.Command> sampler(SamplerReplica replica, Setup setup, Sampler.Peers peers) {
+        return Behaviors.supervise(Sampler.create(replica, setup.prompts(), setup.samplerSettings(), peers))
+                .onFailure(SupervisorStrategy.restart());
     }
 
     /**
-     * The guardian of a training node's actor system: starts the pipeline, hands out its actors through
-     * {@code refs}, and fails {@code finished} if the learner stops before the run is over.
+     * Spawns the parts of {@code roles}: with every role they are wired directly; otherwise the samplers find
+     * the learner's side, the prior and the verifiers through the receptionist. Returns the learner, if any.
      */
-    public static Behavior<Void> guardian(Setup setup, CompletableFuture<Refs> refs, CompletableFuture<Void> finished) {
-        return Behaviors.setup(context -> {
-            Refs started = start(setup, context::spawn);
-            context.watch(started.learner());
-            refs.complete(started);
-            return Behaviors.receive(Void.class)
-                    .onSignal(Terminated.class, signal -> {
-                        finished.completeExceptionally(new IllegalStateException(
-                                "the learner stopped before the run finished; see the log above"));
-                        return Behaviors.stopped();
-                    })
-                    .build();
-        });
+    static ActorRef<Learner.Command> startRoles(Setup setup, Set<Role> roles, Spawner spawner) {
+        if (roles.containsAll(Set.of(Role.values()))) {
+            return start(setup, spawner).learner();
+        }
+        ActorRef<Learner.Command> learner = null;
+        if (roles.contains(Role.LEARNER)) {
+            learner = startLearnerSide(setup, spawner).learner();
+        }
+        if (roles.contains(Role.PRIOR) && setup.prior() != null) {
+            startPrior(setup, spawner);
+        }
+        if (roles.contains(Role.VERIFIER)) {
+            startVerifiers(setup, spawner);
+        }
+        if (roles.contains(Role.SAMPLER)) {
+            spawner.spawn(SamplerNode.create(setup), "sampler-node", Props.empty());
+        }
+        return learner;
+    }
+
+    static Props compute() {
+        return DispatcherSelector.fromConfig(COMPUTE_DISPATCHER);
     }
 }

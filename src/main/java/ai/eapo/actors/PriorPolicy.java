@@ -8,30 +8,46 @@ import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
+import akka.actor.typed.receptionist.ServiceKey;
 
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The frozen prior π_RL. Each {@code Consult} carries every sequence of one sampler's decode step that needs
  * the prior; the prior keeps a KV cache per consulting sequence and catches up on unseen tokens in one
  * prefill (see {@link ai.eapo.model.LocalPrior}); {@code Release} frees a finished sequence's cache.
+ * Sequence ids are a sampler's own, so the prior tells samplers apart by their reference: it numbers each
+ * (sampler, sequence) pair itself. A repeated consultation (a sampler's retry) is answered again: the prior
+ * then re-prefills that sequence, so answering twice is harmless.
  */
 public final class PriorPolicy extends AbstractBehavior<PriorPolicy.Command> {
 
+    /** How Samplers find the prior across the cluster. */
+    public static final ServiceKey<Command> SERVICE_KEY = ServiceKey.create(Command.class, "eapo-prior");
+
     public sealed interface Command {
+        /** The sampler the message is about: consultations of one sampler go to one prior. */
+        ActorRef<Sampler.Command> sampler();
     }
 
-    public record Consult(List<ExperiencePrior.Consultation> consultations, ActorRef<Sampler.Command> replyTo)
+    public record Consult(List<ExperiencePrior.Consultation> consultations, ActorRef<Sampler.Command> sampler)
             implements Command, CborSerializable {
     }
 
-    public record Release(List<Long> sequenceIds) implements Command, CborSerializable {
+    public record Release(List<Long> sequenceIds, ActorRef<Sampler.Command> sampler) implements Command, CborSerializable {
+    }
+
+    private record SequenceOf(ActorRef<Sampler.Command> sampler, long sequenceId) {
     }
 
     private static final String BUSY_KIND = "prior";
 
     private final ExperiencePrior prior;
     private final BusyTime busy;
+    private final Map<SequenceOf, Long> localIds = new HashMap<>();
+    private long nextLocalId;
 
     public static Behavior<Command> create(ExperiencePrior prior, BusyTime busy) {
         return Behaviors.setup(context -> new PriorPolicy(context, prior, busy));
@@ -53,14 +69,24 @@ public final class PriorPolicy extends AbstractBehavior<PriorPolicy.Command> {
     }
 
     private Behavior<Command> onConsult(Consult consult) {
-        List<ExperiencePrior.Draw> draws = busy.measure(BUSY_KIND, () -> prior.consult(consult.consultations()));
+        List<ExperiencePrior.Consultation> local = consult.consultations().stream()
+                .map(c -> new ExperiencePrior.Consultation(localIds.computeIfAbsent(
+                        new SequenceOf(consult.sampler(), c.sequenceId()), k -> nextLocalId++), c.tokens(), c.uniform()))
+                .toList();
+        List<ExperiencePrior.Draw> draws = busy.measure(BUSY_KIND, () -> prior.consult(local));
         List<Long> ids = consult.consultations().stream().map(ExperiencePrior.Consultation::sequenceId).toList();
-        consult.replyTo().tell(new Sampler.PriorAnswered(ids, draws));
+        List<Integer> positions = consult.consultations().stream().map(c -> c.tokens().length).toList();
+        consult.sampler().tell(new Sampler.PriorAnswered(ids, positions, draws));
         return this;
     }
 
     private Behavior<Command> onRelease(Release release) {
-        release.sequenceIds().forEach(prior::release);
+        for (long id : release.sequenceIds()) {
+            Long local = localIds.remove(new SequenceOf(release.sampler(), id));
+            if (local != null) {
+                prior.release(local);
+            }
+        }
         return this;
     }
 }

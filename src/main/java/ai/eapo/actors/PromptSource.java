@@ -9,6 +9,8 @@ import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
+import akka.actor.typed.receptionist.Receptionist;
+import akka.actor.typed.receptionist.ServiceKey;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -27,6 +29,9 @@ import java.util.HashSet;
  * no question is lost. A question is done when the Grouper reports its group complete.
  */
 public final class PromptSource extends AbstractBehavior<PromptSource.Command> {
+
+    /** How Samplers on other nodes find the PromptSource. */
+    public static final ServiceKey<Command> SERVICE_KEY = ServiceKey.create(Command.class, "eapo-prompt-source");
 
     public sealed interface Command {
     }
@@ -63,17 +68,23 @@ public final class PromptSource extends AbstractBehavior<PromptSource.Command> {
     private long version;
     private int maxStaleness;
 
+    /** {@code firstStep}: the learner step the run starts (or resumes) at; its weights are that version. */
     public static Behavior<Command> create(List<ProblemSet.Problem> data, int questionsPerStep, long seed,
-                                           long totalSteps, int maxStaleness) {
-        return Behaviors.setup(context -> new PromptSource(context, data, questionsPerStep, seed, totalSteps, maxStaleness));
+                                           long firstStep, long totalSteps, int maxStaleness) {
+        return Behaviors.setup(context -> {
+            context.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, context.getSelf()));
+            return new PromptSource(context, data, questionsPerStep, seed, firstStep, totalSteps, maxStaleness);
+        });
     }
 
     private PromptSource(ActorContext<Command> context, List<ProblemSet.Problem> data, int questionsPerStep, long seed,
-                         long totalSteps, int maxStaleness) {
+                         long firstStep, long totalSteps, int maxStaleness) {
         super(context);
         this.data = data;
         this.questionsPerStep = questionsPerStep;
         this.seed = seed;
+        this.nextStep = firstStep;
+        this.version = firstStep;
         this.totalSteps = totalSteps;
         this.maxStaleness = maxStaleness;
     }

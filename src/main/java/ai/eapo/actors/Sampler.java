@@ -5,7 +5,8 @@ import ai.eapo.model.ContinuousDecoder;
 import ai.eapo.model.ExperiencePrior;
 import ai.eapo.model.Generator;
 import ai.eapo.model.SamplingParams;
-import ai.eapo.model.WeightSnapshot;
+import ai.eapo.model.WeightBytes;
+import ai.eapo.model.WeightLayout;
 import ai.eapo.training.GroupRollout;
 import ai.eapo.training.Knobs;
 import ai.eapo.training.TaskPrompts;
@@ -16,10 +17,11 @@ import akka.actor.typed.PostStop;
 import akka.actor.typed.PreRestart;
 import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.javadsl.AskPattern;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
-import akka.actor.typed.pubsub.Topic;
 
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -27,6 +29,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Owns a policy replica and decodes a continuous batch, one decode step per {@code Tick} message so that
@@ -46,31 +50,60 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
     public record Assigned(List<GroupTask> tasks) implements Command, CborSerializable {
     }
 
-    /** The learner published a version; in one JVM it travels as a shared, reference-counted copy. */
-    public record WeightsPublished(long version, WeightSnapshot snapshot) implements Command {
+    /**
+     * The learner's {@link WeightServer} announces version {@code version}: the {@code checksum} of its bytes
+     * (e.g. {@code "crc32c:1a2b3c4d"}), the {@code layout} of its tensors, and the {@code server} to
+     * {@link WeightServer.Fetch} it from. A sampler on another node is then streamed the bytes (see
+     * {@link WeightTransfer}); one in the learner's JVM is handed the shared snapshot.
+     */
+    public record WeightsPublished(long version, String checksum, WeightLayout layout,
+                                   ActorRef<WeightServer.Command> server) implements Command, CborSerializable {
     }
 
     /** The learner's knobs changed. */
     public record KnobsChanged(Knobs knobs) implements Command, CborSerializable {
     }
 
-    /** The prior's tokens for parked sequences. */
-    public record PriorAnswered(List<Long> sequenceIds, List<ExperiencePrior.Draw> draws) implements Command, CborSerializable {
+    /**
+     * The prior's tokens for parked sequences: {@code draws[i]} for sequence {@code sequenceIds[i]} at
+     * position {@code positions[i]} (its length when it asked), so an answer to an earlier ask is recognised.
+     */
+    public record PriorAnswered(List<Long> sequenceIds, List<Integer> positions, List<ExperiencePrior.Draw> draws)
+            implements Command, CborSerializable {
+    }
+
+    /** A verifier's reward for a finished sequence; {@code failure} is non-null when the check failed (reward 0). */
+    public record Scored(long sequenceId, double reward, String failure) implements Command, CborSerializable {
+    }
+
+    /**
+     * The end of fetching version {@code version}: the verified bytes (from another node), the shared snapshot
+     * (in the learner's JVM), {@link WeightServer.Superseded}, or the failure of the last attempt.
+     */
+    private record WeightsFetched(long version, Object fetched, Throwable failure) implements Command {
     }
 
     private enum Tick implements Command {
         INSTANCE
     }
 
-    /** Fixed settings of a sampler. */
+    /** Time to send unanswered prior consultations and verifications again. */
+    private enum RetryCheck implements Command {
+        INSTANCE
+    }
+
+    /**
+     * Fixed settings of a sampler. {@code retryAfter}: a consultation or verification unanswered this long is
+     * sent again (its prior or verifier may have died).
+     */
     public record Settings(int groupSize, int maxNewTokens, SamplingParams sampling, int decodeBatchSize,
-                           int maxSequencesInFlight, long runSeed, HyperParameters hyper) {
+                           int maxSequencesInFlight, long runSeed, HyperParameters hyper, Duration retryAfter) {
     }
 
     /** Where a sampler's work comes from and goes to; {@code prior} is null for plain GRPO. */
     public record Peers(ActorRef<PromptSource.Command> promptSource, ActorRef<PriorPolicy.Command> prior,
                         ActorRef<Verifier.Command> verifiers, ActorRef<Grouper.Command> grouper,
-                        ActorRef<Topic.Command<Command>> learnerTopic, BusyTime busy) {
+                        ActorRef<WeightServer.Command> weights, BusyTime busy) {
     }
 
     static final String BUSY_KIND = "sampler";
@@ -79,18 +112,42 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
     private record Slot(GroupTask task, int slot, long[] prompt) {
     }
 
+    /** A request sent to another actor and not yet answered, with when it was (last) sent. */
+    private static final class Unanswered<T> {
+        final T request;
+        long sentNanos = System.nanoTime();
+
+        Unanswered(T request) {
+            this.request = request;
+        }
+    }
+
+    /** A finished response waiting for its reward. */
+    private record Finished(Slot slot, Generator.Completion completion) {
+    }
+
     private final SamplerReplica replica;
     private final TaskPrompts prompts;
     private final Settings settings;
     private final Peers peers;
     private final ContinuousDecoder decoder;
     private final Map<Long, Slot> slots = new HashMap<>();
+    private final Map<Long, Unanswered<ExperiencePrior.Consultation>> consulting = new HashMap<>();
+    private final Map<Long, Unanswered<Verifier.Check>> checking = new HashMap<>();
+    private final Map<Long, Finished> awaitingReward = new HashMap<>();
     private final Deque<GroupTask> held = new ArrayDeque<>();
+    private final WeightTransfer transfer;
     private boolean demandOutstanding;
     private boolean tickPending;
+    /** The newest version announced, and whether a fetch is running. */
+    private WeightsPublished latest;
+    private boolean fetching;
 
     public static Behavior<Command> create(SamplerReplica replica, TaskPrompts prompts, Settings settings, Peers peers) {
-        return Behaviors.setup(context -> new Sampler(context, replica, prompts, settings, peers));
+        return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
+            timers.startTimerWithFixedDelay(RetryCheck.INSTANCE, settings.retryAfter());
+            return new Sampler(context, replica, prompts, settings, peers);
+        }));
     }
 
     private Sampler(ActorContext<Command> context, SamplerReplica replica, TaskPrompts prompts, Settings settings,
@@ -100,11 +157,12 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
         this.prompts = prompts;
         this.settings = settings;
         this.peers = peers;
+        this.transfer = new WeightTransfer(context.getSystem());
         this.decoder = new ContinuousDecoder(replica.model, settings.sampling(), Set.of(prompts.eos()),
                 settings.decodeBatchSize(), this::isCritical);
         decoder.setWeightVersion(replica.version);
         peers.busy().register(BUSY_KIND);
-        peers.learnerTopic().tell(Topic.subscribe(context.getSelf()));
+        peers.weights().tell(new WeightServer.Subscribe(context.getSelf()));
         // After a restart whatever this sampler held is lost: the PromptSource hands it out again.
         peers.promptSource().tell(new PromptSource.SamplerReset(context.getSelf()));
         askForWork();
@@ -115,8 +173,11 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
         return newReceiveBuilder()
                 .onMessage(Assigned.class, this::onAssigned)
                 .onMessage(WeightsPublished.class, this::onWeights)
+                .onMessage(WeightsFetched.class, this::onWeightsFetched)
                 .onMessage(KnobsChanged.class, this::onKnobs)
                 .onMessage(PriorAnswered.class, this::onPriorAnswered)
+                .onMessage(Scored.class, this::onScored)
+                .onMessageEquals(RetryCheck.INSTANCE, this::onRetryCheck)
                 .onMessageEquals(Tick.INSTANCE, this::onTick)
                 .onSignal(PreRestart.class, signal -> release())
                 .onSignal(PostStop.class, signal -> release())
@@ -133,12 +194,53 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
     }
 
     private Behavior<Command> onWeights(WeightsPublished published) {
-        if (published.version() > replica.version && published.snapshot().loadInto(replica.model)) {
-            replica.version = published.version();
+        if (latest == null || published.version() > latest.version()) {
+            latest = published;
+        }
+        fetchLatest();
+        return this;
+    }
+
+    /**
+     * Fetches the newest announced version unless it is loaded or a fetch is running: a transfer that fails
+     * (corrupt, short, broken, timed out) is retried after a pause, and nothing but verified bytes is loaded.
+     */
+    private void fetchLatest() {
+        if (fetching || latest == null || latest.version() <= replica.version) {
+            return;
+        }
+        fetching = true;
+        WeightsPublished target = latest;
+        CompletionStage<Object> fetched = transfer.withRetries(attempt -> AskPattern.<WeightServer.Command, WeightServer.Offer>ask(
+                        target.server(), replyTo -> new WeightServer.Fetch(target.version(), replyTo),
+                        transfer.settings().timeout(), getContext().getSystem().scheduler())
+                .thenCompose(offer -> offer instanceof WeightServer.Streamed streamed
+                        ? transfer.receive(streamed).thenApply(bytes -> (Object) bytes)
+                        : CompletableFuture.completedStage(offer)));
+        getContext().pipeToSelf(fetched, (result, failure) -> new WeightsFetched(target.version(), result, failure));
+    }
+
+    private Behavior<Command> onWeightsFetched(WeightsFetched f) {
+        fetching = false;
+        if (f.failure() != null) {
+            // The supervisor restarts this sampler: its questions go to others, and it subscribes afresh.
+            throw new IllegalStateException("could not fetch weight version " + f.version() + " after "
+                    + transfer.settings().attempts() + " attempts", f.failure());
+        }
+        boolean loaded = false;
+        if (f.version() > replica.version && f.fetched() instanceof WeightBytes bytes) {
+            bytes.loadInto(replica.model);
+            loaded = true;
+        } else if (f.version() > replica.version && f.fetched() instanceof WeightServer.Shared shared) {
+            loaded = shared.snapshot().loadInto(replica.model); // false: freed, a newer version is announced
+        } // Superseded: the newer version is announced
+        if (loaded) {
+            replica.version = f.version();
             decoder.setWeightVersion(replica.version);
             startReadyTasks();
             scheduleTick();
         }
+        fetchLatest();
         return this;
     }
 
@@ -150,8 +252,61 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
     }
 
     private Behavior<Command> onPriorAnswered(PriorAnswered answered) {
-        afterFinished(decoder.resume(answered.sequenceIds(), answered.draws()));
+        // Answers to a retried consultation may come twice; only the first one counts.
+        List<Long> ids = new ArrayList<>();
+        List<ExperiencePrior.Draw> draws = new ArrayList<>();
+        for (int i = 0; i < answered.sequenceIds().size(); i++) {
+            long id = answered.sequenceIds().get(i);
+            Unanswered<ExperiencePrior.Consultation> asked = consulting.get(id);
+            if (asked != null && asked.request.tokens().length == answered.positions().get(i)) {
+                consulting.remove(id);
+                ids.add(id);
+                draws.add(answered.draws().get(i));
+            }
+        }
+        afterFinished(decoder.resume(ids, draws));
         scheduleTick();
+        return this;
+    }
+
+    private Behavior<Command> onScored(Scored scored) {
+        if (checking.remove(scored.sequenceId()) == null) {
+            return this; // a retried check answered twice
+        }
+        Finished f = awaitingReward.remove(scored.sequenceId());
+        peers.grouper().tell(new Grouper.Verified(f.slot().task(), f.slot().slot(), f.slot().prompt(), f.completion(),
+                scored.reward(), scored.failure()));
+        return this;
+    }
+
+    /** Sends again what has waited longer than retry-after: the router picks a live prior or verifier. */
+    private Behavior<Command> onRetryCheck() {
+        long now = System.nanoTime();
+        long limit = settings.retryAfter().toNanos();
+        List<ExperiencePrior.Consultation> again = new ArrayList<>();
+        for (Unanswered<ExperiencePrior.Consultation> u : consulting.values()) {
+            if (now - u.sentNanos >= limit) {
+                again.add(u.request);
+                u.sentNanos = now;
+            }
+        }
+        if (!again.isEmpty()) {
+            getContext().getLog().warn("no prior answer for {} sequence(s) within {}; asking again", again.size(),
+                    settings.retryAfter());
+            peers.prior().tell(new PriorPolicy.Consult(again, getContext().getSelf()));
+        }
+        int checks = 0;
+        for (Unanswered<Verifier.Check> u : checking.values()) {
+            if (now - u.sentNanos >= limit) {
+                peers.verifiers().tell(u.request);
+                u.sentNanos = now;
+                checks++;
+            }
+        }
+        if (checks > 0) {
+            getContext().getLog().warn("no verdict for {} response(s) within {}; asking again", checks,
+                    settings.retryAfter());
+        }
         return this;
     }
 
@@ -160,6 +315,7 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
         if (decoder.canStep()) {
             ContinuousDecoder.StepResult step = peers.busy().measure(BUSY_KIND, decoder::step);
             if (!step.consultations().isEmpty()) {
+                step.consultations().forEach(c -> consulting.put(c.sequenceId(), new Unanswered<>(c)));
                 peers.prior().tell(new PriorPolicy.Consult(step.consultations(), getContext().getSelf()));
             }
             afterFinished(step.finished());
@@ -177,14 +333,17 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
         List<Long> consulted = new ArrayList<>();
         for (Generator.Completion c : finished) {
             Slot slot = slots.remove(c.id());
-            peers.verifiers().tell(new Verifier.Check(slot.task(), slot.slot(), slot.prompt(), c,
-                    prompts.decode(c.tokens()), peers.grouper()));
+            Verifier.Check check = new Verifier.Check(c.id(), prompts.decode(c.tokens()), slot.task().problem().answer(),
+                    getContext().getSelf());
+            awaitingReward.put(c.id(), new Finished(slot, c));
+            checking.put(c.id(), new Unanswered<>(check));
+            peers.verifiers().tell(check);
             if (c.experience()) {
                 consulted.add(c.id());
             }
         }
         if (!consulted.isEmpty() && peers.prior() != null) {
-            peers.prior().tell(new PriorPolicy.Release(consulted));
+            peers.prior().tell(new PriorPolicy.Release(consulted, getContext().getSelf()));
         }
         if (!finished.isEmpty()) {
             askForWork();

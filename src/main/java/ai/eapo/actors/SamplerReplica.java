@@ -10,18 +10,34 @@ import ai.eapo.training.Knobs;
  */
 public final class SamplerReplica {
 
+    /** The version of a replica whose weights are not (known to be) any learner version yet. */
+    public static final long UNLOADED = -1;
+
     /** Sampler number i owns sequence ids [i · 2^40, (i + 1) · 2^40). */
     private static final int ID_BITS = 40;
 
     final PolicyModel model;
     long version;
     Knobs knobs;
+    private final int index;
     private long nextSequenceId;
 
-    public SamplerReplica(int index, PolicyModel model, Knobs knobs) {
+    /** {@code version}: the learner version the model's weights are, or {@link #UNLOADED}. */
+    public SamplerReplica(int index, PolicyModel model, Knobs knobs, long version) {
+        this.index = index;
         this.model = model;
         this.knobs = knobs;
+        this.version = version;
         this.nextSequenceId = (long) index << ID_BITS;
+    }
+
+    int index() {
+        return index;
+    }
+
+    /** Forgets which version is loaded: the sampler will load the learner's current one before sampling. */
+    void markUnloaded() {
+        version = UNLOADED;
     }
 
     /** The first of {@code count} fresh sequence ids. */

@@ -1,6 +1,5 @@
 package ai.eapo.actors;
 
-import ai.eapo.model.Generator;
 import ai.eapo.verify.MathVerifier;
 import ai.eapo.verify.Verdict;
 
@@ -10,19 +9,24 @@ import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
+import akka.actor.typed.receptionist.ServiceKey;
 
 /**
- * Scores one response against its reference answer and passes it on to the Grouper. Runs as a pool behind
- * a router. A check that throws scores 0 with the reason, so one bad response never stops a run.
+ * Scores one response against its reference answer and replies to the sampler that asked. Runs as a pool
+ * behind a router, one pool per verifier node. A check that throws scores 0 with the reason, so one bad
+ * response never stops a run.
  */
 public final class Verifier extends AbstractBehavior<Verifier.Command> {
+
+    /** How Samplers find verifier pools across the cluster. */
+    public static final ServiceKey<Command> SERVICE_KEY = ServiceKey.create(Command.class, "eapo-verifier");
 
     public sealed interface Command {
     }
 
-    /** Response {@code slot} of {@code task}: its tokens ({@code completion}) and decoded {@code text}. */
-    public record Check(GroupTask task, int slot, long[] prompt, Generator.Completion completion, String text,
-                        ActorRef<Grouper.Command> replyTo) implements Command, CborSerializable {
+    /** The decoded {@code response} of sequence {@code sequenceId}, to be checked against {@code reference}. */
+    public record Check(long sequenceId, String response, String reference, ActorRef<Sampler.Command> replyTo)
+            implements Command, CborSerializable {
     }
 
     private final MathVerifier verifier;
@@ -45,16 +49,14 @@ public final class Verifier extends AbstractBehavior<Verifier.Command> {
         double reward;
         String failure = null;
         try {
-            Verdict verdict = verifier.verify(check.text(), check.task().problem().answer());
+            Verdict verdict = verifier.verify(check.response(), check.reference());
             reward = verdict.reward();
         } catch (RuntimeException e) {
             reward = 0;
             failure = e.toString();
-            getContext().getLog().warn("verification of step {} question {} slot {} failed, reward 0: {}",
-                    check.task().step(), check.task().question(), check.slot(), failure);
+            getContext().getLog().warn("verification of sequence {} failed, reward 0: {}", check.sequenceId(), failure);
         }
-        check.replyTo().tell(new Grouper.Verified(check.task(), check.slot(), check.prompt(), check.completion(),
-                reward, failure));
+        check.replyTo().tell(new Sampler.Scored(check.sequenceId(), reward, failure));
         return this;
     }
 }

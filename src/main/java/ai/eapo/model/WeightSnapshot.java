@@ -1,8 +1,11 @@
 package ai.eapo.model;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -19,12 +22,14 @@ public final class WeightSnapshot {
     private final long version;
     private final NDManager manager;
     private final Map<String, NDArray> tensors;
+    private final WeightLayout layout;
     private final AtomicInteger references = new AtomicInteger(1);
 
     private WeightSnapshot(long version, NDManager manager, Map<String, NDArray> tensors) {
         this.version = version;
         this.manager = manager;
         this.tensors = Collections.unmodifiableMap(tensors);
+        this.layout = WeightLayout.of(this.tensors);
     }
 
     /** Copies {@code model}'s weights as version {@code version}; the caller holds the first reference. */
@@ -37,6 +42,50 @@ public final class WeightSnapshot {
 
     public long version() {
         return version;
+    }
+
+    /** The tensors of this version, in the learner's parameter order. */
+    public WeightLayout layout() {
+        return layout;
+    }
+
+    /**
+     * Writes this version's values into {@code destination} as little-endian fp32, tensor after tensor in
+     * {@link #layout()} order ({@code destination.length} must be {@code layout().totalBytes()}); false when the
+     * snapshot was freed (a newer one exists). Holds a reference while copying; device tensors are copied to
+     * the host through a temporary manager that is closed before returning.
+     */
+    public boolean copyBytes(byte[] destination) {
+        if (destination.length != layout.totalBytes()) {
+            throw new IllegalArgumentException("version " + version + " has " + layout.totalBytes() + " bytes, not "
+                    + destination.length);
+        }
+        if (!retain()) {
+            return false;
+        }
+        try (NDManager host = manager.newSubManager(Device.cpu())) {
+            int offset = 0;
+            for (NDArray tensor : tensors.values()) {
+                NDArray onHost = tensor;
+                if (!tensor.getDevice().equals(Device.cpu())) {
+                    onHost = tensor.toDevice(Device.cpu(), true);
+                    onHost.attach(host);
+                }
+                // A view of the (contiguous) tensor's memory when on the host: no copy before this one.
+                ByteBuffer values = onHost.toByteBuffer(true);
+                int length = values.remaining();
+                if (values.order() == ByteOrder.LITTLE_ENDIAN) {
+                    values.get(destination, offset, length);
+                } else {
+                    ByteBuffer.wrap(destination, offset, length).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer()
+                            .put(values.asFloatBuffer());
+                }
+                offset += length;
+            }
+            return true;
+        } finally {
+            release();
+        }
     }
 
     /** Takes a reference unless the snapshot is already freed; returns whether it did. */

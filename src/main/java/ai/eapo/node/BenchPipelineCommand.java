@@ -67,7 +67,7 @@ final class BenchPipelineCommand implements Callable<Integer> {
         long steps;
         try (PipelineRun run = new PipelineRun(config)) {
             steps = run.steps;
-            outcome = run.train(new Learner.Listener() {
+            outcome = run.run(0, new Learner.Listener() {
                 @Override
                 public void onStep(StepMetrics metrics) {
                     tokens.addAndGet(metrics.tokens());

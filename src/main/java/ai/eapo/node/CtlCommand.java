@@ -46,13 +46,16 @@ final class CtlCommand implements Callable<Integer> {
     @Option(names = "--node", description = "host:port of the training node (default: eapo.node.hostname:eapo.node.port).")
     String node;
 
+    @Option(names = "--config", description = "HOCON file overriding conf/application.conf (e.g. the cluster's TLS settings).")
+    java.nio.file.Path configFile;
+
     @Option(names = "--timeout", defaultValue = "30", description = "Seconds to wait for the node (default: ${DEFAULT-VALUE}).")
     int timeoutSeconds;
 
     @Override
     public Integer call() throws Exception {
         Map<String, String> changes = parse();
-        Config defaults = ConfigFactory.load();
+        Config defaults = TrainCommand.load(Map.of(), configFile);
         String target = node != null ? node
                 : defaults.getString("eapo.node.hostname") + ":" + defaults.getInt("eapo.node.port");
         String[] hostPort = target.split(":");
@@ -63,7 +66,8 @@ final class CtlCommand implements Callable<Integer> {
         Config client = ConfigFactory.parseMap(Map.of("akka.remote.artery.canonical.port", 0,
                 "akka.remote.artery.canonical.hostname", defaults.getString("eapo.node.hostname"),
                 "akka.cluster.roles", List.of("ctl"))).withFallback(defaults);
-        ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "eapo", client);
+        ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), ClusterSettings.SYSTEM_NAME,
+                ArteryTls.apply(client));
         Duration timeout = Duration.ofSeconds(timeoutSeconds);
         try {
             return talk(system, hostPort, changes, timeout);
@@ -79,7 +83,8 @@ final class CtlCommand implements Callable<Integer> {
     private int talk(ActorSystem<Void> system, String[] hostPort, Map<String, String> changes, Duration timeout)
             throws Exception {
         Cluster cluster = Cluster.get(system);
-        cluster.manager().tell(Join.create(new akka.actor.Address("akka", "eapo", hostPort[0], Integer.parseInt(hostPort[1]))));
+        cluster.manager().tell(Join.create(new akka.actor.Address("akka", ClusterSettings.SYSTEM_NAME, hostPort[0],
+                Integer.parseInt(hostPort[1]))));
         ActorRef<Learner.Command> learner = findLearner(system, timeout);
         CompletionStage<Learner.KnobsReply> reply = AskPattern.ask(learner,
                 replyTo -> action.equals("get") ? new Learner.GetKnobs(replyTo) : new Learner.SetKnobs(changes, replyTo),

@@ -21,7 +21,18 @@ public final class EapoNode implements Runnable {
     static final int EXIT_FAILURE = 1;
 
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        System.exit(commandLine().execute(nodeForm(args)));
+    }
+
+    /** {@code eapo-node --role R ...}, the form a cluster node is started with, is {@code eapo-node train --role R ...}. */
+    static String[] nodeForm(String[] args) {
+        if (args.length == 0 || !(args[0].equals("--role") || args[0].startsWith("--role="))) {
+            return args;
+        }
+        String[] train = new String[args.length + 1];
+        train[0] = "train";
+        System.arraycopy(args, 0, train, 1, args.length);
+        return train;
     }
 
     /** The command line with eapo's error handling: one line for bad input, a stack trace only with EAPO_DEBUG. */

@@ -3,6 +3,7 @@ package ai.eapo.node;
 import ai.eapo.UserInputException;
 import ai.eapo.actors.BusyTime;
 import ai.eapo.actors.Learner;
+import ai.eapo.actors.NodeGuardian;
 import ai.eapo.actors.Pipeline;
 import ai.eapo.actors.Sampler;
 import ai.eapo.algorithm.HyperParameters;
@@ -14,6 +15,7 @@ import ai.eapo.model.PolicyTokenizer;
 import ai.eapo.training.HeldOutEvaluation;
 import ai.eapo.training.Knobs;
 import ai.eapo.training.LearnerStep;
+import ai.eapo.training.StepMetrics;
 import ai.eapo.training.SynchronousTrainer;
 import ai.eapo.training.TaskPrompts;
 import ai.eapo.verify.MathVerifier;
@@ -33,9 +35,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The models, data and settings of one training run as the configuration names them, and the actor system
- * that trains on them in this JVM (a one-node cluster, so {@code ctl} can reach its learner). Closing it
- * frees every model.
+ * The models, data and settings one node of a run needs for its roles, as the configuration names them,
+ * and the actor system that runs those roles. With every role (the default) the whole pipeline runs in this
+ * JVM as a one-node cluster, which {@code ctl} and extra sampler nodes can join. Closing it frees every model.
  */
 final class PipelineRun implements AutoCloseable {
 
@@ -44,49 +46,62 @@ final class PipelineRun implements AutoCloseable {
     }
 
     final Config config;
+    final ClusterSettings cluster;
     final HyperParameters hyper;
     final boolean experience;
     final long steps;
     final int questionsPerStep;
     final Path modelDir;
+    /** The trainable policy on the learner's node; on a sampler-only node, the first sampler's replica. */
     final PolicyModel policy;
     final TaskPrompts prompts;
     final MathVerifier verifier;
     final List<ProblemSet.Problem> test;
+    /** The learner's optimizer and knobs; null without the learner role. */
+    final LearnerStep learner;
     private final PolicyTokenizer tokenizer;
     private final PolicyModel priorModel;
     private final LocalPrior prior;
-    private final LearnerStep learner;
     private final List<ProblemSet.Problem> data;
     private final SynchronousTrainer.Options rollout;
     private final int samplers;
+    private final Knobs knobs;
 
     PipelineRun(Config config) {
         this.config = config;
+        cluster = ClusterSettings.of(config);
         try {
             hyper = HyperParameters.fromConfig(config);
         } catch (IllegalArgumentException e) {
             throw new UserInputException(e.getMessage());
         }
         Config train = config.getConfig("eapo.train");
+        boolean learns = cluster.has(Pipeline.Role.LEARNER);
+        boolean samples = cluster.has(Pipeline.Role.SAMPLER);
         experience = hyper.schedule().initialRatio() > 0;
         steps = positive(config, "eapo.train.steps");
         questionsPerStep = (int) positive(config, "eapo.train.questions-per-step");
         samplers = (int) positive(config, "eapo.pipeline.samplers");
         modelDir = Path.of(train.getString("model"));
-        data = ProblemSet.read(Path.of(train.getString("data")));
-        List<ProblemSet.Problem> heldOut = ProblemSet.read(Path.of(train.getString("test")));
+        data = learns ? ProblemSet.read(Path.of(train.getString("data"))) : List.of();
+        List<ProblemSet.Problem> heldOut = learns ? ProblemSet.read(Path.of(train.getString("test"))) : List.of();
         test = heldOut.subList(0, Math.min(heldOut.size(), train.getInt("eval-size")));
         rollout = TrainingOptions.rolloutOptions(config, train.getLong("seed"));
         verifier = new MathVerifier(VerifierOptions.fromConfig(config));
-        policy = Checkpoint.load(modelDir, Checkpoint.device(config.getString("eapo.device")));
+        knobs = Knobs.initial(hyper, config.getInt("eapo.pipeline.max-staleness"));
+        boolean needsPolicy = learns || samples;
+        policy = needsPolicy ? Checkpoint.load(modelDir, Checkpoint.device(config.getString("eapo.device"))) : null;
         PolicyTokenizer t = null;
         PolicyModel p = null;
         try {
-            t = PolicyTokenizer.load(modelDir, policy.config());
-            p = experience ? Checkpoint.load(Path.of(train.getString("prior")), policy.device()) : null;
+            t = needsPolicy ? PolicyTokenizer.load(modelDir, policy.config()) : null;
+            p = experience && cluster.has(Pipeline.Role.PRIOR)
+                    ? Checkpoint.load(Path.of(train.getString("prior")), Checkpoint.device(config.getString("eapo.device")))
+                    : null;
         } catch (RuntimeException e) {
-            policy.close();
+            if (policy != null) {
+                policy.close();
+            }
             if (t != null) {
                 t.close();
             }
@@ -95,9 +110,9 @@ final class PipelineRun implements AutoCloseable {
         tokenizer = t;
         priorModel = p;
         prior = priorModel == null ? null : new LocalPrior(priorModel, rollout.sampling());
-        prompts = TrainingOptions.prompts(config, tokenizer);
-        learner = new LearnerStep(policy, hyper, Knobs.initial(hyper, config.getInt("eapo.pipeline.max-staleness")),
-                rollout.microBatchSize(), rollout.sampling().logProbTemperature());
+        prompts = tokenizer == null ? null : TrainingOptions.prompts(config, tokenizer);
+        learner = learns ? new LearnerStep(policy, hyper, knobs, rollout.microBatchSize(),
+                rollout.sampling().logProbTemperature()) : null;
     }
 
     /** Greedy accuracy of the policy (as trained so far) on the held-out problems; NaN when eval-size is 0. */
@@ -106,36 +121,55 @@ final class PipelineRun implements AutoCloseable {
                 rollout.decodeBatchSize());
     }
 
-    /** Runs every actor of the pipeline in this JVM until the learner's last step; throws if the learner failed. */
-    Outcome train(Learner.Listener listener) throws Exception {
+    /**
+     * Runs this node's roles until the run is over: on the learner's node until its last step (then the
+     * other nodes are told), elsewhere until the learner's node says the run finished. Training starts (or
+     * resumes) at {@code firstStep}; throws if the learner failed.
+     */
+    Outcome run(long firstStep, Learner.Listener listener) throws Exception {
         Config pipeline = config.getConfig("eapo.pipeline");
         List<PolicyModel> replicas = new ArrayList<>();
         BusyTime busy = new BusyTime();
-        CompletableFuture<Void> finished = new CompletableFuture<>();
+        CompletableFuture<Void> done = new CompletableFuture<>();
         long start = System.nanoTime();
+        boolean learns = cluster.has(Pipeline.Role.LEARNER);
         try {
-            for (int i = 0; i < samplers; i++) {
-                replicas.add(policy.replica());
+            if (cluster.has(Pipeline.Role.SAMPLER)) {
+                // The learner's policy trains in place, so every sampler gets a copy; a sampler-only node's
+                // policy is nobody else's and serves as its first replica.
+                for (int i = 0; i < samplers; i++) {
+                    replicas.add(i == 0 && !learns ? policy : policy.replica());
+                }
             }
-            Pipeline.Setup setup = new Pipeline.Setup(policy, learner, replicas, prior, prompts, verifier,
+            Pipeline.Setup setup = new Pipeline.Setup(policy, learner, firstStep, replicas, prior, prompts, verifier,
                     pipeline.getInt("verifiers"), data, questionsPerStep, steps,
                     new Sampler.Settings(hyper.groupSize(), rollout.maxNewTokens(), rollout.sampling(),
-                            rollout.decodeBatchSize(), pipeline.getInt("max-sequences-in-flight"), rollout.seed(), hyper),
-                    new FinishingListener(listener, finished), busy);
-            ActorSystem<Void> system;
+                            rollout.decodeBatchSize(), pipeline.getInt("max-sequences-in-flight"), rollout.seed(), hyper,
+                            pipeline.getDuration("retry-after")),
+                    knobs, new FinishingListener(listener, done), busy);
+            ActorSystem<NodeGuardian.Command> system;
             try {
-                system = ActorSystem.create(Pipeline.guardian(setup, new CompletableFuture<>(), finished), "eapo", config);
+                system = ActorSystem.create(NodeGuardian.create(setup, cluster.roles(), done),
+                        ClusterSettings.SYSTEM_NAME, cluster.akkaConfig(config));
             } catch (akka.remote.RemoteTransportException e) {
                 throw new UserInputException("cannot listen on " + config.getString("eapo.node.hostname") + ":"
-                        + config.getInt("eapo.node.port") + " (is another training node running there?); "
+                        + config.getInt("eapo.node.port") + " (is another node running there?); "
                         + "choose another with --port N, or --port 0 for any free port: " + e.getMessage());
             }
             try {
-                Cluster cluster = Cluster.get(system);
-                cluster.manager().tell(Join.create(cluster.selfMember().address()));
-                System.out.printf("%s: %d steps of %d questions x %d responses; this node is %s (eapo-node ctl connects here)%n",
-                        experience ? "EAPO" : "GRPO", steps, questionsPerStep, hyper.groupSize(), cluster.selfMember().address());
-                finished.get();
+                Cluster node = Cluster.get(system);
+                if (cluster.joinsItself()) {
+                    node.manager().tell(Join.create(node.selfMember().address()));
+                }
+                System.out.printf("%s node (%s) at %s%s%n", experience ? "EAPO" : "GRPO", cluster.describeRoles(),
+                        node.selfMember().address(), cluster.joinsItself() ? " (eapo-node ctl and other nodes join here)"
+                                : ", joining " + cluster.seedNodes());
+                done.get();
+                if (learns) {
+                    system.tell(new NodeGuardian.AnnounceFinished(steps));
+                    // Let the announcement reach the other nodes before this one leaves the cluster.
+                    Thread.sleep(config.getDuration("eapo.node.finish-announcement").toMillis());
+                }
             } catch (ExecutionException e) {
                 throw new IllegalStateException(e.getCause().getMessage(), e.getCause());
             } finally {
@@ -143,7 +177,7 @@ final class PipelineRun implements AutoCloseable {
                 system.getWhenTerminated().toCompletableFuture().get(1, TimeUnit.MINUTES);
             }
         } finally {
-            replicas.forEach(PolicyModel::close);
+            replicas.stream().filter(r -> r != policy).forEach(PolicyModel::close);
         }
         long wall = System.nanoTime() - start;
         return new Outcome(wall / 1e9, busy.shares(wall));
@@ -151,13 +185,19 @@ final class PipelineRun implements AutoCloseable {
 
     @Override
     public void close() {
-        learner.close();
+        if (learner != null) {
+            learner.close();
+        }
         if (prior != null) {
             prior.close();
             priorModel.close();
         }
-        tokenizer.close();
-        policy.close();
+        if (tokenizer != null) {
+            tokenizer.close();
+        }
+        if (policy != null) {
+            policy.close();
+        }
     }
 
     private static long positive(Config config, String key) {
@@ -168,10 +208,10 @@ final class PipelineRun implements AutoCloseable {
         return value;
     }
 
-    /** Passes everything on and completes {@code finished} after the last step. */
-    private record FinishingListener(Learner.Listener next, CompletableFuture<Void> finished) implements Learner.Listener {
+    /** Passes everything on and completes {@code done} after the last step. */
+    private record FinishingListener(Learner.Listener next, CompletableFuture<Void> done) implements Learner.Listener {
         @Override
-        public void onStep(ai.eapo.training.StepMetrics metrics) {
+        public void onStep(StepMetrics metrics) {
             next.onStep(metrics);
         }
 
@@ -183,7 +223,7 @@ final class PipelineRun implements AutoCloseable {
         @Override
         public void onFinished() {
             next.onFinished();
-            finished.complete(null);
+            done.complete(null);
         }
     }
 }

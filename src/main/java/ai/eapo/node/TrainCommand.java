@@ -10,16 +10,19 @@ import picocli.CommandLine.Option;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * {@code train}: EAPO (or GRPO with {@code --grpo}) on the asynchronous actor pipeline, every role in this
- * JVM. Settings come from {@code conf/application.conf}, then {@code --config FILE}, then flags.
+ * {@code train}: EAPO (or GRPO with {@code --grpo}) on the asynchronous actor pipeline: every role in this
+ * JVM by default, or this node's roles of a cluster ({@code --role}, {@code --seed-nodes}). Settings come
+ * from {@code conf/application.conf}, then {@code --config FILE}, then flags.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Train on the actor pipeline (all roles in this JVM); writes results/<run-id>/ with "
-                + "metrics.jsonl, the effective config, plots and a checkpoint.")
+        description = "Train on the actor pipeline (all roles in this JVM, or this node's roles of a cluster); "
+                + "the learner's node writes results/<run-id>/ with metrics.jsonl, the effective config, plots, "
+                + "learner checkpoints (a restart with the same --run-id resumes) and the final model.")
 final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--config", description = "HOCON file overriding conf/application.conf.")
@@ -73,8 +76,20 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--device", description = "cpu or gpu:N (eapo.device).")
     String device;
 
+    @Option(names = "--role", description = "learner, sampler, prior, verifier or all; repeat for several (eapo.node.roles).")
+    List<String> roles;
+
+    @Option(names = "--seed-nodes", split = ",", description = "host:port,... of cluster nodes to join (eapo.node.seed-nodes).")
+    List<String> seedNodes;
+
+    @Option(names = "--host", description = "Address other nodes reach this node at (eapo.node.hostname).")
+    String host;
+
     @Option(names = "--port", description = "Akka remoting port of this node, 0 for any free one (eapo.node.port).")
     Integer port;
+
+    @Option(names = "--tls", description = "Artery TLS between nodes (eapo.node.tls.enabled; key stores in the config).")
+    boolean tls;
 
     @Option(names = "--run-id", description = "Name of the results directory (default: date, time and method).")
     String runId;
@@ -108,9 +123,20 @@ final class TrainCommand implements Callable<Integer> {
         put(flags, "eapo.algorithm.optimizer.lr", learningRate);
         put(flags, "eapo.device", device);
         put(flags, "eapo.node.port", port);
+        put(flags, "eapo.node.hostname", host);
+        put(flags, "eapo.node.roles", roles);
+        put(flags, "eapo.node.seed-nodes", seedNodes);
+        if (tls) {
+            flags.put("eapo.node.tls.enabled", true);
+        }
         if (grpo) {
             flags.put("eapo.algorithm.experience.initial-ratio", 0);
         }
+        return load(flags, configFile);
+    }
+
+    /** {@code flags} over {@code configFile} (may be null) over conf/application.conf, resolved. */
+    static Config load(Map<String, Object> flags, Path configFile) {
         Config file = ConfigFactory.empty();
         if (configFile != null) {
             if (!Files.isRegularFile(configFile)) {

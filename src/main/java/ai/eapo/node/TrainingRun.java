@@ -1,10 +1,12 @@
 package ai.eapo.node;
 
 import ai.eapo.actors.Learner;
+import ai.eapo.actors.Pipeline;
 import ai.eapo.model.Checkpoint;
 import ai.eapo.report.MetricsLog;
 import ai.eapo.report.MetricsPlots;
 import ai.eapo.training.Knobs;
+import ai.eapo.training.LearnerCheckpoints;
 import ai.eapo.training.StepMetrics;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -13,6 +15,7 @@ import com.typesafe.config.ConfigRenderOptions;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
@@ -22,59 +25,108 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One run of {@code eapo-node train}: the {@link PipelineRun} with its reporting. Writes
- * {@code results/<run-id>/}: config.conf (the effective eapo configuration), metrics.jsonl (one line per
- * learner step), PNG plots, summary.json (held-out accuracy before and after, busy shares), and the trained
- * policy in {@code checkpoint/} (HF layout, loadable by {@code generate}).
+ * One run of {@code eapo-node train} on this node. On the learner's node it writes {@code results/<run-id>/}:
+ * config.conf (the effective eapo configuration), metrics.jsonl (one line per learner step), learner
+ * checkpoints in {@code checkpoints/} (every {@code eapo.train.checkpoint-every} steps), PNG plots,
+ * summary.json (held-out accuracy before and after, busy shares) and the trained policy in
+ * {@code checkpoint/} (HF layout, loadable by {@code generate}). Started again with the same run id, it
+ * resumes from the newest complete learner checkpoint. A node without the learner role just serves the run.
  */
 final class TrainingRun {
 
     private static final DateTimeFormatter RUN_ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String SUMMARY = "summary.json";
+    private static final String BEFORE = "heldout_accuracy_before";
 
     private TrainingRun() {
     }
 
     static void run(Config config, String runIdFlag) throws Exception {
         try (PipelineRun run = new PipelineRun(config)) {
-            String runId = runIdFlag != null ? runIdFlag
-                    : LocalDateTime.now().format(RUN_ID_TIME) + (run.experience ? "-eapo" : "-grpo");
-            Path dir = Path.of(config.getString("eapo.train.results-dir")).resolve(runId);
-            Files.createDirectories(dir);
-            Files.writeString(dir.resolve("config.conf"), "eapo " + config.getConfig("eapo").root()
-                    .render(ConfigRenderOptions.defaults().setOriginComments(false).setJson(false)));
-            Map<String, Object> summary = new LinkedHashMap<>();
-            summary.put("run_id", runId);
-            summary.put("method", run.experience ? "eapo" : "grpo");
-            summary.put("steps", run.steps);
-            if (!run.test.isEmpty()) {
-                summary.put("heldout_accuracy_before", run.heldOutAccuracy());
-                System.out.printf("held-out accuracy before: %.3f (%d problems)%n",
-                        summary.get("heldout_accuracy_before"), run.test.size());
+            if (run.cluster.has(Pipeline.Role.LEARNER)) {
+                learn(run, config, runIdFlag);
+            } else {
+                PipelineRun.Outcome outcome = run.run(0, null);
+                System.out.printf("the run is over; this %s node served it for %.0f s%n", run.cluster.describeRoles(),
+                        outcome.seconds());
             }
-            PipelineRun.Outcome outcome;
-            try (MetricsLog log = new MetricsLog(dir.resolve("metrics.jsonl"));
-                 ProgressBar progress = new ProgressBarBuilder().setTaskName("train").setInitialMax(run.steps)
-                         .setUnit(" steps", 1).build()) {
-                outcome = run.train(new ProgressListener(log, progress, run, config.getInt("eapo.train.eval-every")));
-            }
-            summary.put("train_seconds", outcome.seconds());
-            summary.put("busy_share", outcome.busyShares());
-            if (!run.test.isEmpty()) {
-                summary.put("heldout_accuracy_after", run.heldOutAccuracy());
-                System.out.printf("held-out accuracy after:  %.3f (before %.3f)%n",
-                        summary.get("heldout_accuracy_after"), summary.get("heldout_accuracy_before"));
-            }
-            Checkpoint.save(run.policy, dir.resolve("checkpoint"), run.modelDir,
-                    config.getBytes("eapo.model.init.max-shard-bytes"));
-            List<Path> plots = MetricsPlots.write(dir.resolve("metrics.jsonl"), dir);
-            new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(dir.resolve("summary.json").toFile(), summary);
-            System.out.printf("busy share per actor: %s%n", outcome.busyShares());
-            System.out.printf("wrote %s (metrics.jsonl, config.conf, summary.json, %d plots, checkpoint/) in %.0f s%n",
-                    dir, plots.size(), outcome.seconds());
         }
     }
 
-    /** Writes each step's metrics line, prints it, and moves the progress bar (on the learner's thread). */
+    private static void learn(PipelineRun run, Config config, String runIdFlag) throws Exception {
+        String runId = runIdFlag != null ? runIdFlag
+                : LocalDateTime.now().format(RUN_ID_TIME) + (run.experience ? "-eapo" : "-grpo");
+        Path dir = Path.of(config.getString("eapo.train.results-dir")).resolve(runId);
+        Files.createDirectories(dir);
+        LearnerCheckpoints checkpoints = new LearnerCheckpoints(dir, config.getInt("eapo.train.keep-checkpoints"));
+        long firstStep = 0;
+        if (checkpoints.latestStep().isPresent()) {
+            firstStep = checkpoints.restore(run.policy, run.learner);
+            System.out.printf("resuming run %s at step %d from %s (knobs %s)%n", runId, firstStep,
+                    checkpoints.latest().orElseThrow(), run.learner.knobs().asMap());
+        }
+        Files.writeString(dir.resolve("config.conf"), "eapo " + config.getConfig("eapo").root()
+                .render(ConfigRenderOptions.defaults().setOriginComments(false).setJson(false)));
+        Map<String, Object> summary = startSummary(dir, runId, run, firstStep);
+        if (firstStep >= run.steps) {
+            System.out.printf("run %s already trained all %d steps%n", runId, run.steps);
+            return;
+        }
+        PipelineRun.Outcome outcome;
+        try (MetricsLog log = new MetricsLog(dir.resolve("metrics.jsonl"), firstStep);
+             ProgressBar progress = new ProgressBarBuilder().setTaskName("train").setInitialMax(run.steps)
+                     .setUnit(" steps", 1).build()) {
+            progress.stepTo(firstStep);
+            outcome = run.run(firstStep, new ProgressListener(log, progress, run, checkpoints,
+                    config.getInt("eapo.train.eval-every"), config.getInt("eapo.train.checkpoint-every"),
+                    config.getBytes("eapo.model.init.max-shard-bytes")));
+        }
+        summary.put("train_seconds", outcome.seconds());
+        summary.put("busy_share", outcome.busyShares());
+        if (!run.test.isEmpty()) {
+            summary.put("heldout_accuracy_after", run.heldOutAccuracy());
+            System.out.printf("held-out accuracy after:  %.3f (before %s)%n", summary.get("heldout_accuracy_after"),
+                    summary.get(BEFORE));
+        }
+        Checkpoint.save(run.policy, dir.resolve("checkpoint"), run.modelDir,
+                config.getBytes("eapo.model.init.max-shard-bytes"));
+        List<Path> plots = MetricsPlots.write(dir.resolve("metrics.jsonl"), dir);
+        JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve(SUMMARY).toFile(), summary);
+        System.out.printf("busy share per actor: %s%n", outcome.busyShares());
+        System.out.printf("wrote %s (metrics.jsonl, config.conf, summary.json, %d plots, checkpoints/, checkpoint/) "
+                + "in %.0f s%n", dir, plots.size(), outcome.seconds());
+    }
+
+    /**
+     * The summary's opening fields, written at once so a resumed run keeps the held-out accuracy measured
+     * before the first step (a resumed run does not measure it again).
+     */
+    private static Map<String, Object> startSummary(Path dir, String runId, PipelineRun run, long firstStep)
+            throws IOException {
+        Map<String, Object> summary = new LinkedHashMap<>();
+        summary.put("run_id", runId);
+        summary.put("method", run.experience ? "eapo" : "grpo");
+        summary.put("steps", run.steps);
+        Path file = dir.resolve(SUMMARY);
+        if (firstStep > 0 && Files.exists(file)) {
+            var previous = JSON.readTree(file.toFile()).get(BEFORE);
+            if (previous != null && previous.isNumber()) {
+                summary.put(BEFORE, previous.asDouble());
+            }
+        } else if (!run.test.isEmpty()) {
+            summary.put(BEFORE, run.heldOutAccuracy());
+            System.out.printf("held-out accuracy before: %.3f (%d problems)%n", summary.get(BEFORE), run.test.size());
+        }
+        summary.put("resumed_at_step", firstStep);
+        JSON.writerWithDefaultPrettyPrinter().writeValue(file.toFile(), summary);
+        return summary;
+    }
+
+    /**
+     * Writes each step's metrics line, prints it, moves the progress bar, evaluates and saves learner
+     * checkpoints when due (on the learner's thread, between its steps, so the weights hold still).
+     */
     private static final class ProgressListener implements Learner.Listener {
         /** Clears the progress bar's line before a step line, on a terminal. */
         private static final String CLEAR_LINE = System.console() != null ? "\r\033[K" : "";
@@ -82,14 +134,21 @@ final class TrainingRun {
         private final MetricsLog log;
         private final ProgressBar progress;
         private final PipelineRun run;
+        private final LearnerCheckpoints checkpoints;
         private final int evalEvery;
+        private final int checkpointEvery;
+        private final long maxShardBytes;
         private Map<String, String> knobChange;
 
-        ProgressListener(MetricsLog log, ProgressBar progress, PipelineRun run, int evalEvery) {
+        ProgressListener(MetricsLog log, ProgressBar progress, PipelineRun run, LearnerCheckpoints checkpoints,
+                         int evalEvery, int checkpointEvery, long maxShardBytes) {
             this.log = log;
             this.progress = progress;
             this.run = run;
+            this.checkpoints = checkpoints;
             this.evalEvery = evalEvery;
+            this.checkpointEvery = checkpointEvery;
+            this.maxShardBytes = maxShardBytes;
         }
 
         @Override
@@ -99,14 +158,17 @@ final class TrainingRun {
                 extra.put("knobs_changed", knobChange);
                 knobChange = null;
             }
-            // Called on the learner's thread between its steps, so the weights hold still while evaluated.
-            boolean evaluate = evalEvery > 0 && !run.test.isEmpty() && (m.step() + 1) % evalEvery == 0;
+            long done = m.step() + 1;
+            boolean evaluate = evalEvery > 0 && !run.test.isEmpty() && done % evalEvery == 0;
             if (evaluate) {
                 extra.put("heldout_accuracy", run.heldOutAccuracy());
             }
             log.write(MetricsLog.line(m, extra));
+            if (checkpointEvery > 0 && (done % checkpointEvery == 0 || done == run.steps)) {
+                checkpoints.save(done, run.policy, run.learner, run.modelDir, maxShardBytes);
+            }
             System.out.printf("%sstep %d  reward %.3f  acc %.3f  ea-acc %.3f  resampled %.3f  alpha %.3f  tau %s  "
-                            + "tok/s %.0f  staleness %.2f%s%s%n", CLEAR_LINE, m.step() + 1, m.rewardMean(), m.accuracy(),
+                            + "tok/s %.0f  staleness %.2f%s%s%n", CLEAR_LINE, done, m.rewardMean(), m.accuracy(),
                     m.eaAccuracy(), m.resampledRatio(), m.alpha(), m.tau(), m.tokensPerS(), m.stalenessMean(),
                     m.skipped() ? "  SKIPPED" : "",
                     evaluate ? String.format("  held-out %.3f", (Double) extra.get("heldout_accuracy")) : "");

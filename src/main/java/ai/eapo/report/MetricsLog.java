@@ -28,10 +28,27 @@ public final class MetricsLog implements AutoCloseable {
     private final BufferedWriter out;
 
     public MetricsLog(Path file) {
+        this(file, 0);
+    }
+
+    /**
+     * Continues {@code file} for a run resumed at {@code firstStep}: the lines of earlier steps stay, those of
+     * later steps (trained after the checkpoint the run resumes from) are dropped, since they are trained again.
+     */
+    public MetricsLog(Path file, long firstStep) {
         try {
             Path parent = file.toAbsolutePath().getParent();
             Files.createDirectories(parent);
-            this.out = Files.newBufferedWriter(file);
+            List<String> kept = new ArrayList<>();
+            if (firstStep > 0 && Files.exists(file)) {
+                for (String line : Files.readAllLines(file)) {
+                    if (!line.isBlank() && JSON.readTree(line).path("step").asLong(Long.MAX_VALUE) < firstStep) {
+                        kept.add(line);
+                    }
+                }
+            }
+            Files.write(file, kept);
+            this.out = Files.newBufferedWriter(file, java.nio.file.StandardOpenOption.APPEND);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write metrics to " + file, e);
         }

@@ -3,9 +3,11 @@ package ai.eapo.training;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.training.GradientCollector;
 import ai.eapo.algorithm.OptimizerOptions;
 
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -55,8 +57,59 @@ public final class AdamW implements AutoCloseable {
         options = changed;
     }
 
+    /** Updates made so far (skipped steps do not count): the exponent of the bias correction. */
     public long steps() {
         return steps;
+    }
+
+    /** The first moments by parameter name: this optimizer's live arrays, to read (e.g. to save), not to change or keep. */
+    public Map<String, NDArray> firstMoments() {
+        return Collections.unmodifiableMap(firstMoments);
+    }
+
+    /** The second moments by parameter name, on the same terms as {@link #firstMoments()}. */
+    public Map<String, NDArray> secondMoments() {
+        return Collections.unmodifiableMap(secondMoments);
+    }
+
+    /**
+     * Replaces the state with a saved one, for a resumed run: the moments are copied into this optimizer's own
+     * arrays (the caller keeps and closes its arrays), and {@code steps} sets the bias correction of the next
+     * update. All or nothing: every name, shape and dtype is checked before anything changes.
+     *
+     * @throws IllegalArgumentException naming the moment that is missing, unknown or of the wrong shape or dtype
+     */
+    public void restoreState(Map<String, NDArray> first, Map<String, NDArray> second, long steps) {
+        if (steps < 0) {
+            throw new IllegalArgumentException("optimizer step count " + steps + " must be >= 0");
+        }
+        requireMatchesParameters("first moment", first);
+        requireMatchesParameters("second moment", second);
+        first.forEach((name, saved) -> saved.copyTo(firstMoments.get(name)));
+        second.forEach((name, saved) -> saved.copyTo(secondMoments.get(name)));
+        this.steps = steps;
+    }
+
+    private void requireMatchesParameters(String kind, Map<String, NDArray> moments) {
+        for (Map.Entry<String, NDArray> p : parameters.entrySet()) {
+            NDArray saved = moments.get(p.getKey());
+            if (saved == null) {
+                throw new IllegalArgumentException(kind + " of parameter '" + p.getKey() + "' is missing");
+            }
+            if (!saved.getShape().equals(p.getValue().getShape())) {
+                throw new IllegalArgumentException(kind + " of parameter '" + p.getKey() + "' has shape " + saved.getShape()
+                        + ", the parameter has " + p.getValue().getShape());
+            }
+            if (saved.getDataType() != DataType.FLOAT32) {
+                throw new IllegalArgumentException(kind + " of parameter '" + p.getKey() + "' is " + saved.getDataType()
+                        + ", not float32");
+            }
+        }
+        for (String name : moments.keySet()) {
+            if (!parameters.containsKey(name)) {
+                throw new IllegalArgumentException(kind + " for '" + name + "', which is not a parameter of this model");
+            }
+        }
     }
 
     /**

@@ -50,7 +50,7 @@ public final class LearnerStep implements AutoCloseable {
         optimizer.setLearningRate(knobs.learningRate());
     }
 
-    /** The optimizer, shared with the supervised step. */
+    /** The optimizer, shared with the supervised step and saved / restored by {@link LearnerCheckpoints}. */
     AdamW optimizer() {
         return optimizer;
     }

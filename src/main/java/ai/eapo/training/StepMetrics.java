@@ -14,12 +14,13 @@ import java.util.List;
  * @param tokensPerS the step's generated tokens per second of wall time from the end of the previous step
  *     to the end of this one (sampling, verification and the update, overlapped or not)
  * @param stalenessMean mean over response tokens of (learner version − version that decoded the token)
+ * @param groups the questions (groups of responses) the step trained on
  */
 public record StepMetrics(long step, long weightVersion, double alpha, double tau, long annealingSteps,
                           double rewardMean, double accuracy, double eaAccuracy, double resampledRatio,
                           double entropyMean, double loss, double gradNorm, double kl, double clipFraction,
                           double isWeightMean, boolean skipped, long tokens, double tokensPerS, double stalenessMean,
-                          double learningRate) {
+                          double learningRate, int groups) {
 
     /** Sums over the responses of a step's groups. */
     static StepMetrics of(long step, Knobs knobs, double alpha, List<ScoredGroup> groups, PolicyUpdate.Report report,
@@ -59,6 +60,6 @@ public record StepMetrics(long step, long weightVersion, double alpha, double ta
                 tokens == 0 ? Double.NaN : entropySum / tokens, report.loss(), report.gradNorm(), report.kl(),
                 report.clipFraction(), report.meanIsWeight(), report.skipped(), tokens,
                 seconds > 0 ? tokens / seconds : Double.NaN, tokens == 0 ? Double.NaN : stalenessSum / tokens,
-                knobs.learningRate());
+                knobs.learningRate(), groups.size());
     }
 }

@@ -44,7 +44,7 @@ class GrouperTest {
     void aGroupGoesToTheLearnerOnlyWhenAllItsResponsesAreInWithItsAdvantages() {
         TestProbe<Learner.Command> learner = KIT.createTestProbe();
         TestProbe<PromptSource.Command> source = KIT.createTestProbe();
-        ActorRef<Grouper.Command> grouper = KIT.spawn(Grouper.create(4, 1, STD, learner.ref(), source.ref()));
+        ActorRef<Grouper.Command> grouper = KIT.spawn(Grouper.create(4, 1, 0, STD, learner.ref(), source.ref()));
         GroupTask task = new GroupTask(0, 0, PROBLEM, 0);
         double[] rewards = {1, 0, 0, 1};
         grouper.tell(verified(task, 2, rewards[2]));
@@ -67,7 +67,7 @@ class GrouperTest {
     void attemptsOfOneQuestionNeverMixAndStragglersOfAFinishedQuestionAreDropped() {
         TestProbe<Learner.Command> learner = KIT.createTestProbe();
         TestProbe<PromptSource.Command> source = KIT.createTestProbe();
-        ActorRef<Grouper.Command> grouper = KIT.spawn(Grouper.create(2, 1, STD, learner.ref(), source.ref()));
+        ActorRef<Grouper.Command> grouper = KIT.spawn(Grouper.create(2, 1, 3, STD, learner.ref(), source.ref()));
         GroupTask first = new GroupTask(3, 1, PROBLEM, 0);
         GroupTask again = first.nextAttempt();
         grouper.tell(verified(first, 0, 1));
@@ -83,19 +83,27 @@ class GrouperTest {
     }
 
     @Test
-    void batchesHoldQuestionsPerStepGroupsOldestStepFirst() {
+    void learnerStepKTrainsExactlyTheQuestionsOfDataStepKInOrder() {
         TestProbe<Learner.Command> learner = KIT.createTestProbe();
         TestProbe<PromptSource.Command> source = KIT.createTestProbe();
-        ActorRef<Grouper.Command> grouper = KIT.spawn(Grouper.create(2, 2, STD, learner.ref(), source.ref()));
-        for (GroupTask task : List.of(new GroupTask(1, 0, PROBLEM, 0), new GroupTask(0, 1, PROBLEM, 0),
-                new GroupTask(0, 0, PROBLEM, 0))) {
+        ActorRef<Grouper.Command> grouper = KIT.spawn(Grouper.create(2, 2, 5, STD, learner.ref(), source.ref()));
+        for (GroupTask task : List.of(new GroupTask(6, 0, PROBLEM, 0), new GroupTask(5, 1, PROBLEM, 0),
+                new GroupTask(6, 1, PROBLEM, 0))) {
             grouper.tell(verified(task, 0, 1));
             grouper.tell(verified(task, 1, 0));
         }
-        List<ScoredGroup> batch = learner.expectMessageClass(Learner.Train.class).groups();
-        assertEquals(List.of(new GroupTask.Key(0, 1), new GroupTask.Key(1, 0)),
-                batch.stream().map(g -> new GroupTask.Key(g.step(), g.question())).toList(),
-                "the first two complete groups form the first batch, oldest step first");
+        learner.expectNoMessage(Duration.ofMillis(200));
+        GroupTask last = new GroupTask(5, 0, PROBLEM, 0);
+        grouper.tell(verified(last, 0, 1));
+        grouper.tell(verified(last, 1, 0));
+        for (long step = 5; step <= 6; step++) {
+            List<ScoredGroup> batch = learner.expectMessageClass(Learner.Train.class).groups();
+            assertEquals(List.of(new GroupTask.Key(step, 0), new GroupTask.Key(step, 1)),
+                    batch.stream().map(g -> new GroupTask.Key(g.step(), g.question())).toList(),
+                    "step " + step + " waits for all its questions, and only its own");
+        }
+        grouper.tell(verified(new GroupTask(5, 0, PROBLEM, 1), 0, 1));
+        grouper.tell(verified(new GroupTask(5, 0, PROBLEM, 1), 1, 1));
         learner.expectNoMessage(Duration.ofMillis(200));
         KIT.stop(grouper);
     }

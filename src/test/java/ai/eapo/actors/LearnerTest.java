@@ -10,7 +10,6 @@ import ai.eapo.training.StepMetrics;
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
-import akka.actor.typed.pubsub.Topic;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
@@ -44,18 +43,20 @@ class LearnerTest {
         HyperParameters hyper = SamplerTest.hyper("eapo.algorithm { group-size = 2, experience.entropy-threshold = 1.0 }");
         try (PolicyModel model = SamplerTest.randomModel(7);
              LearnerStep step = new LearnerStep(model, hyper, Knobs.initial(hyper, 1), 8, 1f)) {
-            ActorRef<Topic.Command<Sampler.Command>> topic = KIT.spawn(Topic.create(Sampler.Command.class, "learner-test"));
-            TestProbe<Sampler.Command> subscriber = KIT.createTestProbe();
-            topic.tell(Topic.subscribe(subscriber.ref()));
+            TestProbe<WeightServer.Command> server = KIT.createTestProbe();
             TestProbe<PromptSource.Command> source = KIT.createTestProbe();
             PipelineTest.Recorder recorder = new PipelineTest.Recorder();
-            ActorRef<Learner.Command> learner = KIT.spawn(Learner.create(model, step, 2, topic, source.ref(), recorder, new BusyTime()));
+            ActorRef<Learner.Command> learner = KIT.spawn(Learner.create(model, step, 0, 2, server.ref(), source.ref(),
+                    recorder, new BusyTime()));
             TestProbe<Learner.KnobsReply> replies = KIT.createTestProbe();
-            Thread.sleep(200); // let the subscription reach the topic
+            // The weights it starts with are published first, so samplers on any node can start from them.
+            assertEquals(1.0, server.expectMessageClass(WeightServer.PublishKnobs.class).knobs().tau());
+            assertEquals(0, published(server));
+            assertEquals(new PromptSource.LearnerProgress(0, 1), source.receiveMessage());
 
             learner.tell(new Learner.Train(oneGroup(0)));
             assertEquals(1.0, recorder.steps.poll(30, TimeUnit.SECONDS).tau());
-            assertEquals(1, subscriber.expectMessageClass(Sampler.WeightsPublished.class).version());
+            assertEquals(1, published(server));
             assertEquals(new PromptSource.LearnerProgress(1, 1), source.receiveMessage());
 
             learner.tell(new Learner.SetKnobs(Map.of("tau", "-1"), replies.ref()));
@@ -65,13 +66,13 @@ class LearnerTest {
             assertEquals("1.0", refused.knobs().get("tau"), "nothing changes");
             learner.tell(new Learner.SetKnobs(Map.of("tau", "1.5", "warp", "9"), replies.ref()));
             assertTrue(replies.receiveMessage().refusal().contains("warp"), "an unknown knob refuses the whole change");
-            subscriber.expectNoMessage(Duration.ofMillis(200));
+            server.expectNoMessage(Duration.ofMillis(200));
 
             learner.tell(new Learner.SetKnobs(Map.of("tau", "1.5", "annealing-steps", "200"), replies.ref()));
             Learner.KnobsReply accepted = replies.receiveMessage();
             assertNull(accepted.refusal());
             assertEquals(1, accepted.effectiveStep());
-            assertEquals(1.5, subscriber.expectMessageClass(Sampler.KnobsChanged.class).knobs().tau());
+            assertEquals(1.5, server.expectMessageClass(WeightServer.PublishKnobs.class).knobs().tau());
             learner.tell(new Learner.Train(oneGroup(1)));
             StepMetrics next = recorder.steps.poll(30, TimeUnit.SECONDS);
             assertEquals(1.5, next.tau());
@@ -79,7 +80,15 @@ class LearnerTest {
             assertTrue(recorder.finished.await(10, TimeUnit.SECONDS), "two steps were asked for");
             learner.tell(new Learner.Train(oneGroup(2)));
             assertNull(recorder.steps.poll(300, TimeUnit.MILLISECONDS), "no step past the last");
+            assertEquals(2, published(server));
             KIT.stop(learner);
         }
+    }
+
+    /** The version of the next snapshot the learner hands the server (freed here, as the server would). */
+    private static long published(TestProbe<WeightServer.Command> server) {
+        WeightServer.Publish publish = server.expectMessageClass(WeightServer.Publish.class, Duration.ofSeconds(30));
+        publish.snapshot().release();
+        return publish.snapshot().version();
     }
 }

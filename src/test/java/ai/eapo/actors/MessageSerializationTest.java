@@ -4,12 +4,18 @@ import ai.eapo.algorithm.GroupAdvantages;
 import ai.eapo.data.ProblemSet;
 import ai.eapo.model.ExperiencePrior;
 import ai.eapo.model.Generator;
+import ai.eapo.model.WeightLayout;
 import ai.eapo.training.Knobs;
 import ai.eapo.training.ScoredGroup;
 
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.javadsl.Adapter;
+import akka.stream.Materializer;
+import akka.stream.SourceRef;
+import akka.stream.javadsl.Source;
+import akka.stream.javadsl.StreamRefs;
+import akka.util.ByteString;
 import akka.serialization.Serialization;
 import akka.serialization.SerializationExtension;
 import akka.serialization.Serializers;
@@ -23,6 +29,7 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 /** Every message that may cross nodes round-trips through its bound serializer (Jackson CBOR, no Java serialization). */
 class MessageSerializationTest {
@@ -48,7 +55,6 @@ class MessageSerializationTest {
     @Test
     void protocolMessagesRoundTrip() {
         TestProbe<Sampler.Command> sampler = KIT.createTestProbe();
-        TestProbe<Grouper.Command> grouper = KIT.createTestProbe();
         TestProbe<Learner.KnobsReply> client = KIT.createTestProbe();
         GroupTask task = new GroupTask(3, 1, PROBLEM, 2);
         Generator.Completion completion = new Generator.Completion(9, new long[]{4, 5}, new float[]{-0.5f, -1f},
@@ -59,18 +65,26 @@ class MessageSerializationTest {
         assertEquals(new Sampler.Assigned(List.of(task)), roundTrip(new Sampler.Assigned(List.of(task))));
         Knobs knobs = new Knobs(Double.POSITIVE_INFINITY, 200, 0.5, 1e-4, 1);
         assertEquals(knobs, roundTrip(new Sampler.KnobsChanged(knobs)).knobs());
-        Sampler.PriorAnswered answered = roundTrip(new Sampler.PriorAnswered(List.of(7L), List.of(new ExperiencePrior.Draw(5, -0.25f))));
+        Sampler.PriorAnswered answered = roundTrip(new Sampler.PriorAnswered(List.of(7L), List.of(3),
+                List.of(new ExperiencePrior.Draw(5, -0.25f))));
         assertEquals(List.of(7L), answered.sequenceIds());
         assertEquals(new ExperiencePrior.Draw(5, -0.25f), answered.draws().get(0));
         PriorPolicy.Consult consult = roundTrip(new PriorPolicy.Consult(
                 List.of(new ExperiencePrior.Consultation(7, new long[]{1, 2, 3}, 0.5)), sampler.ref()));
         assertArrayEquals(new long[]{1, 2, 3}, consult.consultations().get(0).tokens());
-        assertEquals(sampler.ref(), consult.replyTo());
+        assertEquals(sampler.ref(), consult.sampler());
+        assertEquals(new PriorPolicy.Release(List.of(7L), sampler.ref()), roundTrip(new PriorPolicy.Release(List.of(7L), sampler.ref())));
 
-        Verifier.Check check = roundTrip(new Verifier.Check(task, 1, new long[]{1, 2}, completion, "2", grouper.ref()));
-        assertEquals(task, check.task());
-        assertArrayEquals(completion.resampled(), check.completion().resampled());
-        assertArrayEquals(completion.weightVersions(), check.completion().weightVersions());
+        Verifier.Check check = new Verifier.Check(9, "so \\boxed{2}", "2", sampler.ref());
+        assertEquals(check, roundTrip(check));
+        assertEquals(new Sampler.Scored(9, 1.0, null), roundTrip(new Sampler.Scored(9, 1.0, null)));
+        Grouper.Verified verified = roundTrip(new Grouper.Verified(task, 1, new long[]{1, 2}, completion, 1.0, null));
+        assertEquals(task, verified.task());
+        assertArrayEquals(completion.resampled(), verified.completion().resampled());
+        assertArrayEquals(completion.weightVersions(), verified.completion().weightVersions());
+        assertEquals(new PromptSource.SamplerReset(sampler.ref()), roundTrip(new PromptSource.SamplerReset(sampler.ref())));
+        assertEquals(new PromptSource.LearnerProgress(3, 1), roundTrip(new PromptSource.LearnerProgress(3, 1)));
+        assertEquals(new NodeGuardian.RunFinished(12), roundTrip(new NodeGuardian.RunFinished(12)));
         ScoredGroup group = ScoredGroup.of(3, 1, new long[]{1, 2}, List.of(completion, completion), new double[]{1, 0},
                 GrouperTest.STD);
         Learner.Train train = roundTrip(new Learner.Train(List.of(group)));
@@ -83,5 +97,30 @@ class MessageSerializationTest {
         assertEquals(Map.of("tau", "1.5"), set.changes());
         assertEquals(client.ref(), set.replyTo());
         assertEquals(new Learner.KnobsReply(knobs.asMap(), null, 4), roundTrip(new Learner.KnobsReply(knobs.asMap(), null, 4)));
+    }
+
+    @Test
+    void weightMessagesRoundTrip() {
+        TestProbe<WeightServer.Command> server = KIT.createTestProbe();
+        TestProbe<WeightServer.Offer> offers = KIT.createTestProbe();
+        TestProbe<Sampler.Command> sampler = KIT.createTestProbe();
+        WeightLayout layout = new WeightLayout(List.of(new WeightLayout.Tensor("model.embed_tokens.weight", new long[]{128, 256}),
+                new WeightLayout.Tensor("model.norm.weight", new long[]{256})));
+
+        Sampler.WeightsPublished published = roundTrip(new Sampler.WeightsPublished(7, "crc32c:0a1b2c3d", layout, server.ref()));
+        assertEquals(new Sampler.WeightsPublished(7, "crc32c:0a1b2c3d", layout, server.ref()), published);
+        assertEquals(layout.totalBytes(), published.layout().totalBytes());
+        assertEquals(new WeightServer.Fetch(7, offers.ref()), roundTrip(new WeightServer.Fetch(7, offers.ref())));
+        assertEquals(new WeightServer.Subscribe(sampler.ref()), roundTrip(new WeightServer.Subscribe(sampler.ref())));
+        assertEquals(new WeightServer.Superseded(8), roundTrip(new WeightServer.Superseded(8)));
+
+        SourceRef<ByteString> chunks = Source.single(ByteString.fromString("weights"))
+                .runWith(StreamRefs.sourceRef(), Materializer.matFromSystem(KIT.system()));
+        WeightServer.Streamed streamed = roundTrip(new WeightServer.Streamed(7, "crc32c:0a1b2c3d", layout, chunks));
+        assertEquals(7, streamed.version());
+        assertEquals(layout, streamed.layout());
+        assertNotNull(streamed.chunks());
+        assertEquals("weights", streamed.chunks().getSource().runWith(akka.stream.javadsl.Sink.head(),
+                Materializer.matFromSystem(KIT.system())).toCompletableFuture().join().utf8String());
     }
 }

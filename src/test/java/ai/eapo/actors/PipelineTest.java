@@ -91,10 +91,11 @@ class PipelineTest {
                 replicas.add(policy.replica());
             }
             HyperParameters hyper = learner.hyper();
-            Pipeline.Setup setup = new Pipeline.Setup(policy, learner, replicas, prior, prompts, new MathVerifier(), 2,
+            Pipeline.Setup setup = new Pipeline.Setup(policy, learner, 0, replicas, prior, prompts, new MathVerifier(), 2,
                     DATA, questionsPerStep, steps,
-                    new Sampler.Settings(hyper.groupSize(), MAX_NEW, SAMPLING, DECODE_BATCH, 2 * DECODE_BATCH, SEED, hyper),
-                    recorder, new BusyTime());
+                    new Sampler.Settings(hyper.groupSize(), MAX_NEW, SAMPLING, DECODE_BATCH, 2 * DECODE_BATCH, SEED, hyper,
+                            Duration.ofSeconds(30)),
+                    learner.knobs(), recorder, new BusyTime());
             refs = Pipeline.start(setup, new Pipeline.Spawner() {
                 @Override
                 @SuppressWarnings("unchecked")

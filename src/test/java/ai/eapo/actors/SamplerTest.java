@@ -15,7 +15,6 @@ import ai.eapo.training.TaskPrompts;
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
-import akka.actor.typed.pubsub.Topic;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import org.junit.jupiter.api.AfterAll;
@@ -71,8 +70,10 @@ class SamplerTest {
             TestProbe<PromptSource.Command> source = KIT.createTestProbe();
             TestProbe<PriorPolicy.Command> prior = KIT.createTestProbe();
             TestProbe<Verifier.Command> verifiers = KIT.createTestProbe();
-            SamplerReplica replica = new SamplerReplica(0, model, Knobs.initial(hyper, 0));
-            ActorRef<Sampler.Command> sampler = spawnSampler(replica, prompts, hyper, source, prior.ref(), verifiers);
+            TestProbe<Grouper.Command> grouper = KIT.createTestProbe();
+            SamplerReplica replica = new SamplerReplica(0, model, Knobs.initial(hyper, 0), 0);
+            ActorRef<Sampler.Command> sampler = spawnSampler(replica, prompts, hyper, source, prior.ref(), verifiers,
+                    grouper, Duration.ofMinutes(1));
 
             source.expectMessageClass(PromptSource.SamplerReset.class);
             PromptSource.RequestGroups request = source.expectMessageClass(PromptSource.RequestGroups.class);
@@ -81,27 +82,32 @@ class SamplerTest {
 
             // Play the prior: answer each consultation with token 5, log-prob -1, and count the questions.
             Map<Long, Integer> consultations = new HashMap<>();
-            List<Verifier.Check> checks = new ArrayList<>();
+            List<Grouper.Verified> checks = new ArrayList<>();
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             while (checks.size() < 2 * GROUP) {
                 assertTrue(System.nanoTime() < deadline, "only " + checks.size() + " responses finished");
                 if (poll(prior) instanceof PriorPolicy.Consult consult) {
                     List<Long> ids = new ArrayList<>();
+                    List<Integer> positions = new ArrayList<>();
                     List<ExperiencePrior.Draw> draws = new ArrayList<>();
                     for (ExperiencePrior.Consultation q : consult.consultations()) {
                         consultations.merge(q.sequenceId(), 1, Integer::sum);
                         ids.add(q.sequenceId());
+                        positions.add(q.tokens().length);
                         draws.add(new ExperiencePrior.Draw(5, -1f));
                     }
-                    sampler.tell(new Sampler.PriorAnswered(ids, draws));
+                    sampler.tell(new Sampler.PriorAnswered(ids, positions, draws));
                 }
                 if (poll(verifiers) instanceof Verifier.Check check) {
-                    checks.add(check);
+                    sampler.tell(new Sampler.Scored(check.sequenceId(), 1, null));
+                }
+                if (poll(grouper) instanceof Grouper.Verified verified) {
+                    checks.add(verified);
                 }
             }
             int critical = 0;
             int plain = 0;
-            for (Verifier.Check check : checks) {
+            for (Grouper.Verified check : checks) {
                 Generator.Completion c = check.completion();
                 assertEquals(check.slot() < 2, c.experience(), "slots 0 and 1 are experience-augmented");
                 int resampled = 0;
@@ -140,16 +146,20 @@ class SamplerTest {
         return entropies.get(entropies.size() / 2);
     }
 
-    /** A sampler with room for 16 sequences whose peers are probes ({@code prior} may be null: GRPO). */
+    /**
+     * A sampler with room for 16 sequences whose peers are probes ({@code prior} may be null: GRPO); requests
+     * unanswered for {@code retryAfter} are sent again.
+     */
     private static ActorRef<Sampler.Command> spawnSampler(SamplerReplica replica, TaskPrompts prompts, HyperParameters hyper,
                                                           TestProbe<PromptSource.Command> source,
                                                           ActorRef<PriorPolicy.Command> prior,
-                                                          TestProbe<Verifier.Command> verifiers) {
-        TestProbe<Grouper.Command> grouper = KIT.createTestProbe();
-        ActorRef<Topic.Command<Sampler.Command>> topic = KIT.spawn(Topic.create(Sampler.Command.class, "sampler-test"));
-        Sampler.Settings settings = new Sampler.Settings(GROUP, MAX_NEW, new SamplingParams(1, 1, 0), 8, 16, 3, hyper);
+                                                          TestProbe<Verifier.Command> verifiers,
+                                                          TestProbe<Grouper.Command> grouper, Duration retryAfter) {
+        TestProbe<WeightServer.Command> weights = KIT.createTestProbe();
+        Sampler.Settings settings = new Sampler.Settings(GROUP, MAX_NEW, new SamplingParams(1, 1, 0), 8, 16, 3, hyper,
+                retryAfter);
         return KIT.spawn(Sampler.create(replica, prompts, settings,
-                new Sampler.Peers(source.ref(), prior, verifiers.ref(), grouper.ref(), topic, new BusyTime())));
+                new Sampler.Peers(source.ref(), prior, verifiers.ref(), grouper.ref(), weights.ref(), new BusyTime())));
     }
 
     /** The next message, or null if none comes within a moment. */
@@ -168,8 +178,10 @@ class SamplerTest {
             TaskPrompts prompts = new TaskPrompts(tokenizer, "{prompt}\n");
             TestProbe<PromptSource.Command> source = KIT.createTestProbe();
             TestProbe<Verifier.Command> verifiers = KIT.createTestProbe();
-            SamplerReplica replica = new SamplerReplica(1, model, Knobs.initial(hyper, 0));
-            ActorRef<Sampler.Command> sampler = spawnSampler(replica, prompts, hyper, source, null, verifiers);
+            TestProbe<Grouper.Command> grouper = KIT.createTestProbe();
+            SamplerReplica replica = new SamplerReplica(1, model, Knobs.initial(hyper, 0), 0);
+            ActorRef<Sampler.Command> sampler = spawnSampler(replica, prompts, hyper, source, null, verifiers, grouper,
+                    Duration.ofMinutes(1));
             source.expectMessageClass(PromptSource.SamplerReset.class);
             source.expectMessageClass(PromptSource.RequestGroups.class);
             ProblemSet.Problem problem = new ProblemSet.Problem("Compute 3+4.", "7", "", "1");
@@ -180,8 +192,72 @@ class SamplerTest {
             sampler.tell(new Sampler.KnobsChanged(replica.knobs.with(Map.of(Knobs.MAX_STALENESS, "1"))));
             for (int i = 0; i < GROUP; i++) {
                 Verifier.Check check = verifiers.expectMessageClass(Verifier.Check.class, Duration.ofSeconds(30));
-                assertEquals(1, check.task().step());
-                assertFalse(check.completion().experience());
+                sampler.tell(new Sampler.Scored(check.sequenceId(), 0, null));
+                Grouper.Verified verified = grouper.expectMessageClass(Grouper.Verified.class);
+                assertEquals(1, verified.task().step());
+                assertFalse(verified.completion().experience());
+            }
+            KIT.stop(sampler);
+        }
+    }
+
+    @Test
+    void unansweredConsultationsAndChecksAreSentAgainAndAnsweredOnce() {
+        HyperParameters hyper = hyper("eapo.algorithm { group-size = 4, experience { initial-ratio = 1, "
+                + "anneal-steps = 100, entropy-threshold = 0 } }");
+        try (PolicyModel model = randomModel(7); PolicyTokenizer tokenizer = PolicyTokenizer.load(TOKENIZER, null)) {
+            TaskPrompts prompts = new TaskPrompts(tokenizer, "{prompt}\n");
+            TestProbe<PromptSource.Command> source = KIT.createTestProbe();
+            TestProbe<PriorPolicy.Command> prior = KIT.createTestProbe();
+            TestProbe<Verifier.Command> verifiers = KIT.createTestProbe();
+            TestProbe<Grouper.Command> grouper = KIT.createTestProbe();
+            SamplerReplica replica = new SamplerReplica(2, model, Knobs.initial(hyper, 0), 0);
+            ActorRef<Sampler.Command> sampler = spawnSampler(replica, prompts, hyper, source, prior.ref(), verifiers,
+                    grouper, Duration.ofMillis(300));
+            source.expectMessageClass(PromptSource.SamplerReset.class);
+            source.expectMessageClass(PromptSource.RequestGroups.class);
+            sampler.tell(new Sampler.Assigned(List.of(new GroupTask(0, 0, new ProblemSet.Problem("Compute 3+4.", "7", "", "1"), 0))));
+
+            // τ = 0 parks every sequence at its first token. The prior "dies" with the first consultation:
+            // the same sequences are asked again, and a late answer to the first ask changes nothing.
+            PriorPolicy.Consult lost = prior.expectMessageClass(PriorPolicy.Consult.class, Duration.ofSeconds(30));
+            Map<Long, long[]> asked = new HashMap<>();
+            lost.consultations().forEach(c -> asked.put(c.sequenceId(), c.tokens()));
+            PriorPolicy.Consult again = prior.expectMessageClass(PriorPolicy.Consult.class, Duration.ofSeconds(5));
+            assertEquals(asked.keySet(), new java.util.HashSet<>(again.consultations().stream()
+                    .map(ExperiencePrior.Consultation::sequenceId).toList()), "the same sequences are asked again");
+            Map<Long, Integer> answers = new HashMap<>();
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            PriorPolicy.Consult ask = again;
+            Verifier.Check firstCheck = null;
+            List<Grouper.Verified> verified = new ArrayList<>();
+            while (verified.size() < GROUP) {
+                assertTrue(System.nanoTime() < deadline, "only " + verified.size() + " responses were verified");
+                if (ask != null) {
+                    List<Long> ids = ask.consultations().stream().map(ExperiencePrior.Consultation::sequenceId).toList();
+                    List<Integer> positions = ask.consultations().stream().map(c -> c.tokens().length).toList();
+                    List<ExperiencePrior.Draw> draws = ids.stream().map(id -> new ExperiencePrior.Draw(5, -1f)).toList();
+                    sampler.tell(new Sampler.PriorAnswered(ids, positions, draws));
+                    sampler.tell(new Sampler.PriorAnswered(ids, positions, draws)); // a duplicate, as after a retry
+                    ids.forEach(id -> answers.merge(id, 1, Integer::sum));
+                }
+                ask = poll(prior) instanceof PriorPolicy.Consult c ? c : null;
+                if (poll(verifiers) instanceof Verifier.Check check) {
+                    if (firstCheck == null) {
+                        firstCheck = check; // "lost": answered only when it comes again
+                    } else {
+                        sampler.tell(new Sampler.Scored(check.sequenceId(), 1, null));
+                        sampler.tell(new Sampler.Scored(check.sequenceId(), 1, null));
+                    }
+                }
+                if (poll(grouper) instanceof Grouper.Verified v) {
+                    verified.add(v);
+                }
+            }
+            assertEquals(GROUP, verified.stream().map(Grouper.Verified::slot).distinct().count(), "each slot once");
+            grouper.expectNoMessage(Duration.ofMillis(500));
+            for (Grouper.Verified v : verified) {
+                assertEquals(5, v.completion().tokens()[0], "the first token came from the prior");
             }
             KIT.stop(sampler);
         }

@@ -1,0 +1,73 @@
+package ai.eapo.actors;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.Props;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.actor.typed.pubsub.Topic;
+
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The guardian of one node of a run: starts the parts of the node's roles ({@link Pipeline#startRoles}) and
+ * ends the node's part of the run. {@code done} completes when the run is over for this node: on the
+ * learner's node after its last step (the learner's listener completes it), elsewhere when the learner's
+ * node announces {@link RunFinished} on the cluster-wide run topic. It fails if the learner stops early. A
+ * node whose learner crashed keeps waiting: a restarted learner resumes the run with it.
+ */
+public final class NodeGuardian {
+
+    public sealed interface Command {
+    }
+
+    /** The learner's last step is done: every node of the run may stop. */
+    public record RunFinished(long steps) implements Command, CborSerializable {
+    }
+
+    /** Told by the learner's node once its run is over: publish {@link RunFinished} to the other nodes. */
+    public record AnnounceFinished(long steps) implements Command {
+    }
+
+    private record LearnerStopped() implements Command {
+    }
+
+    private NodeGuardian() {
+    }
+
+    public static Behavior<Command> create(Pipeline.Setup setup, Set<Pipeline.Role> roles, CompletableFuture<Void> done) {
+        return Behaviors.setup(context -> {
+            ActorRef<Topic.Command<Command>> runTopic =
+                    context.spawn(Topic.create(Command.class, "eapo-run"), "run-topic");
+            runTopic.tell(Topic.subscribe(context.getSelf()));
+            ActorRef<Learner.Command> learner = Pipeline.startRoles(setup, roles, new Pipeline.Spawner() {
+                @Override
+                public <T> ActorRef<T> spawn(Behavior<T> behavior, String name, Props props) {
+                    return context.spawn(behavior, name, props);
+                }
+            });
+            if (learner != null) {
+                context.watchWith(learner, new LearnerStopped());
+            }
+            boolean hasLearner = learner != null;
+            return Behaviors.receive(Command.class)
+                    .onMessage(AnnounceFinished.class, a -> {
+                        runTopic.tell(Topic.publish(new RunFinished(a.steps())));
+                        return Behaviors.same();
+                    })
+                    .onMessage(RunFinished.class, f -> {
+                        if (!hasLearner) {
+                            context.getLog().info("the run finished after {} steps; this node stops", f.steps());
+                            done.complete(null);
+                        }
+                        return Behaviors.same();
+                    })
+                    .onMessage(LearnerStopped.class, s -> {
+                        done.completeExceptionally(new IllegalStateException(
+                                "the learner stopped before the run finished; see the log above"));
+                        return Behaviors.same();
+                    })
+                    .build();
+        });
+    }
+}

@@ -1,0 +1,132 @@
+package ai.eapo.actors;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.javadsl.AbstractBehavior;
+import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.actor.typed.javadsl.Receive;
+import akka.actor.typed.javadsl.Routers;
+import akka.actor.typed.receptionist.Receptionist;
+import akka.actor.typed.receptionist.ServiceKey;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * The samplers of a sampler node in a cluster. It finds the learner's side (PromptSource, Grouper,
+ * WeightServer) through the receptionist and starts one Sampler per replica once all three are up; the
+ * prior and the verifiers are reached through group routers that follow the receptionist, so a restarted
+ * prior or verifier node is picked up by itself. When the learner's side changes (the learner's node was
+ * restarted and resumed from a checkpoint) or disappears, the samplers are stopped, and new ones start with
+ * the new learner: their replicas are marked unloaded, so they fetch the resumed learner's weights first.
+ */
+public final class SamplerNode extends AbstractBehavior<SamplerNode.Command> {
+
+    public sealed interface Command {
+    }
+
+    private record Listed(Receptionist.Listing listing) implements Command {
+    }
+
+    /** The learner's side that samplers work for; all on one node. */
+    private record LearnerServices(ActorRef<PromptSource.Command> promptSource, ActorRef<Grouper.Command> grouper,
+                                   ActorRef<WeightServer.Command> weights) {
+    }
+
+    /** Virtual nodes per prior in the consistent-hashing ring (Akka's recommended order of magnitude). */
+    private static final int PRIOR_RING_VIRTUAL_NODES = 10;
+
+    private final Pipeline.Setup setup;
+    private final List<SamplerReplica> replicas = new ArrayList<>();
+    private final Map<ServiceKey<?>, Set<? extends ActorRef<?>>> listings = new HashMap<>();
+    private final ActorRef<PriorPolicy.Command> prior;
+    private final ActorRef<Verifier.Command> verifiers;
+    private final List<ActorRef<Sampler.Command>> samplers = new ArrayList<>();
+    private LearnerServices serving;
+    private int generation;
+
+    public static Behavior<Command> create(Pipeline.Setup setup) {
+        return Behaviors.setup(context -> new SamplerNode(context, setup));
+    }
+
+    private SamplerNode(ActorContext<Command> context, Pipeline.Setup setup) {
+        super(context);
+        this.setup = setup;
+        for (int i = 0; i < setup.replicas().size(); i++) {
+            replicas.add(new SamplerReplica(i, setup.replicas().get(i), setup.knobs(), SamplerReplica.UNLOADED));
+        }
+        // Consultations of one sampler always go to the same prior, which keeps its sequences' caches.
+        prior = setup.samplerSettings().hyper().schedule().initialRatio() > 0
+                ? context.spawn(Routers.group(PriorPolicy.SERVICE_KEY).withConsistentHashingRouting(
+                        PRIOR_RING_VIRTUAL_NODES, message -> message.sampler().path().toString()), "prior-router")
+                : null;
+        verifiers = context.spawn(Routers.group(Verifier.SERVICE_KEY).withRoundRobinRouting(), "verifier-router");
+        ActorRef<Receptionist.Listing> adapter = context.messageAdapter(Receptionist.Listing.class, Listed::new);
+        for (ServiceKey<?> key : List.of(PromptSource.SERVICE_KEY, Grouper.SERVICE_KEY, WeightServer.SERVICE_KEY)) {
+            context.getSystem().receptionist().tell(Receptionist.subscribe(key, adapter));
+        }
+    }
+
+    @Override
+    public Receive<Command> createReceive() {
+        return newReceiveBuilder().onMessage(Listed.class, this::onListed).build();
+    }
+
+    private Behavior<Command> onListed(Listed listed) {
+        Receptionist.Listing listing = listed.listing();
+        listings.put(listing.getKey(), listing.getServiceInstances(listing.getKey()));
+        LearnerServices found = learnerServices();
+        if (Objects.equals(found, serving)) {
+            return this;
+        }
+        if (!samplers.isEmpty()) {
+            getContext().getLog().info("the learner's services changed; restarting {} sampler(s)", samplers.size());
+            samplers.forEach(getContext()::stop);
+            samplers.clear();
+        }
+        serving = found;
+        if (found != null) {
+            startSamplers(found);
+        }
+        return this;
+    }
+
+    /** The PromptSource, Grouper and WeightServer of one node, when exactly one such node is up. */
+    @SuppressWarnings("unchecked")
+    private LearnerServices learnerServices() {
+        Set<ActorRef<PromptSource.Command>> sources =
+                (Set<ActorRef<PromptSource.Command>>) listings.getOrDefault(PromptSource.SERVICE_KEY, Set.of());
+        Set<ActorRef<Grouper.Command>> groupers =
+                (Set<ActorRef<Grouper.Command>>) listings.getOrDefault(Grouper.SERVICE_KEY, Set.of());
+        Set<ActorRef<WeightServer.Command>> servers =
+                (Set<ActorRef<WeightServer.Command>>) listings.getOrDefault(WeightServer.SERVICE_KEY, Set.of());
+        if (sources.size() != 1) {
+            return null;
+        }
+        ActorRef<PromptSource.Command> source = sources.iterator().next();
+        var address = source.path().address();
+        ActorRef<Grouper.Command> grouper = groupers.stream().filter(g -> g.path().address().equals(address))
+                .findFirst().orElse(null);
+        ActorRef<WeightServer.Command> server = servers.stream().filter(w -> w.path().address().equals(address))
+                .findFirst().orElse(null);
+        return grouper == null || server == null ? null : new LearnerServices(source, grouper, server);
+    }
+
+    private void startSamplers(LearnerServices learner) {
+        generation++;
+        Sampler.Peers peers = new Sampler.Peers(learner.promptSource(), prior, verifiers, learner.grouper(),
+                learner.weights(), setup.busy());
+        for (SamplerReplica replica : replicas) {
+            replica.markUnloaded();
+            samplers.add(getContext().spawn(Pipeline.sampler(replica, setup, peers),
+                    "sampler-" + replica.index() + "-" + generation, Pipeline.compute()));
+        }
+        getContext().getLog().info("{} sampler(s) working for the learner at {}", samplers.size(),
+                learner.promptSource().path().address());
+    }
+}

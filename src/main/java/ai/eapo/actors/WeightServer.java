@@ -1,0 +1,247 @@
+package ai.eapo.actors;
+
+import ai.eapo.model.WeightBytes;
+import ai.eapo.model.WeightLayout;
+import ai.eapo.model.WeightSnapshot;
+import ai.eapo.training.Knobs;
+
+import akka.NotUsed;
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.PostStop;
+import akka.actor.typed.javadsl.AbstractBehavior;
+import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.actor.typed.javadsl.Receive;
+import akka.actor.typed.receptionist.Receptionist;
+import akka.actor.typed.receptionist.ServiceKey;
+import akka.japi.Pair;
+import akka.stream.Materializer;
+import akka.stream.SourceRef;
+import akka.stream.javadsl.Source;
+import akka.stream.javadsl.StreamRefs;
+import akka.util.ByteString;
+import com.typesafe.config.Config;
+
+import java.util.HashSet;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Serves the learner's weight versions and knobs to the samplers, on the learner's node. The Learner hands it
+ * each new version ({@link Publish}); the server takes the version's bytes and checksum ({@link WeightBytes}),
+ * then announces it to every subscribed sampler ({@link Sampler.WeightsPublished}: version, checksum, layout,
+ * this server). A sampler answers with {@link Fetch}: one on another node is {@link Streamed} a one-off
+ * stream of chunks ({@code eapo.weights.chunk-bytes} each) over Akka StreamRefs, which pull with backpressure,
+ * and verifies it with {@link WeightTransfer}; one in this JVM is {@link Shared} the snapshot itself. A fetch
+ * of a version the server no longer holds is answered {@link Superseded}: the sampler waits for the next
+ * announcement. Only the newest version is held; a stream already running keeps its bytes to the end.
+ *
+ * <p>Samplers {@link Subscribe} (found through the receptionist on other nodes) and are told the newest
+ * version and knobs at once, so a sampler that starts or restarts late does not wait for the next step; a
+ * subscriber is dropped when it stops. Knob changes ({@link PublishKnobs}) go the same way, in order with the
+ * versions.
+ *
+ * <p>Taking the bytes of a version (a host copy and a CRC32C pass, about 0.1 s per 100 MB) runs on this
+ * actor's thread: give it the compute dispatcher.
+ */
+public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
+
+    /** How samplers on other nodes find the server. */
+    public static final ServiceKey<Command> SERVICE_KEY = ServiceKey.create(Command.class, "eapo-weight-server");
+
+    public sealed interface Command {
+    }
+
+    /**
+     * A new version, from the Learner in this JVM (never crosses nodes). The server owns the snapshot's
+     * reference from then on and releases it when a newer version replaces it or the server stops.
+     */
+    public record Publish(WeightSnapshot snapshot) implements Command {
+    }
+
+    /** The learner's knobs changed (from the Learner in this JVM); told to every subscriber. */
+    public record PublishKnobs(Knobs knobs) implements Command {
+    }
+
+    /** A sampler wants the announcements; it is told the newest version and knobs at once. */
+    public record Subscribe(ActorRef<Sampler.Command> sampler) implements Command, CborSerializable {
+    }
+
+    /** A sampler asks for version {@code version}. */
+    public record Fetch(long version, ActorRef<Offer> replyTo) implements Command, CborSerializable {
+    }
+
+    /** The answer to a {@link Fetch}. */
+    public sealed interface Offer {
+    }
+
+    /**
+     * The version as a stream of chunks for a sampler on another node: materialize {@code chunks} once, within
+     * {@code akka.stream.materializer.stream-ref.subscription-timeout} (see {@link WeightTransfer#receive}).
+     */
+    public record Streamed(long version, String checksum, WeightLayout layout, SourceRef<ByteString> chunks)
+            implements Offer, CborSerializable {
+    }
+
+    /**
+     * The version itself, for a sampler in this JVM: load it with {@link WeightSnapshot#loadInto}, which
+     * answers false when a newer version has replaced it meanwhile. Never crosses nodes.
+     */
+    public record Shared(long version, WeightSnapshot snapshot) implements Offer {
+    }
+
+    /** The version asked for is not held; {@code latestVersion} is (−1 when none has been published yet). */
+    public record Superseded(long latestVersion) implements Offer, CborSerializable {
+    }
+
+    private record SubscriberStopped(ActorRef<Sampler.Command> sampler) implements Command {
+    }
+
+    /** Room in a frame for the envelope (recipient and sender paths, manifests) and the chunk's sequence number. */
+    static final int FRAME_OVERHEAD = 4096;
+
+    private final int chunkBytes;
+    private final Materializer materializer;
+    private final Set<ActorRef<Sampler.Command>> subscribers = new HashSet<>();
+    private WeightSnapshot snapshot;
+    private WeightBytes bytes;
+    private Sampler.WeightsPublished announced;
+    private Sampler.KnobsChanged knobs;
+
+    /** A server with chunks of {@code eapo.weights.chunk-bytes}, registered with the receptionist. */
+    public static Behavior<Command> create() {
+        return Behaviors.setup(context -> start(context,
+                context.getSystem().settings().config().getMemorySize("eapo.weights.chunk-bytes").toBytes()));
+    }
+
+    /** A server with chunks of {@code chunkBytes}, registered with the receptionist. */
+    public static Behavior<Command> create(int chunkBytes) {
+        return Behaviors.setup(context -> start(context, chunkBytes));
+    }
+
+    private static WeightServer start(ActorContext<Command> context, long chunkBytes) {
+        context.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, context.getSelf()));
+        long limit = largestChunk(context.getSystem().settings().config());
+        if (chunkBytes > limit) {
+            // Artery would drop every larger chunk, and every transfer would time out.
+            context.getLog().warn("eapo.weights.chunk-bytes = {} does not fit Artery's frames; streaming chunks of {} bytes",
+                    chunkBytes, limit);
+            chunkBytes = limit;
+        }
+        return new WeightServer(context, chunkBytes(chunkBytes));
+    }
+
+    /**
+     * The largest chunk a frame carries: {@code maximum-frame-size}, or {@code maximum-large-frame-size} when a
+     * large-message lane is configured (it is meant for the stream refs' actors, see conf/application.conf),
+     * less room for the envelope and the stream ref's sequence number.
+     */
+    static long largestChunk(Config config) {
+        String artery = "akka.remote.artery.";
+        if (!config.hasPath(artery + "advanced.maximum-frame-size")) {
+            return Integer.MAX_VALUE;
+        }
+        long frame = config.getMemorySize(artery + "advanced.maximum-frame-size").toBytes();
+        if (!config.getStringList(artery + "large-message-destinations").isEmpty()) {
+            frame = Math.max(frame, config.getMemorySize(artery + "advanced.maximum-large-frame-size").toBytes());
+        }
+        return frame - FRAME_OVERHEAD;
+    }
+
+    private WeightServer(ActorContext<Command> context, int chunkBytes) {
+        super(context);
+        this.chunkBytes = chunkBytes;
+        // Streams end with this actor.
+        this.materializer = Materializer.createMaterializer(context);
+    }
+
+    /** {@code bytes} in order, as chunks of at most {@code chunkBytes} that share the array (it is never modified). */
+    public static Source<ByteString, NotUsed> chunks(byte[] bytes, int chunkBytes) {
+        int size = chunkBytes(chunkBytes);
+        return Source.unfold(0, offset -> offset >= bytes.length ? Optional.empty()
+                : Optional.of(Pair.create(offset + Math.min(size, bytes.length - offset),
+                ByteString.fromArrayUnsafe(bytes, offset, Math.min(size, bytes.length - offset)))));
+    }
+
+    @Override
+    public Receive<Command> createReceive() {
+        return newReceiveBuilder()
+                .onMessage(Publish.class, this::onPublish)
+                .onMessage(Fetch.class, this::onFetch)
+                .onMessage(PublishKnobs.class, this::onPublishKnobs)
+                .onMessage(Subscribe.class, this::onSubscribe)
+                .onMessage(SubscriberStopped.class, stopped -> {
+                    subscribers.remove(stopped.sampler());
+                    return this;
+                })
+                .onSignal(PostStop.class, signal -> {
+                    releaseSnapshot();
+                    return this;
+                })
+                .build();
+    }
+
+    private Behavior<Command> onPublish(Publish publish) {
+        WeightSnapshot next = publish.snapshot();
+        if (snapshot != null && next.version() <= snapshot.version()) {
+            getContext().getLog().warn("weight version {} published after version {}: ignored", next.version(), snapshot.version());
+            next.release();
+            return this;
+        }
+        releaseSnapshot();
+        snapshot = next;
+        bytes = WeightBytes.of(next);
+        announced = new Sampler.WeightsPublished(next.version(), bytes.checksum(), bytes.layout(), getContext().getSelf());
+        subscribers.forEach(sampler -> sampler.tell(announced));
+        return this;
+    }
+
+    private Behavior<Command> onPublishKnobs(PublishKnobs publish) {
+        knobs = new Sampler.KnobsChanged(publish.knobs());
+        subscribers.forEach(sampler -> sampler.tell(knobs));
+        return this;
+    }
+
+    private Behavior<Command> onSubscribe(Subscribe subscribe) {
+        ActorRef<Sampler.Command> sampler = subscribe.sampler();
+        if (subscribers.add(sampler)) {
+            getContext().watchWith(sampler, new SubscriberStopped(sampler));
+        }
+        if (knobs != null) {
+            sampler.tell(knobs);
+        }
+        if (announced != null) {
+            sampler.tell(announced);
+        }
+        return this;
+    }
+
+    private Behavior<Command> onFetch(Fetch fetch) {
+        if (snapshot == null || fetch.version() != snapshot.version()) {
+            fetch.replyTo().tell(new Superseded(snapshot == null ? -1 : snapshot.version()));
+        } else if (fetch.replyTo().path().address().hasLocalScope()) {
+            fetch.replyTo().tell(new Shared(snapshot.version(), snapshot));
+        } else {
+            SourceRef<ByteString> chunks = chunks(bytes.bytes(), chunkBytes).runWith(StreamRefs.sourceRef(), materializer);
+            fetch.replyTo().tell(new Streamed(bytes.version(), bytes.checksum(), bytes.layout(), chunks));
+        }
+        return this;
+    }
+
+    private void releaseSnapshot() {
+        if (snapshot != null) {
+            snapshot.release();
+            snapshot = null;
+            bytes = null;
+            announced = null;
+        }
+    }
+
+    private static int chunkBytes(long chunkBytes) {
+        if (chunkBytes <= 0 || chunkBytes > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("eapo.weights.chunk-bytes must be between 1 byte and 2 GiB, not " + chunkBytes);
+        }
+        return (int) chunkBytes;
+    }
+}

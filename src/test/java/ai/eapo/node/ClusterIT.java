@@ -1,0 +1,174 @@
+package ai.eapo.node;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A cluster of separate JVMs on loopback, started from the built jar as a user starts them: a learner, two
+ * samplers, a prior and a verifier run a short EAPO job. Mid-run one sampler is killed (its questions are
+ * re-issued), {@code ctl} changes τ through another node, and the learner is killed and restarted with
+ * the same run id: it resumes from its last complete checkpoint, with the changed τ, and the job finishes
+ * with every step's questions trained exactly once. The other nodes stop when the run is over.
+ */
+class ClusterIT {
+
+    private static final Path JAR = Path.of("target/eapo-node.jar");
+    private static final int STEPS = 14;
+    private static final int QUESTIONS = 4;
+    private static final Duration PATIENCE = Duration.ofMinutes(4);
+
+    @TempDir
+    Path work;
+
+    private final List<Process> processes = new ArrayList<>();
+
+    @AfterEach
+    void killEverything() {
+        processes.forEach(Process::destroyForcibly);
+    }
+
+    @Test
+    void aFiveProcessClusterSurvivesAKilledSamplerAndAKilledLearner() throws Exception {
+        assertTrue(Files.isRegularFile(JAR), JAR + " is built by `mvn package` before the integration tests");
+        int learnerPort = freePort();
+        int priorPort = freePort();
+        String seeds = "127.0.0.1:" + learnerPort + ",127.0.0.1:" + priorPort;
+        Path results = work.resolve("results");
+        Path config = work.resolve("cluster-it.conf");
+        Files.writeString(config, String.join("\n",
+                "eapo.train { steps = " + STEPS + ", questions-per-step = " + QUESTIONS + ", eval-size = 0,",
+                "  checkpoint-every = 1, keep-checkpoints = 2, results-dir = \"" + results + "\" }",
+                "eapo.algorithm { group-size = 4, experience { initial-ratio = 0.5, entropy-threshold = 0.3 } }",
+                "eapo.rollout.max-new-tokens = 48",
+                "eapo.pipeline { samplers = 1, verifiers = 1, retry-after = 5s }",
+                "eapo.node.finish-announcement = 3s",
+                "akka.cluster.split-brain-resolver.stable-after = 3s"));
+        Path runDir = results.resolve("it");
+        Path metrics = runDir.resolve("metrics.jsonl");
+
+        Process learner = start("learner", "learner-1", learnerPort, seeds, config);
+        Process prior = start("prior", "prior", priorPort, seeds, config);
+        Process verifier = start("verifier", "verifier", 0, seeds, config);
+        Process samplerA = start("sampler", "sampler-a", 0, seeds, config);
+        Process samplerB = start("sampler", "sampler-b", 0, seeds, config);
+
+        await("two learner steps", () -> steps(metrics).size() >= 2);
+        samplerA.destroyForcibly();
+        await("the killed sampler's questions re-issued", () -> log("learner-1").contains("re-issuing"));
+
+        // ctl joins through the prior's node, not the learner's, and finds the learner anyway.
+        EapoNodeTest.Run ctl = EapoNodeTest.run("ctl", "set", "tau=0.5", "--node", "127.0.0.1:" + priorPort);
+        assertEquals(0, ctl.exit(), ctl.err());
+        await("a checkpoint after the knob change", () -> {
+            TreeMap<Long, JsonNode> lines = steps(metrics);
+            return lines.values().stream().anyMatch(l -> l.get("tau").asDouble() == 0.5)
+                    && lines.size() >= 2 + lines.values().stream().filter(l -> l.get("tau").asDouble() == 0.5).count();
+        });
+        learner.destroyForcibly();
+        learner.waitFor(30, TimeUnit.SECONDS);
+        long resumeAt = newestCheckpoint(runDir);
+        assertTrue(resumeAt < STEPS, "the learner was killed before the end (checkpoint " + resumeAt + ")");
+
+        Process restarted = start("learner", "learner-2", learnerPort, seeds, config);
+        assertTrue(restarted.waitFor(PATIENCE.toSeconds(), TimeUnit.SECONDS), "the resumed run did not finish: "
+                + log("learner-2"));
+        assertEquals(0, restarted.exitValue(), log("learner-2"));
+        assertTrue(log("learner-2").contains("resuming run it at step " + resumeAt), log("learner-2"));
+
+        TreeMap<Long, JsonNode> lines = steps(metrics);
+        assertEquals(STEPS, lines.size(), "one metrics line per step: " + lines.keySet());
+        for (JsonNode line : lines.values()) {
+            assertEquals(QUESTIONS, line.get("groups").asInt(), "every question of step " + line.get("step") + " trained");
+        }
+        for (long step = resumeAt; step < STEPS; step++) {
+            assertEquals(0.5, lines.get(step).get("tau").asDouble(), "the resumed learner kept the changed tau");
+        }
+        for (Process worker : List.of(prior, verifier, samplerB)) {
+            assertTrue(worker.waitFor(60, TimeUnit.SECONDS), "a worker node did not stop after the run");
+            assertEquals(0, worker.exitValue());
+        }
+        assertTrue(log("sampler-b").contains("the run finished"), log("sampler-b"));
+    }
+
+    private Process start(String role, String name, int port, String seeds, Path config) throws IOException {
+        List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx512m", "-jar", JAR.toString(), "--role", role, "--port", String.valueOf(port),
+                "--seed-nodes", seeds, "--config", config.toString(), "--run-id", "it");
+        Process process = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(work.resolve(name + ".log").toFile()).start();
+        processes.add(process);
+        return process;
+    }
+
+    private String log(String name) {
+        try {
+            return Files.readString(work.resolve(name + ".log"));
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    /** metrics.jsonl by step (a resumed run rewrites the lines after its checkpoint). */
+    private static TreeMap<Long, JsonNode> steps(Path metrics) {
+        TreeMap<Long, JsonNode> lines = new TreeMap<>();
+        try {
+            if (Files.exists(metrics)) {
+                ObjectMapper json = new ObjectMapper();
+                for (String line : Files.readAllLines(metrics)) {
+                    if (!line.isBlank()) {
+                        JsonNode node = json.readTree(line);
+                        JsonNode previous = lines.put(node.get("step").asLong(), node);
+                        assertTrue(previous == null, "step " + node.get("step") + " written twice");
+                    }
+                }
+            }
+        } catch (IOException e) {
+            return lines; // a line being written; look again
+        }
+        return lines;
+    }
+
+    private static long newestCheckpoint(Path runDir) throws IOException {
+        try (var dirs = Files.list(runDir.resolve("checkpoints"))) {
+            return dirs.map(p -> p.getFileName().toString()).filter(n -> n.matches("step-\\d{8}"))
+                    .mapToLong(n -> Long.parseLong(n.substring(5))).max().orElseThrow();
+        }
+    }
+
+    private void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + PATIENCE.toNanos();
+        while (!condition.getAsBoolean()) {
+            for (Process p : processes) {
+                if (!p.isAlive() && p.exitValue() != 0 && p.exitValue() != 137) {
+                    throw new AssertionError("a node failed while waiting for " + what + "; logs in " + work);
+                }
+            }
+            assertTrue(System.nanoTime() < deadline, "timed out waiting for " + what + "; learner log:\n"
+                    + log("learner-1"));
+            Thread.sleep(250);
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+}

@@ -1,0 +1,238 @@
+package ai.eapo.training;
+
+import ai.djl.Device;
+import ai.djl.ndarray.BaseNDManager;
+import ai.djl.ndarray.NDArray;
+import ai.eapo.UserInputException;
+import ai.eapo.algorithm.HyperParameters;
+import ai.eapo.model.Checkpoint;
+import ai.eapo.model.Generator;
+import ai.eapo.model.PolicyModel;
+import com.typesafe.config.ConfigFactory;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.DoubleSupplier;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** A learner restored from its newest complete checkpoint goes on exactly as if it had never stopped. */
+class LearnerCheckpointsTest {
+
+    static final Path BASE = Path.of("models/tiny-base");
+    static final HyperParameters HYPER = HyperParameters.fromConfig(ConfigFactory.parseString(
+            "eapo.algorithm { experience.initial-ratio = 0, optimizer.lr = 1e-3, group-size = 4 }")
+            .withFallback(ConfigFactory.load()));
+    static final int MICRO_BATCH = 4;
+    /** Optimizer steps before the checkpoint: more than one, so that the moments and the bias correction matter. */
+    static final int STEPS_BEFORE_SAVE = 3;
+    static final long ONE_SHARD = Long.MAX_VALUE;
+    static final DoubleSupplier WALL_SECONDS = () -> 1.0;
+    static final int QUESTIONS = 2;
+    static final int RESPONSES = 4;
+    static final int PROMPT_TOKENS = 5;
+    static final int RESPONSE_TOKENS = 6;
+
+    @TempDir
+    Path run;
+
+    static PolicyModel base() {
+        return Checkpoint.load(BASE, Device.cpu());
+    }
+
+    static LearnerStep learner(PolicyModel policy) {
+        return new LearnerStep(policy, HYPER, Knobs.initial(HYPER, 0), MICRO_BATCH, 1f);
+    }
+
+    /** Step {@code step}'s batch: fixed random tokens, rewards that differ within each group, a real gradient. */
+    static List<ScoredGroup> groups(long step) {
+        Random r = new Random(step);
+        int vocab = 128;
+        List<ScoredGroup> out = new ArrayList<>();
+        for (int q = 0; q < QUESTIONS; q++) {
+            long[] prompt = r.longs(PROMPT_TOKENS, 1, vocab).toArray();
+            List<Generator.Completion> responses = new ArrayList<>();
+            double[] rewards = new double[RESPONSES];
+            for (int j = 0; j < RESPONSES; j++) {
+                float[] logProbs = new float[RESPONSE_TOKENS];
+                Arrays.fill(logProbs, -4f - r.nextFloat());
+                responses.add(new Generator.Completion(j, r.longs(RESPONSE_TOKENS, 1, vocab).toArray(), logProbs,
+                        logProbs.clone(), new float[RESPONSE_TOKENS], new boolean[RESPONSE_TOKENS],
+                        new long[RESPONSE_TOKENS], true, false));
+                rewards[j] = j % 2;
+            }
+            out.add(ScoredGroup.of(step, q, prompt, responses, rewards, HYPER.advantage()));
+        }
+        return out;
+    }
+
+    static List<float[]> weights(PolicyModel policy) {
+        return policy.parameters().values().stream().map(NDArray::toFloatArray).toList();
+    }
+
+    static boolean sameBits(List<float[]> a, List<float[]> b) {
+        for (int i = 0; i < a.size(); i++) {
+            if (!Arrays.equals(a.get(i), b.get(i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Trains {@link #STEPS_BEFORE_SAVE} steps from the base, saves, and returns the weights after one more step. */
+    List<float[]> trainSaveAndStepOnce(LearnerCheckpoints checkpoints) {
+        try (PolicyModel policy = base(); LearnerStep learner = learner(policy)) {
+            for (int step = 0; step < STEPS_BEFORE_SAVE; step++) {
+                learner.apply(step, groups(step), WALL_SECONDS);
+            }
+            assertEquals(STEPS_BEFORE_SAVE, learner.optimizer().steps(), "no step may be skipped");
+            checkpoints.save(STEPS_BEFORE_SAVE, policy, learner, BASE, ONE_SHARD);
+            learner.apply(STEPS_BEFORE_SAVE, groups(STEPS_BEFORE_SAVE), WALL_SECONDS);
+            return weights(policy);
+        }
+    }
+
+    @Test
+    void aRestoredLearnerTakesBitForBitTheStepTheOriginalTook() {
+        LearnerCheckpoints checkpoints = new LearnerCheckpoints(run, 2);
+        List<float[]> uninterrupted = trainSaveAndStepOnce(checkpoints);
+
+        try (PolicyModel policy = base(); LearnerStep learner = learner(policy)) {
+            BaseNDManager owner = (BaseNDManager) policy.parameters().values().iterator().next().getManager();
+            int arrays = owner.getManagedArrays().size();
+            assertEquals(STEPS_BEFORE_SAVE, checkpoints.restore(policy, learner));
+            assertEquals(arrays, owner.getManagedArrays().size(), "restoring leaves no arrays behind");
+            assertEquals(STEPS_BEFORE_SAVE, learner.optimizer().steps());
+            learner.apply(STEPS_BEFORE_SAVE, groups(STEPS_BEFORE_SAVE), WALL_SECONDS);
+            assertTrue(sameBits(uninterrupted, weights(policy)), "the resumed step differs from the uninterrupted one");
+        }
+
+        // The comparison can fail: the saved weights with a fresh optimizer take another step ...
+        try (PolicyModel policy = Checkpoint.load(checkpoints.latest().orElseThrow(), Device.cpu());
+             LearnerStep learner = learner(policy)) {
+            learner.apply(STEPS_BEFORE_SAVE, groups(STEPS_BEFORE_SAVE), WALL_SECONDS);
+            assertFalse(sameBits(uninterrupted, weights(policy)), "the moments make no difference?");
+        }
+        // ... and so do the saved moments with the step count (bias correction) of a fresh optimizer.
+        try (PolicyModel policy = base(); LearnerStep learner = learner(policy)) {
+            checkpoints.restore(policy, learner);
+            AdamW optimizer = learner.optimizer();
+            optimizer.restoreState(optimizer.firstMoments(), optimizer.secondMoments(), 0);
+            learner.apply(STEPS_BEFORE_SAVE, groups(STEPS_BEFORE_SAVE), WALL_SECONDS);
+            assertFalse(sameBits(uninterrupted, weights(policy)), "the step count makes no difference?");
+        }
+    }
+
+    @Test
+    void anUnfinishedSaveIsIgnoredAndDeletedByTheNextSave() throws IOException {
+        LearnerCheckpoints checkpoints = new LearnerCheckpoints(run, 2);
+        try (PolicyModel policy = base(); LearnerStep learner = learner(policy)) {
+            checkpoints.save(2, policy, learner, BASE, ONE_SHARD);
+            // A learner killed while writing step 4: its own partial directory and Checkpoint.save's temporary one.
+            Path partial = Files.createDirectories(checkpoints.directory().resolve("step-00000004.partial"));
+            Files.writeString(partial.resolve(LearnerCheckpoints.STATE_FILE), "{\"format\": 1, \"st");
+            Path weightsTemp = Files.createDirectories(checkpoints.directory().resolve(".step-00000004.partial.partial-123"));
+
+            assertEquals(2, checkpoints.latestStep().orElseThrow());
+            assertEquals(checkpoints.directory().resolve("step-00000002"), checkpoints.latest().orElseThrow());
+            assertEquals(2, checkpoints.restore(policy, learner));
+
+            checkpoints.save(5, policy, learner, BASE, ONE_SHARD);
+            assertFalse(Files.exists(partial), "leftover deleted");
+            assertFalse(Files.exists(weightsTemp), "leftover deleted");
+            assertEquals(5, checkpoints.latestStep().orElseThrow());
+        }
+    }
+
+    @Test
+    void keepsTheNewestCompleteCheckpointsEachLoadableAsAModel() throws IOException {
+        LearnerCheckpoints checkpoints = new LearnerCheckpoints(run, 2);
+        try (PolicyModel policy = base(); LearnerStep learner = learner(policy)) {
+            for (long step = 1; step <= 3; step++) {
+                checkpoints.save(step, policy, learner, BASE, ONE_SHARD);
+            }
+            checkpoints.save(3, policy, learner, BASE, ONE_SHARD); // the same step again replaces it
+        }
+        try (Stream<Path> entries = Files.list(checkpoints.directory())) {
+            assertEquals(List.of("step-00000002", "step-00000003"),
+                    entries.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+        Path latest = checkpoints.latest().orElseThrow();
+        assertTrue(Files.isRegularFile(latest.resolve("tokenizer.json")), "eapo-node generate needs the tokenizer");
+        try (PolicyModel loaded = Checkpoint.load(latest, Device.cpu()); PolicyModel base = base()) {
+            assertTrue(sameBits(weights(base), weights(loaded)), "untrained, the checkpoint holds the base weights");
+        }
+    }
+
+    @Test
+    void theSavedKnobsWinOverTheOnesTheLearnerWasBuiltWith() {
+        LearnerCheckpoints checkpoints = new LearnerCheckpoints(run, 1);
+        Knobs changed;
+        try (PolicyModel policy = base(); LearnerStep learner = learner(policy)) {
+            changed = learner.knobs().with(Map.of(Knobs.TAU, "inf", Knobs.ANNEALING_STEPS, "7",
+                    Knobs.INITIAL_RATIO, "0.25", Knobs.LEARNING_RATE, "5e-4", Knobs.MAX_STALENESS, "3"));
+            learner.setKnobs(changed);
+            checkpoints.save(0, policy, learner, BASE, ONE_SHARD);
+        }
+        try (PolicyModel policy = base(); LearnerStep learner = learner(policy)) {
+            assertNotEquals(changed, learner.knobs());
+            checkpoints.restore(policy, learner);
+            assertEquals(changed, learner.knobs());
+            assertEquals(7, learner.hyper().schedule().annealSteps(), "the restored knobs are in force");
+        }
+    }
+
+    @Test
+    void aTruncatedOrMissingFileIsNamedAndChangesNothing() throws IOException {
+        LearnerCheckpoints checkpoints = new LearnerCheckpoints(run, 1);
+        try (PolicyModel policy = base(); LearnerStep learner = learner(policy)) {
+            learner.apply(0, groups(0), WALL_SECONDS);
+            checkpoints.save(1, policy, learner, BASE, ONE_SHARD);
+        }
+        Path dir = checkpoints.latest().orElseThrow();
+        Path optimizer = dir.resolve(LearnerCheckpoints.OPTIMIZER_FILE);
+        try (FileChannel file = FileChannel.open(optimizer, StandardOpenOption.WRITE)) {
+            file.truncate(file.size() / 2);
+        }
+        try (PolicyModel policy = base(); LearnerStep learner = learner(policy)) {
+            List<float[]> before = weights(policy);
+            UserInputException e = assertThrows(UserInputException.class, () -> checkpoints.restore(policy, learner));
+            assertTrue(e.getMessage().contains(optimizer.toString()), e.getMessage());
+            assertTrue(sameBits(before, weights(policy)), "a refused checkpoint leaves the weights alone");
+            assertEquals(0, learner.optimizer().steps());
+
+            Path state = dir.resolve(LearnerCheckpoints.STATE_FILE);
+            Files.delete(state);
+            e = assertThrows(UserInputException.class, () -> checkpoints.restore(policy, learner));
+            assertTrue(e.getMessage().contains(state.toString()), e.getMessage());
+        }
+    }
+
+    @Test
+    void withoutACheckpointThereIsNothingToResume() {
+        LearnerCheckpoints checkpoints = new LearnerCheckpoints(run, 1);
+        assertTrue(checkpoints.latestStep().isEmpty());
+        assertTrue(checkpoints.latest().isEmpty());
+        try (PolicyModel policy = base(); LearnerStep learner = learner(policy)) {
+            UserInputException e = assertThrows(UserInputException.class, () -> checkpoints.restore(policy, learner));
+            assertTrue(e.getMessage().contains(checkpoints.directory().toString()), e.getMessage());
+        }
+        UserInputException e = assertThrows(UserInputException.class, () -> new LearnerCheckpoints(run, 0));
+        assertTrue(e.getMessage().contains("keep = 0"), e.getMessage());
+    }
+}
