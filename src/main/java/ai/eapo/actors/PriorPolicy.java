@@ -8,6 +8,7 @@ import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
+import akka.actor.typed.receptionist.Receptionist;
 import akka.actor.typed.receptionist.ServiceKey;
 
 import java.util.HashMap;
@@ -49,8 +50,12 @@ public final class PriorPolicy extends AbstractBehavior<PriorPolicy.Command> {
     private final Map<SequenceOf, Long> localIds = new HashMap<>();
     private long nextLocalId;
 
+    /** A prior registered with the receptionist, for samplers on other nodes. */
     public static Behavior<Command> create(ExperiencePrior prior, BusyTime busy) {
-        return Behaviors.setup(context -> new PriorPolicy(context, prior, busy));
+        return Behaviors.setup(context -> {
+            context.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, context.getSelf()));
+            return new PriorPolicy(context, prior, busy);
+        });
     }
 
     private PriorPolicy(ActorContext<Command> context, ExperiencePrior prior, BusyTime busy) {

@@ -30,7 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ClusterIT {
 
     private static final Path JAR = Path.of("target/eapo-node.jar");
-    private static final int STEPS = 14;
+    private static final int STEPS = 20;
     private static final int QUESTIONS = 4;
     private static final Duration PATIENCE = Duration.ofMinutes(4);
 
