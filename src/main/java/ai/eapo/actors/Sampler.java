@@ -52,7 +52,8 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
 
     /**
      * The learner's {@link WeightServer} announces version {@code version}: the {@code checksum} of its bytes
-     * (e.g. {@code "crc32c:1a2b3c4d"}), the {@code layout} of its tensors, and the {@code server} to
+     * (e.g. {@code "crc32c:1a2b3c4d"}; null for a version too large to stream, over 2 GiB), the {@code layout}
+     * of its tensors, and the {@code server} to
      * {@link WeightServer.Fetch} it from. A sampler on another node is then streamed the bytes (see
      * {@link WeightTransfer}); one in the learner's JVM is handed the shared snapshot.
      */
@@ -233,14 +234,16 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
             loaded = true;
         } else if (f.version() > replica.version && f.fetched() instanceof WeightServer.Shared shared) {
             loaded = shared.snapshot().loadInto(replica.model); // false: freed, a newer version is announced
-        } // Superseded: the newer version is announced
+        }
         if (loaded) {
             replica.version = f.version();
             decoder.setWeightVersion(replica.version);
             startReadyTasks();
             scheduleTick();
         }
-        fetchLatest();
+        if (latest.version() > f.version()) {
+            fetchLatest(); // announced meanwhile; a superseded fetch waits for the announcement of the newer one
+        }
         return this;
     }
 

@@ -43,7 +43,7 @@ import java.util.Set;
  * versions.
  *
  * <p>Taking the bytes of a version (a host copy and a CRC32C pass, about 0.1 s per 100 MB) runs on this
- * actor's thread: give it the compute dispatcher.
+ * actor's thread, and only once some sampler on another node subscribes: give it the compute dispatcher.
  */
 public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
 
@@ -91,7 +91,10 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
     public record Shared(long version, WeightSnapshot snapshot) implements Offer {
     }
 
-    /** The version asked for is not held; {@code latestVersion} is (−1 when none has been published yet). */
+    /**
+     * The version asked for is not held; {@code latestVersion} is (−1 when none has been published yet). Also the
+     * answer to another node asking for a version too large to stream (over {@link WeightBytes#MAX_BYTES}).
+     */
     public record Superseded(long latestVersion) implements Offer, CborSerializable {
     }
 
@@ -108,6 +111,7 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
     private WeightBytes bytes;
     private Sampler.WeightsPublished announced;
     private Sampler.KnobsChanged knobs;
+    private boolean warnedTooLarge;
 
     /** A server with chunks of {@code eapo.weights.chunk-bytes}, registered with the receptionist. */
     public static Behavior<Command> create() {
@@ -191,10 +195,41 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
         }
         releaseSnapshot();
         snapshot = next;
-        bytes = WeightBytes.of(next);
-        announced = new Sampler.WeightsPublished(next.version(), bytes.checksum(), bytes.layout(), getContext().getSelf());
+        if (subscribers.stream().anyMatch(WeightServer::isRemote)) {
+            takeBytes();
+        }
+        announce();
         subscribers.forEach(sampler -> sampler.tell(announced));
         return this;
+    }
+
+    private void announce() {
+        announced = new Sampler.WeightsPublished(snapshot.version(), bytes == null ? null : bytes.checksum(),
+                snapshot.layout(), getContext().getSelf());
+    }
+
+    /**
+     * Takes the current version's bytes and checksum, once, when a sampler on another node needs them: samplers
+     * in this JVM load the shared snapshot, so a one-JVM run never pays for the host copy.
+     */
+    private void takeBytes() {
+        if (bytes != null || snapshot == null) {
+            return;
+        }
+        long size = snapshot.layout().totalBytes();
+        if (size <= WeightBytes.MAX_BYTES) {
+            bytes = WeightBytes.of(snapshot);
+            announce();
+        } else if (!warnedTooLarge) {
+            // Samplers in this JVM are still served the shared copy; other nodes cannot be (see onFetch).
+            warnedTooLarge = true;
+            getContext().getLog().error("weight versions of {} bytes are larger than one array ({} bytes): they are "
+                    + "shared with samplers in this JVM but cannot be streamed to other nodes", size, WeightBytes.MAX_BYTES);
+        }
+    }
+
+    private static boolean isRemote(ActorRef<?> ref) {
+        return !ref.path().address().hasLocalScope();
     }
 
     private Behavior<Command> onPublishKnobs(PublishKnobs publish) {
@@ -211,6 +246,9 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
         if (knobs != null) {
             sampler.tell(knobs);
         }
+        if (isRemote(sampler)) {
+            takeBytes();
+        }
         if (announced != null) {
             sampler.tell(announced);
         }
@@ -220,11 +258,18 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
     private Behavior<Command> onFetch(Fetch fetch) {
         if (snapshot == null || fetch.version() != snapshot.version()) {
             fetch.replyTo().tell(new Superseded(snapshot == null ? -1 : snapshot.version()));
-        } else if (fetch.replyTo().path().address().hasLocalScope()) {
+        } else if (!isRemote(fetch.replyTo())) {
             fetch.replyTo().tell(new Shared(snapshot.version(), snapshot));
         } else {
-            SourceRef<ByteString> chunks = chunks(bytes.bytes(), chunkBytes).runWith(StreamRefs.sourceRef(), materializer);
-            fetch.replyTo().tell(new Streamed(bytes.version(), bytes.checksum(), bytes.layout(), chunks));
+            takeBytes();
+            if (bytes == null) {
+                getContext().getLog().error("version {} is too large to stream; the sampler at {} is not served",
+                        snapshot.version(), fetch.replyTo().path().address());
+                fetch.replyTo().tell(new Superseded(snapshot.version()));
+            } else {
+                SourceRef<ByteString> chunks = chunks(bytes.bytes(), chunkBytes).runWith(StreamRefs.sourceRef(), materializer);
+                fetch.replyTo().tell(new Streamed(bytes.version(), bytes.checksum(), bytes.layout(), chunks));
+            }
         }
         return this;
     }

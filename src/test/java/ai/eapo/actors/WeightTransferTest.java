@@ -195,6 +195,10 @@ class WeightTransferTest {
     @Test
     void aSamplerInTheLearnersJvmIsSharedTheSnapshot() {
         Served served = serve();
+        // With local subscribers only, no host copy is taken: the announcement has no checksum.
+        TestProbe<Sampler.Command> local = LEARNER_NODE.createTestProbe();
+        served.server().tell(new WeightServer.Subscribe(local.ref()));
+        assertEquals(null, local.expectMessageClass(Sampler.WeightsPublished.class, WAIT).checksum());
         TestProbe<WeightServer.Offer> offers = LEARNER_NODE.createTestProbe();
         served.server().tell(new WeightServer.Fetch(served.version(), offers.ref()));
         WeightServer.Shared shared = offers.expectMessageClass(WeightServer.Shared.class, WAIT);
