@@ -23,14 +23,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * A cluster of separate JVMs on loopback, started from the built jar as a user starts them: a learner, two
  * samplers, a prior and a verifier run a short EAPO job. Mid-run one sampler is killed (its questions are
- * re-issued), {@code ctl} changes τ through another node, and the learner is killed and restarted with
- * the same run id: it resumes from its last complete checkpoint, with the changed τ, and the job finishes
- * with every step's questions trained exactly once. The other nodes stop when the run is over.
+ * re-issued), {@code ctl} changes τ through another node, the prior and the verifier are killed and
+ * restarted (the samplers' requests are retried until the new ones answer), and the learner is killed and
+ * restarted with the same run id: it resumes from its last complete checkpoint, with the changed τ, and the
+ * job finishes with every step's questions trained exactly once. The other nodes stop when the run is over.
  */
 class ClusterIT {
 
     private static final Path JAR = Path.of("target/eapo-node.jar");
-    private static final int STEPS = 20;
+    private static final int STEPS = 24;
     private static final int QUESTIONS = 4;
     private static final Duration PATIENCE = Duration.ofMinutes(4);
 
@@ -76,11 +77,15 @@ class ClusterIT {
         // ctl joins through the prior's node, not the learner's, and finds the learner anyway.
         EapoNodeTest.Run ctl = EapoNodeTest.run("ctl", "set", "tau=0.5", "--node", "127.0.0.1:" + priorPort);
         assertEquals(0, ctl.exit(), ctl.err());
-        await("a checkpoint after the knob change", () -> {
-            TreeMap<Long, JsonNode> lines = steps(metrics);
-            return lines.values().stream().anyMatch(l -> l.get("tau").asDouble() == 0.5)
-                    && lines.size() >= 2 + lines.values().stream().filter(l -> l.get("tau").asDouble() == 0.5).count();
-        });
+        await("a step with the changed tau", () -> steps(metrics).values().stream()
+                .anyMatch(l -> l.get("tau").asDouble() == 0.5));
+
+        // One at a time, so the surviving side always has the majority the split-brain resolver keeps.
+        prior = restart(prior, "prior", "prior-2", priorPort, seeds, config, metrics);
+        verifier = restart(verifier, "verifier", "verifier-2", 0, seeds, config, metrics);
+        assertTrue(log("sampler-b").contains("no prior answer"), "consultations of the dead prior were retried");
+        assertTrue(log("sampler-b").contains("no verdict"), "checks of the dead verifier were retried");
+
         learner.destroyForcibly();
         learner.waitFor(30, TimeUnit.SECONDS);
         long resumeAt = newestCheckpoint(runDir);
@@ -91,6 +96,7 @@ class ClusterIT {
                 + log("learner-2"));
         assertEquals(0, restarted.exitValue(), log("learner-2"));
         assertTrue(log("learner-2").contains("resuming run it at step " + resumeAt), log("learner-2"));
+        System.out.printf("ClusterIT: the learner resumed at step %d of %d%n", resumeAt, STEPS);
 
         TreeMap<Long, JsonNode> lines = steps(metrics);
         assertEquals(STEPS, lines.size(), "one metrics line per step: " + lines.keySet());
@@ -105,6 +111,17 @@ class ClusterIT {
             assertEquals(0, worker.exitValue());
         }
         assertTrue(log("sampler-b").contains("the run finished"), log("sampler-b"));
+    }
+
+    /** Kills a node, starts its role again, and waits until the run has gone two steps further. */
+    private Process restart(Process dead, String role, String name, int port, String seeds, Path config, Path metrics)
+            throws Exception {
+        dead.destroyForcibly();
+        dead.waitFor(30, TimeUnit.SECONDS);
+        int before = steps(metrics).size();
+        Process again = start(role, name, port, seeds, config);
+        await("two steps after restarting the " + role, () -> steps(metrics).size() >= before + 2);
+        return again;
     }
 
     private Process start(String role, String name, int port, String seeds, Path config) throws IOException {
