@@ -36,10 +36,14 @@ import java.util.concurrent.CompletableFuture;
  * Owns a policy replica and decodes a continuous batch, one decode step per {@code Tick} message so that
  * questions, weight versions, knobs and prior answers are handled between steps. Experience-augmented
  * sequences at critical positions are parked and their questions sent to the PriorPolicy in one message
- * per step; the rest of the batch keeps decoding. Finished responses go to the Verifier pool.
+ * per step; the rest of the batch keeps decoding. Finished responses go to the Verifier pool, and with
+ * their rewards to the Grouper. A consultation or check unanswered for {@code retry-after} is sent again
+ * (its prior or verifier may have died); answers are matched by sequence (and position), so a duplicate
+ * changes nothing.
  *
  * <p>It pulls questions from the PromptSource while it has room, and starts a question of step k only
- * when its weights are at least version k − max-staleness.
+ * when its weights are at least version k − max-staleness. It subscribes to the learner's WeightServer and
+ * fetches each newer version it is told of, loading it between two decode steps.
  */
 public final class Sampler extends AbstractBehavior<Sampler.Command> {
 
@@ -123,8 +127,8 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
         }
     }
 
-    /** A finished response waiting for its reward. */
-    private record Finished(Slot slot, Generator.Completion completion) {
+    /** A finished response waiting for its reward, and the check asking for it. */
+    private record Finished(Slot slot, Generator.Completion completion, Unanswered<Verifier.Check> check) {
     }
 
     private final SamplerReplica replica;
@@ -134,7 +138,6 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
     private final ContinuousDecoder decoder;
     private final Map<Long, Slot> slots = new HashMap<>();
     private final Map<Long, Unanswered<ExperiencePrior.Consultation>> consulting = new HashMap<>();
-    private final Map<Long, Unanswered<Verifier.Check>> checking = new HashMap<>();
     private final Map<Long, Finished> awaitingReward = new HashMap<>();
     private final Deque<GroupTask> held = new ArrayDeque<>();
     private final WeightTransfer transfer;
@@ -273,10 +276,10 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
     }
 
     private Behavior<Command> onScored(Scored scored) {
-        if (checking.remove(scored.sequenceId()) == null) {
+        Finished f = awaitingReward.remove(scored.sequenceId());
+        if (f == null) {
             return this; // a retried check answered twice
         }
-        Finished f = awaitingReward.remove(scored.sequenceId());
         peers.grouper().tell(new Grouper.Verified(f.slot().task(), f.slot().slot(), f.slot().prompt(), f.completion(),
                 scored.reward(), scored.failure()));
         return this;
@@ -299,7 +302,8 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
             peers.prior().tell(new PriorPolicy.Consult(again, getContext().getSelf()));
         }
         int checks = 0;
-        for (Unanswered<Verifier.Check> u : checking.values()) {
+        for (Finished f : awaitingReward.values()) {
+            Unanswered<Verifier.Check> u = f.check();
             if (now - u.sentNanos >= limit) {
                 peers.verifiers().tell(u.request);
                 u.sentNanos = now;
@@ -338,8 +342,7 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
             Slot slot = slots.remove(c.id());
             Verifier.Check check = new Verifier.Check(c.id(), prompts.decode(c.tokens()), slot.task().problem().answer(),
                     getContext().getSelf());
-            awaitingReward.put(c.id(), new Finished(slot, c));
-            checking.put(c.id(), new Unanswered<>(check));
+            awaitingReward.put(c.id(), new Finished(slot, c, new Unanswered<>(check)));
             peers.verifiers().tell(check);
             if (c.experience()) {
                 consulted.add(c.id());

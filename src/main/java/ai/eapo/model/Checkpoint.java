@@ -134,10 +134,15 @@ public final class Checkpoint {
      * a checkpoint.
      */
     public static void save(PolicyModel model, Path out, Path tokenizerDir, long maxShardBytes) throws IOException {
+        save(model, out, tokenizerDir, maxShardBytes, SafeTensors.dtypeFor(model.config().torchDtype()));
+    }
+
+    /** As {@link #save(PolicyModel, Path, Path, long)}, with the tensors in safetensors dtype {@code dtype} (e.g. F32). */
+    public static void save(PolicyModel model, Path out, Path tokenizerDir, long maxShardBytes, String dtype)
+            throws IOException {
         Path parent = out.toAbsolutePath().getParent();
         Files.createDirectories(parent);
         Path tmp = Files.createTempDirectory(parent, "." + out.getFileName() + ".partial-");
-        String dtype = SafeTensors.dtypeFor(model.config().torchDtype());
         int width = SafeTensors.bytesPerElement(dtype, out, "*");
         JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve("config.json").toFile(), model.config().json());
 

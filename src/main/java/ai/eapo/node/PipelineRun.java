@@ -156,8 +156,14 @@ final class PipelineRun implements AutoCloseable {
                         + config.getInt("eapo.node.port") + " (is another node running there?); "
                         + "choose another with --port N, or --port 0 for any free port: " + e.getMessage());
             }
+            // A node that leaves the cluster before the run is over (downed by the split-brain resolver, say)
+            // stops with an error instead of waiting for ever; a supervisor may start it again.
+            system.getWhenTerminated().thenRun(() -> done.completeExceptionally(new IllegalStateException(
+                    "this node left the cluster before the run finished (see the log above)")));
             try {
                 Cluster node = Cluster.get(system);
+                akka.cluster.Cluster.get(system.classicSystem()).registerOnMemberUp(() ->
+                        System.out.printf("this node joined the cluster as %s%n", cluster.describeRoles()));
                 if (cluster.joinsItself()) {
                     node.manager().tell(Join.create(node.selfMember().address()));
                 }

@@ -58,8 +58,11 @@ public final class LearnerCheckpoints {
 
     static final String FIRST_MOMENT_PREFIX = "m.";
     static final String SECOND_MOMENT_PREFIX = "v.";
-    /** Moments are saved at full precision whatever the weights' dtype: they are the optimizer's exact state. */
-    private static final String MOMENT_DTYPE = "F32";
+    /**
+     * Weights and moments are saved at full precision whatever the model's dtype: they are the learner's exact
+     * state (the trained weights are fp32 in memory), so a resumed run goes on as if never stopped.
+     */
+    private static final String STATE_DTYPE = "F32";
 
     private static final String NAME_FORMAT = "step-%08d";
     private static final String PARTIAL_SUFFIX = ".partial";
@@ -111,12 +114,12 @@ public final class LearnerCheckpoints {
         try {
             Files.createDirectories(directory);
             deleteLeftovers();
-            Checkpoint.save(policy, partial, modelDir, maxShardBytes);
+            Checkpoint.save(policy, partial, modelDir, maxShardBytes, STATE_DTYPE);
             AdamW optimizer = learner.optimizer();
             Map<String, NDArray> moments = new LinkedHashMap<>();
             optimizer.firstMoments().forEach((name, m) -> moments.put(FIRST_MOMENT_PREFIX + name, m));
             optimizer.secondMoments().forEach((name, v) -> moments.put(SECOND_MOMENT_PREFIX + name, v));
-            SafeTensors.write(partial.resolve(OPTIMIZER_FILE), moments, MOMENT_DTYPE);
+            SafeTensors.write(partial.resolve(OPTIMIZER_FILE), moments, STATE_DTYPE);
             writeState(partial.resolve(STATE_FILE), step, optimizer.steps(), learner.knobs());
             if (Files.exists(complete)) {
                 delete(complete);

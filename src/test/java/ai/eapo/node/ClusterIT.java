@@ -113,14 +113,18 @@ class ClusterIT {
         assertTrue(log("sampler-b").contains("the run finished"), log("sampler-b"));
     }
 
-    /** Kills a node, starts its role again, and waits until the run has gone two steps further. */
+    /**
+     * Kills a node, starts its role again, and waits until the new node has joined and the run has gone two
+     * steps further; so the membership is stable again before the next failure.
+     */
     private Process restart(Process dead, String role, String name, int port, String seeds, Path config, Path metrics)
             throws Exception {
         dead.destroyForcibly();
         dead.waitFor(30, TimeUnit.SECONDS);
-        int before = steps(metrics).size();
         Process again = start(role, name, port, seeds, config);
-        await("two steps after restarting the " + role, () -> steps(metrics).size() >= before + 2);
+        await("the restarted " + role + " joining", () -> log(name).contains("this node joined the cluster"));
+        int joined = steps(metrics).size();
+        await("two steps after restarting the " + role, () -> steps(metrics).size() >= joined + 2);
         return again;
     }
 

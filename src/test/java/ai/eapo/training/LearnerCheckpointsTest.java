@@ -139,6 +139,24 @@ class LearnerCheckpointsTest {
     }
 
     @Test
+    void aBf16ModelResumesWithItsExactFp32Weights() {
+        // The trained weights live in fp32; saving them as the model's bf16 would round them at every checkpoint.
+        Path bf16 = ai.eapo.model.TestPaths.shared().resolve("fixtures/tiny-qwen2-bf16");
+        LearnerCheckpoints checkpoints = new LearnerCheckpoints(run, 1);
+        List<float[]> trained;
+        try (PolicyModel policy = Checkpoint.load(bf16, Device.cpu()); LearnerStep learner = learner(policy)) {
+            learner.apply(0, groups(0), WALL_SECONDS);
+            trained = weights(policy);
+            checkpoints.save(1, policy, learner, null, ONE_SHARD);
+        }
+        try (PolicyModel policy = Checkpoint.load(bf16, Device.cpu()); LearnerStep learner = learner(policy)) {
+            assertFalse(sameBits(trained, weights(policy)), "the step changed the weights");
+            assertEquals(1, checkpoints.restore(policy, learner));
+            assertTrue(sameBits(trained, weights(policy)), "the restored weights are the trained fp32 ones");
+        }
+    }
+
+    @Test
     void anUnfinishedSaveIsIgnoredAndDeletedByTheNextSave() throws IOException {
         LearnerCheckpoints checkpoints = new LearnerCheckpoints(run, 2);
         try (PolicyModel policy = base(); LearnerStep learner = learner(policy)) {
