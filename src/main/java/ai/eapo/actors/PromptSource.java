@@ -98,6 +98,7 @@ public final class PromptSource extends AbstractBehavior<PromptSource.Command> {
                 .onMessage(SamplerReset.class, r -> reissue(r.sampler()))
                 .onMessage(SamplerStopped.class, s -> {
                     watched.remove(s.sampler());
+                    getContext().getLog().info("sampler {} stopped", s.sampler().path());
                     return reissue(s.sampler());
                 })
                 .build();
