@@ -68,8 +68,16 @@ final class TrainingOptions {
                 r.getInt("micro-batch-size"), r.getInt("decode-batch-size"), seed);
     }
 
-    /** How problems become model input: {@code eapo.data.prompt-template}. */
+    /**
+     * How problems become model input: {@code eapo.data.prompt-template}, a template with {@code {prompt}} or
+     * the name of one of {@code eapo.data.prompt-templates} ({@code plain}, {@code boxed}, {@code qwen-chat}).
+     */
     static TaskPrompts prompts(Config c, PolicyTokenizer tokenizer) {
-        return new TaskPrompts(tokenizer, c.getString("eapo.data.prompt-template"));
+        String template = c.getString("eapo.data.prompt-template");
+        Config named = c.getConfig("eapo.data.prompt-templates");
+        if (!template.contains(TaskPrompts.PLACEHOLDER) && named.hasPath(template)) {
+            template = named.getString(template);
+        }
+        return new TaskPrompts(tokenizer, template);
     }
 }

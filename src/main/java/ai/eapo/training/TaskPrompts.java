@@ -6,14 +6,18 @@ import ai.eapo.model.PolicyTokenizer;
 /** How a problem becomes model input: the prompt template, tokenised, and the end-of-sequence id. */
 public record TaskPrompts(PolicyTokenizer tokenizer, String template) {
 
+    /** Where the problem text goes in a template. */
+    public static final String PLACEHOLDER = "{prompt}";
+
     public TaskPrompts {
-        if (!template.contains("{prompt}")) {
-            throw new ai.eapo.UserInputException("prompt template '" + template + "' has no {prompt} placeholder");
+        if (!template.contains(PLACEHOLDER)) {
+            throw new ai.eapo.UserInputException("eapo.data.prompt-template '" + template + "' has no " + PLACEHOLDER
+                    + " placeholder and names none of eapo.data.prompt-templates");
         }
     }
 
     public long[] prompt(ProblemSet.Problem problem) {
-        return tokenizer.encode(template.replace("{prompt}", problem.prompt()));
+        return tokenizer.encode(template.replace(PLACEHOLDER, problem.prompt()));
     }
 
     public long eos() {
