@@ -19,12 +19,15 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * {@code bench pipeline}: the same training run twice from the same base, first strictly alternating
- * (max-staleness 0: samplers wait for every update) and then asynchronous (max-staleness as given), and the
- * throughput gain of overlapping sampling with learning, with each actor kind's busy share.
+ * {@code bench pipeline}: the same training run three times from the same base: strictly alternating
+ * (max-staleness 0: samplers wait for every update), asynchronous (max-staleness as given), and asynchronous
+ * plain GRPO (no prior); the throughput gain of overlapping sampling with learning, and EAPO's cost over GRPO
+ * per full training step (generation, prior consultations, verification, update), with each actor kind's
+ * busy share.
  */
 @Command(name = "pipeline", mixinStandardHelpOptions = true,
-        description = "Throughput of the actor pipeline: asynchronous vs strictly alternating, same run; writes results/bench-pipeline.json.")
+        description = "Throughput of the actor pipeline: asynchronous vs strictly alternating, and EAPO vs GRPO, "
+                + "same run; writes results/bench-pipeline.json.")
 final class BenchPipelineCommand implements Callable<Integer> {
 
     @Mixin
@@ -40,33 +43,44 @@ final class BenchPipelineCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Config base = train.config();
         Map<String, Object> results = new LinkedHashMap<>();
-        Map<String, Object> alternating = measure(base, 0);
-        Map<String, Object> overlapped = measure(base, asyncStaleness);
+        Map<String, Object> alternating = measure(base, 0, Map.of());
+        Map<String, Object> overlapped = measure(base, asyncStaleness, Map.of());
+        Map<String, Object> grpo = measure(base, asyncStaleness, Map.of("eapo.algorithm.experience.initial-ratio", 0));
         results.put("alternating", alternating);
         results.put("async", overlapped);
+        results.put("grpo", grpo);
         double gain = (double) overlapped.get("generated_tokens_per_s") / (double) alternating.get("generated_tokens_per_s");
         results.put("async_over_alternating", gain);
+        // EAPO's overhead: wall time of a full step relative to GRPO's, same base, data and seeds.
+        double overhead = (double) grpo.get("steps_per_s") / (double) overlapped.get("steps_per_s");
+        results.put("eapo_step_time_over_grpo", overhead);
         Files.createDirectories(out.toAbsolutePath().getParent());
         new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(out.toFile(), results);
         System.out.printf("%-12s %8s %12s %10s  %s%n", "schedule", "seconds", "tokens/s", "steps/s", "busy share");
-        for (String name : new String[]{"alternating", "async"}) {
+        for (String name : new String[]{"alternating", "async", "grpo"}) {
             @SuppressWarnings("unchecked")
             Map<String, Object> r = (Map<String, Object>) results.get(name);
             System.out.printf("%-12s %8.1f %12.0f %10.3f  %s%n", name, r.get("seconds"), r.get("generated_tokens_per_s"),
                     r.get("steps_per_s"), r.get("busy_share"));
         }
-        System.out.printf("async / alternating throughput: %.2fx  (written to %s)%n", gain, out);
+        System.out.printf("async / alternating throughput: %.2fx; EAPO step time / GRPO step time: %.2fx  (written to %s)%n",
+                gain, overhead, out);
         return 0;
     }
 
-    private static Map<String, Object> measure(Config base, int maxStaleness) throws Exception {
-        Config config = ConfigFactory.parseMap(Map.of("eapo.pipeline.max-staleness", maxStaleness,
-                "eapo.train.eval-size", 0)).withFallback(base);
+    private static Map<String, Object> measure(Config base, int maxStaleness, Map<String, Object> overrides)
+            throws Exception {
+        Map<String, Object> settings = new LinkedHashMap<>(overrides);
+        settings.put("eapo.pipeline.max-staleness", maxStaleness);
+        settings.put("eapo.train.eval-size", 0);
+        Config config = ConfigFactory.parseMap(settings).withFallback(base);
         AtomicLong tokens = new AtomicLong();
         PipelineRun.Outcome outcome;
         long steps;
+        boolean experience;
         try (PipelineRun run = new PipelineRun(config)) {
             steps = run.steps;
+            experience = run.experience;
             outcome = run.run(0, new Learner.Listener() {
                 @Override
                 public void onStep(StepMetrics metrics) {
@@ -86,6 +100,7 @@ final class BenchPipelineCommand implements Callable<Integer> {
         }
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("max_staleness", maxStaleness);
+        r.put("method", experience ? "eapo" : "grpo");
         r.put("steps", steps);
         r.put("seconds", outcome.seconds());
         r.put("generated_tokens", tokens.get());
