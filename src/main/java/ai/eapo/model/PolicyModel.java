@@ -26,6 +26,8 @@ import java.util.Map;
  */
 public final class PolicyModel implements AutoCloseable {
 
+    private static final ai.djl.ndarray.index.NDIndex EVERYTHING = new ai.djl.ndarray.index.NDIndex("...");
+
     private final ModelConfig config;
     private final NDManager manager;
     private final Map<String, NDArray> weights;
@@ -142,7 +144,14 @@ public final class PolicyModel implements AutoCloseable {
         if (!source.keySet().equals(weights.keySet())) {
             throw new IllegalArgumentException("weights to load do not match this model's tensors");
         }
-        weights.forEach((name, w) -> source.get(name).copyTo(w));
+        // A native copy into each weight's storage (through a detached view, so autograd never objects):
+        // NDArray.copyTo goes through a Java direct buffer per tensor that only a garbage collection frees, so
+        // resident memory would grow with every version a replica loads.
+        weights.forEach((name, w) -> {
+            try (NDArray target = w.stopGradient()) {
+                target.set(EVERYTHING, source.get(name));
+            }
+        });
     }
 
     // ---------------------------------------------------------------- whole sequences (learner path)
