@@ -285,7 +285,12 @@ public final class PolicyModel implements AutoCloseable {
         long d = qs.get(3);
         // Group queries by their KV head instead of repeating K/V: [B, kvHeads, groups·Lq, d].
         NDArray grouped = q.reshape(batch, kvHeads, groups * lq, d);
-        NDArray scores = Constants.divide(grouped.matMul(k.transpose(0, 1, 3, 2)), Math.sqrt(d));
+        // A new array lands in its input's manager: for a KV cache that is the long-lived cache manager, so the
+        // transposed keys are handed to the query's (per-step) manager, or one cache-sized array per layer and
+        // decode step would pile up until the batch closes.
+        NDArray keysT = k.transpose(0, 1, 3, 2);
+        keysT.attach(grouped.getManager());
+        NDArray scores = Constants.divide(grouped.matMul(keysT), Math.sqrt(d));
         scores = scores.reshape(batch, kvHeads, groups, lq, -1).add(additiveMask);
         NDArray probs = scores.softmax(-1).reshape(batch, kvHeads, groups * lq, -1);
         return probs.matMul(v).reshape(batch, kvHeads * groups, lq, d);

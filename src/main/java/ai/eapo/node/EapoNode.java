@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
 @Command(name = "eapo-node", mixinStandardHelpOptions = true, version = "eapo 0.1.0",
         description = "Experience Augmented Policy Optimization: RL post-training of language models.",
         subcommands = {LogitsCommand.class, GenerateCommand.class, VerifyCommand.class,
-                SyntheticDataCommand.class, InitModelCommand.class, SftCommand.class, TrainSyncCommand.class, TrainCommand.class, CtlCommand.class, BenchCommand.class,
+                SyntheticDataCommand.class, InitModelCommand.class, SftCommand.class, TrainSyncCommand.class, TrainCommand.class, CtlCommand.class, BenchCommand.class, EvalCommand.class,
                 PlotCommand.class,
                 CommandLine.HelpCommand.class})
 public final class EapoNode implements Runnable {

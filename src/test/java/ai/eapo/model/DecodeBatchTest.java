@@ -209,6 +209,39 @@ class DecodeBatchTest {
         assertTrue(growthMb < 48, "native memory grew by " + growthMb + " MiB over 2,000 decode steps");
     }
 
+    @Test
+    void aLongLivedDecoderKeepsNativeMemoryFlat() throws Exception {
+        // A Sampler keeps one decoder for the whole run, sequences joining as others finish: anything a decode
+        // step leaves in the cache's manager piles up (one cache-sized array per layer and step, once).
+        Random r = new Random(5);
+        long nextId = 0;
+        long baselineKb = 0;
+        int baselineArrays = 0;
+        try (ContinuousDecoder decoder = new ContinuousDecoder(model, new SamplingParams(1.0, 1.0, 0), Set.of(), 8,
+                entropy -> false)) {
+            for (int step = 0; step < 800; step++) {
+                while (decoder.inFlight() < 8) {
+                    decoder.submit(new Generator.Request(nextId, randomIds(r, 4), 40 + r.nextInt(60), nextId));
+                    nextId++;
+                }
+                decoder.step();
+                if (step == 100) {
+                    baselineKb = nativeKb();
+                    baselineArrays = arrays();
+                }
+            }
+            int growth = arrays() - baselineArrays;
+            assertTrue(growth < 100, growth + " more NDArrays alive after 700 more steps of one decoder");
+        }
+        long growthMb = (nativeKb() - baselineKb) / 1024;
+        assertTrue(growthMb < 48, "native memory grew by " + growthMb + " MiB over 700 steps of one decoder");
+    }
+
+    /** Arrays alive under the model's manager and its sub-managers (the decoders' caches among them). */
+    static int arrays() {
+        return ((ai.djl.ndarray.BaseNDManager) model.manager()).getManagedArrays().size();
+    }
+
     /** Resident memory; the test JVM's heap is fixed and pre-touched (see pom.xml), so growth is native. */
     static long nativeKb() throws Exception {
         return residentKb();
