@@ -152,22 +152,16 @@ final class EvalCommand implements Callable<Integer> {
     /** application.conf, overridden by --config, overridden by flags. */
     Config config() {
         Map<String, Object> flags = new LinkedHashMap<>();
-        put(flags, "eapo.train.test", data);
-        put(flags, "eapo.rollout.temperature", temperature);
-        put(flags, "eapo.rollout.top-p", topP);
-        put(flags, "eapo.rollout.top-k", topK);
-        put(flags, "eapo.rollout.max-new-tokens", maxNewTokens);
-        put(flags, "eapo.rollout.decode-batch-size", batchSize);
-        put(flags, "eapo.data.prompt-template", promptTemplate);
-        put(flags, "eapo.train.seed", seed);
-        put(flags, "eapo.device", device);
+        TrainCommand.put(flags, "eapo.train.test", data);
+        TrainCommand.put(flags, "eapo.rollout.temperature", temperature);
+        TrainCommand.put(flags, "eapo.rollout.top-p", topP);
+        TrainCommand.put(flags, "eapo.rollout.top-k", topK);
+        TrainCommand.put(flags, "eapo.rollout.max-new-tokens", maxNewTokens);
+        TrainCommand.put(flags, "eapo.rollout.decode-batch-size", batchSize);
+        TrainCommand.put(flags, "eapo.data.prompt-template", promptTemplate);
+        TrainCommand.put(flags, "eapo.train.seed", seed);
+        TrainCommand.put(flags, "eapo.device", device);
         return TrainCommand.load(flags, configFile);
-    }
-
-    private static void put(Map<String, Object> flags, String key, Object value) {
-        if (value != null) {
-            flags.put(key, value);
-        }
     }
 
     /** Checks every setting before anything is loaded; a bad one is named with its flag and value. */

@@ -156,7 +156,8 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    private static void put(Map<String, Object> flags, String key, Object value) {
+    /** Sets {@code key} to a flag's value when the flag was given. */
+    static void put(Map<String, Object> flags, String key, Object value) {
         if (value != null) {
             flags.put(key, value instanceof Path p ? p.toString() : value);
         }
