@@ -81,15 +81,16 @@ public final class ProblemSet {
                 new UserInputException(where + ": none of the problem fields " + format.problemFields()));
         Optional<String> answerField = first(node, format.answerFields());
         Optional<String> solutionField = first(node, format.solutionFields());
+        boolean gsm8k = answerField.map(ProblemSet::isGsm8k).orElse(false);
         String answer = switch (format.answerFrom()) {
             case FIELD -> answerField.orElseThrow(() -> missing(where, "answer", format.answerFields()));
             case GSM8K -> hashes(answerField.orElseThrow(() -> missing(where, "answer", format.answerFields())), where);
             case BOXED -> boxed(solutionField.orElse(""), where);
-            case AUTO -> answerField.map(a -> isGsm8k(a) ? hashes(a, where) : a)
+            case AUTO -> answerField.map(a -> gsm8k ? hashes(a, where) : a)
                     .orElseGet(() -> boxed(solutionField.orElse(""), where));
         };
         // GSM8K's "answer" field is the worked solution.
-        String solution = solutionField.orElse(answerField.filter(ProblemSet::isGsm8k).orElse(""));
+        String solution = solutionField.orElse(gsm8k ? answerField.get() : "");
         return new Problem(prompt, answer, solution, first(node, format.levelFields()).orElse(""),
                 first(node, format.subjectFields()).orElse(""));
     }
