@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # The results table of issue #7 on the embedded task: GRPO vs EAPO over several seeds, then sweeps of tau, the
-# annealing steps T and the IS mode, all from the committed tiny base and prior with the same budget per run.
-# Each run is a full `eapo-node train` run in results/table/<name>-s<seed>/; a run whose summary.json exists is
-# skipped, so the script continues where an interrupted one stopped (delete a run's directory to redo it).
-# At the end results/table/summary.md and summary.json hold the mean and spread over seeds of each setting.
+# annealing steps T, the IS mode and the experience granularity, all from the committed tiny base and prior with the
+# same budget per run (steps x questions x group size). Each run is a full `eapo-node train` run in
+# results/table/<name>-s<seed>/; a run whose summary.json is complete is skipped, so the script continues where an
+# interrupted one stopped (delete a run's directory to redo it). Then `bench pipeline` measures the step time of
+# EAPO against GRPO in one process, and the `results` command writes results/table/summary.md, summary.json and
+# the PNG charts (mean and spread over seeds).
 #
-# Usage: scripts/reproduce-results.sh [--steps N] [--eval-every N] [--seeds "0 1 2"] [--sweep-seeds "0 1"] [--only REGEX]
+# Usage: scripts/reproduce-results.sh [--steps N] [--eval-every N] [--seeds "0 1 2"] [--sweep-seeds "0 1"]
+#                                     [--only REGEX] [--skip-bench]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-STEPS=30; EVAL_EVERY=10; SEEDS="0 1 2"; SWEEP_SEEDS="0 1"; ONLY="."
+STEPS=30; EVAL_EVERY=10; SEEDS="0 1 2"; SWEEP_SEEDS="0 1"; ONLY="."; BENCH=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --steps) STEPS="$2"; shift 2 ;;
@@ -16,6 +19,7 @@ while [ $# -gt 0 ]; do
     --seeds) SEEDS="$2"; shift 2 ;;
     --sweep-seeds) SWEEP_SEEDS="$2"; shift 2 ;;
     --only) ONLY="$2"; shift 2 ;;
+    --skip-bench) BENCH=0; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -27,11 +31,9 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 cp "$JAR" "$WORK/eapo-node.jar"
 mkdir -p "$OUT"
-printf 'eapo.algorithm.experience.shape = constant\n' > "$WORK/never-anneal.conf"
-printf 'eapo.algorithm.is.mode = none\n' > "$WORK/is-none.conf"
-printf 'eapo.algorithm.is.mode = shaped\n' > "$WORK/is-shaped.conf"
+conf() { printf '%s\n' "$2" > "$WORK/$1.conf"; echo "--config $WORK/$1.conf"; }
 
-# name | flags (EAPO defaults: alpha_0 0.5, T 100, tau 1.0, linear annealing, truncated IS)
+# name | flags (EAPO defaults: alpha_0 0.5, T 100, tau 1.0, linear annealing, truncated IS, token granularity)
 MAIN=(
   "grpo|--grpo"
   "eapo|"
@@ -42,9 +44,12 @@ SWEEPS=(
   "tau-3|--tau 3"
   "T-0|--annealing-steps 0"
   "T-15|--annealing-steps 15"
-  "T-never|--config $WORK/never-anneal.conf"
-  "is-none|--config $WORK/is-none.conf"
-  "is-shaped|--config $WORK/is-shaped.conf"
+  "T-30|--annealing-steps 30"
+  "T-never|$(conf never-anneal 'eapo.algorithm.experience.shape = constant')"
+  "is-none|$(conf is-none 'eapo.algorithm.is.mode = none')"
+  "is-shaped|$(conf is-shaped 'eapo.algorithm.is.mode = shaped')"
+  "token-pos|$(conf token-pos 'eapo.algorithm.advantage.correct-experience-only = true')"
+  "trajectory-pos|$(conf trajectory-pos 'eapo.algorithm { experience.granularity = trajectory, advantage.correct-experience-only = true }')"
 )
 
 run() { # name flags seed
@@ -57,66 +62,19 @@ run() { # name flags seed
   # shellcheck disable=SC2086
   java -jar "$WORK/eapo-node.jar" train --steps "$STEPS" --eval-every "$EVAL_EVERY" --seed "$3" \
       --results-dir "$OUT" --run-id "$1-s$3" $2 > "$WORK/run.log" 2>&1 || { tail -20 "$WORK/run.log"; exit 1; }
-  grep -E "held-out|wrote" "$WORK/run.log" || true
+  grep -E "held-out|wrote" "$WORK/run.log" | tr '\r' '\n' | grep -E "^held-out|^wrote" || true
 }
 for seed in $SEEDS; do for r in "${MAIN[@]}"; do run "${r%%|*}" "${r#*|}" "$seed"; done; done
 for seed in $SWEEP_SEEDS; do for r in "${SWEEPS[@]}"; do run "${r%%|*}" "${r#*|}" "$seed"; done; done
 
-python3 - "$OUT" <<'PY'
-import json, os, re, statistics, sys
-out = sys.argv[1]
-runs = {}
-for d in sorted(os.listdir(out)):
-    m = re.fullmatch(r"(.+)-s(\d+)", d)
-    path = os.path.join(out, d)
-    if not m or not os.path.exists(os.path.join(path, "summary.json")):
-        continue
-    summary = json.load(open(os.path.join(path, "summary.json")))
-    if "heldout_accuracy_after" not in summary:
-        continue
-    lines = [json.loads(l) for l in open(os.path.join(path, "metrics.jsonl")) if l.strip()]
-    curve = {0: summary["heldout_accuracy_before"]}
-    tokens, cumulative = {0: 0}, 0
-    for l in lines:
-        cumulative += l["tokens"]
-        if l.get("heldout_accuracy") is not None:
-            curve[l["step"] + 1] = l["heldout_accuracy"]
-            tokens[l["step"] + 1] = cumulative
-    curve[summary["steps"]] = summary["heldout_accuracy_after"]
-    tokens[summary["steps"]] = cumulative
-    def mean_of(key):
-        values = [l[key] for l in lines if l.get(key) is not None]
-        return statistics.mean(values) if values else None
-    runs.setdefault(m.group(1), []).append({
-        "seed": int(m.group(2)), "curve": curve, "generated_tokens": tokens, "best": max(curve.values()),
-        "resampled_ratio": mean_of("resampled_ratio"), "ea_accuracy": mean_of("ea_accuracy"),
-        "accuracy": mean_of("accuracy"), "tokens_per_s": mean_of("tokens_per_s"),
-        "resampled_ratio_by_step": [l.get("resampled_ratio") for l in lines],
-        "ea_accuracy_by_step": [l.get("ea_accuracy") for l in lines]})
-
-def spread(values):
-    values = [v for v in values if v is not None]
-    if not values:
-        return "–"
-    if len(values) == 1:
-        return f"{100 * values[0]:.1f}"
-    return f"{100 * statistics.mean(values):.1f} ± {100 * statistics.stdev(values):.1f}"
-
-steps = sorted(set.intersection(*(set(r["curve"]) for rs in runs.values() for r in rs))) if runs else []
-head = "| setting | seeds | " + " | ".join(f"held-out @{s}" for s in steps) + " | best | train acc | EA acc | resampled | tokens/s |"
-rows = [head, "|" + "---|" * (head.count("|") - 1)]
-for name, rs in runs.items():
-    cells = [name, str(len(rs))] + [spread([r["curve"][s] for r in rs]) for s in steps]
-    cells += [spread([r["best"] for r in rs]), spread([r["accuracy"] for r in rs]),
-              spread([r["ea_accuracy"] for r in rs]), spread([r["resampled_ratio"] for r in rs]),
-              f"{statistics.mean(r['tokens_per_s'] for r in rs):.0f}"]
-    rows.append("| " + " | ".join(cells) + " |")
-table = "\n".join(rows)
-with open(os.path.join(out, "summary.md"), "w") as f:
-    f.write("# Results on the embedded task\n\nGreedy held-out accuracy (%) on 400 problems by learner step, "
-            "mean ± sample standard deviation over seeds; train acc, EA acc (experience-augmented responses) and "
-            "resampled (share of EA-response tokens from the prior) are means over the run's steps. Produced by "
-            "scripts/reproduce-results.sh.\n\n" + table + "\n")
-json.dump(runs, open(os.path.join(out, "summary.json"), "w"), indent=1)
-print(table)
-PY
+if [ "$BENCH" = 1 ]; then
+  java -jar "$WORK/eapo-node.jar" bench pipeline --steps 8 --out "$OUT/bench-pipeline.json"
+fi
+SPEED=()
+[ -f "$OUT/bench-pipeline.json" ] && SPEED=(--speed "$OUT/bench-pipeline.json")
+java -jar "$WORK/eapo-node.jar" results --dir "$OUT" "${SPEED[@]}" \
+    --figure "main=grpo,eapo" \
+    --figure "tau=tau-0,tau-0.3,eapo,tau-3" \
+    --figure "annealing=T-0,T-15,T-30,eapo,T-never" \
+    --figure "is-mode=eapo,is-none,is-shaped" \
+    --figure "granularity=token-pos,trajectory-pos"

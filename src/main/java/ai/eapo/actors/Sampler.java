@@ -332,7 +332,7 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
     }
 
     private boolean isCritical(double entropy) {
-        return entropy > replica.knobs.tau();
+        return settings.hyper().criticalPoints().withThreshold(replica.knobs.tau()).isCritical(entropy);
     }
 
     /** Sends finished responses to be verified, frees their prior caches, and makes room for more work. */

@@ -9,7 +9,7 @@ import com.typesafe.config.ConfigValueType;
  * with its defaults in {@code conf/application.conf}) and validated before any work starts.
  *
  * @param schedule α_0, T and the annealing shape
- * @param criticalPoints τ
+ * @param criticalPoints τ and the experience granularity
  * @param groupSize G, responses per prompt, ≥ 2 (a group std needs two rewards)
  * @param advantage advantage normalisation
  * @param loss the policy loss
@@ -37,13 +37,16 @@ public record HyperParameters(
                             config.getLong(ExperienceSchedule.KEY_ANNEAL_STEPS),
                             NamedOption.parse(ScheduleShape.class, ExperienceSchedule.KEY_SHAPE,
                                     config.getString(ExperienceSchedule.KEY_SHAPE))),
-                    new CriticalPointPolicy(extendedDouble(config, CriticalPointPolicy.KEY_ENTROPY_THRESHOLD)),
+                    new CriticalPointPolicy(extendedDouble(config, CriticalPointPolicy.KEY_ENTROPY_THRESHOLD),
+                            NamedOption.parse(ExperienceGranularity.class, CriticalPointPolicy.KEY_GRANULARITY,
+                                    config.getString(CriticalPointPolicy.KEY_GRANULARITY))),
                     config.getInt(KEY_GROUP_SIZE),
                     new AdvantageOptions(
                             NamedOption.parse(AdvantageNorm.class, AdvantageOptions.KEY_NORM,
                                     config.getString(AdvantageOptions.KEY_NORM)),
                             config.getDouble(AdvantageOptions.KEY_STD_EPSILON),
-                            config.getBoolean(AdvantageOptions.KEY_DROP_UNIFORM_GROUPS)),
+                            config.getBoolean(AdvantageOptions.KEY_DROP_UNIFORM_GROUPS),
+                            config.getBoolean(AdvantageOptions.KEY_CORRECT_EXPERIENCE_ONLY)),
                     new LossOptions(
                             NamedOption.parse(ImportanceSamplingMode.class, LossOptions.KEY_IS_MODE,
                                     config.getString(LossOptions.KEY_IS_MODE)),

@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
         description = "Experience Augmented Policy Optimization: RL post-training of language models.",
         subcommands = {LogitsCommand.class, GenerateCommand.class, VerifyCommand.class,
                 SyntheticDataCommand.class, InitModelCommand.class, SftCommand.class, TrainSyncCommand.class, TrainCommand.class, CtlCommand.class, BenchCommand.class, EvalCommand.class,
-                PlotCommand.class,
+                PlotCommand.class, ResultsCommand.class,
                 CommandLine.HelpCommand.class})
 public final class EapoNode implements Runnable {
 

@@ -1,7 +1,6 @@
 package ai.eapo.training;
 
 import ai.eapo.UserInputException;
-import ai.eapo.algorithm.CriticalPointPolicy;
 import ai.eapo.algorithm.ExperienceSchedule;
 import ai.eapo.algorithm.HyperParameters;
 
@@ -70,7 +69,7 @@ public record Knobs(double tau, long annealingSteps, double initialRatio, double
     /** The algorithm options with τ, T and α_0 taken from these knobs. */
     public HyperParameters applyTo(HyperParameters hyper) {
         return new HyperParameters(new ExperienceSchedule(initialRatio, annealingSteps, hyper.schedule().shape()),
-                new CriticalPointPolicy(tau), hyper.groupSize(), hyper.advantage(), hyper.loss(), hyper.optimizer());
+                hyper.criticalPoints().withThreshold(tau), hyper.groupSize(), hyper.advantage(), hyper.loss(), hyper.optimizer());
     }
 
     /** Name → value, in the spelling {@link #with} accepts. */

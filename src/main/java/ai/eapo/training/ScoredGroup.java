@@ -13,21 +13,59 @@ import java.util.List;
  *
  * @param step the learner step whose batch the question belongs to
  * @param question the question's place in that batch
+ * @param trained per response, whether it takes part in the update (false only for the incorrect
+ *     experience-augmented responses that {@link AdvantageOptions#correctExperienceOnly()} leaves out); the
+ *     advantages are computed over the trained responses and are 0 for the others
  */
 public record ScoredGroup(long step, int question, long[] prompt, List<Completion> responses, double[] rewards,
-                          GroupAdvantages advantages) {
+                          GroupAdvantages advantages, boolean[] trained) {
 
     public ScoredGroup {
-        if (responses.size() != rewards.length) {
-            throw new IllegalArgumentException(responses.size() + " responses but " + rewards.length + " rewards");
+        if (responses.size() != rewards.length || trained.length != rewards.length) {
+            throw new IllegalArgumentException(responses.size() + " responses, " + rewards.length + " rewards and "
+                    + trained.length + " trained flags");
         }
         responses = List.copyOf(responses);
     }
 
-    /** Scores a group: advantages from the rewards under {@code options}. */
+    /** Scores a group: advantages from the rewards of the responses it trains on, under {@code options}. */
     public static ScoredGroup of(long step, int question, long[] prompt, List<Completion> responses, double[] rewards,
                                  AdvantageOptions options) {
-        return new ScoredGroup(step, question, prompt, responses, rewards.clone(), GroupAdvantages.of(rewards, options));
+        int n = rewards.length;
+        boolean[] trained = new boolean[n];
+        int count = 0;
+        for (int j = 0; j < n; j++) {
+            // "Correct" is a positive reward: 1 from the Verifier, never 0 or a format penalty.
+            trained[j] = !(options.correctExperienceOnly() && responses.get(j).experience() && rewards[j] <= 0);
+            count += trained[j] ? 1 : 0;
+        }
+        return new ScoredGroup(step, question, prompt, responses, rewards.clone(),
+                advantagesOf(rewards, trained, count, options), trained);
+    }
+
+    /** GRPO advantages over the trained responses, scattered back to slot order; 0 for the others. */
+    private static GroupAdvantages advantagesOf(double[] rewards, boolean[] trained, int count, AdvantageOptions options) {
+        if (count == rewards.length) {
+            return GroupAdvantages.of(rewards, options);
+        }
+        if (count < 2) {
+            return new GroupAdvantages(new double[rewards.length], true); // no baseline left: no signal
+        }
+        double[] kept = new double[count];
+        for (int j = 0, i = 0; j < rewards.length; j++) {
+            if (trained[j]) {
+                kept[i++] = rewards[j];
+            }
+        }
+        GroupAdvantages of = GroupAdvantages.of(kept, options);
+        double[] keptAdvantages = of.advantages();
+        double[] advantages = new double[rewards.length];
+        for (int j = 0, i = 0; j < rewards.length; j++) {
+            if (trained[j]) {
+                advantages[j] = keptAdvantages[i++];
+            }
+        }
+        return new GroupAdvantages(advantages, of.uniform());
     }
 
     /** All rewards equal: no learning signal (DAPO dynamic sampling drops such groups). */
@@ -35,11 +73,14 @@ public record ScoredGroup(long step, int question, long[] prompt, List<Completio
         return advantages.uniform();
     }
 
-    /** The responses as the learner consumes them, each with its group advantage. */
+    /** The trained responses as the learner consumes them, each with its group advantage. */
     public List<Trajectory> trajectories() {
         double[] a = advantages.advantages();
         List<Trajectory> out = new ArrayList<>(responses.size());
         for (int j = 0; j < responses.size(); j++) {
+            if (!trained[j]) {
+                continue;
+            }
             Completion c = responses.get(j);
             out.add(new Trajectory(prompt, c.tokens(), c.logProbs(), c.resampled(), a[j]));
         }

@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class GrouperTest {
 
     static final ActorTestKit KIT = ActorTestKit.create(SamplerTest.testConfig());
-    static final AdvantageOptions STD = new AdvantageOptions(AdvantageNorm.STD, 1e-6, false);
+    static final AdvantageOptions STD = new AdvantageOptions(AdvantageNorm.STD, 1e-6, false, false);
     static final ProblemSet.Problem PROBLEM = new ProblemSet.Problem("Compute 1+1.", "2", "", "1");
 
     @AfterAll

@@ -30,6 +30,15 @@ class CriticalPointPolicyTest {
     }
 
     @Test
+    void trajectoryGranularityMakesEveryPositionCriticalWhateverTau() {
+        CriticalPointPolicy trajectory = new CriticalPointPolicy(Double.POSITIVE_INFINITY, ExperienceGranularity.TRAJECTORY);
+        assertTrue(trajectory.isCritical(0.0));
+        assertTrue(trajectory.withThreshold(5.0).isCritical(0.1));
+        assertEquals(ExperienceGranularity.TRAJECTORY, trajectory.withThreshold(5.0).granularity());
+        assertFalse(new CriticalPointPolicy(5.0, ExperienceGranularity.TOKEN).isCritical(0.1));
+    }
+
+    @Test
     void negativeOrNanThresholdIsRefusedWithItsKey() {
         IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
                 () -> new CriticalPointPolicy(-0.1).validate());

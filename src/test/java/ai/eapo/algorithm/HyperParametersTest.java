@@ -1,6 +1,7 @@
 package ai.eapo.algorithm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -32,6 +33,16 @@ class HyperParametersTest {
         assertEquals(0.1, defaults.loss().shapingGamma());
         assertEquals(AdvantageNorm.STD, defaults.advantage().norm());
         assertEquals(1e-6, defaults.advantage().stdEpsilon());
+        assertEquals(ExperienceGranularity.TOKEN, defaults.criticalPoints().granularity());
+        assertFalse(defaults.advantage().correctExperienceOnly());
+    }
+
+    @Test
+    void trajectoryGranularityAndCorrectOnlyExperienceAreRead() {
+        HyperParameters parameters = with(
+                "eapo.algorithm { experience.granularity = trajectory, advantage.correct-experience-only = true }");
+        assertEquals(ExperienceGranularity.TRAJECTORY, parameters.criticalPoints().granularity());
+        assertTrue(parameters.advantage().correctExperienceOnly());
     }
 
     @Test
@@ -48,6 +59,7 @@ class HyperParametersTest {
         "eapo.algorithm.experience.initial-ratio = 1.2      | eapo.algorithm.experience.initial-ratio = 1.2",
         "eapo.algorithm.experience.initial-ratio = -0.1     | eapo.algorithm.experience.initial-ratio = -0.1",
         "eapo.algorithm.experience.shape = exponential      | eapo.algorithm.experience.shape = exponential",
+        "eapo.algorithm.experience.granularity = sentence   | eapo.algorithm.experience.granularity = sentence",
         "eapo.algorithm.group-size = 1                      | eapo.algorithm.group-size = 1",
         "eapo.algorithm.is.cap = 0                          | eapo.algorithm.is.cap = 0.0",
         "eapo.algorithm.is.mode = clipped                   | eapo.algorithm.is.mode = clipped",

@@ -1,0 +1,418 @@
+package ai.eapo.report;
+
+import ai.eapo.UserInputException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.OptionalDouble;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.IntStream;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+
+/**
+ * The results table of a set of training runs (issue #7): every run directory {@code SETTING-sSEED} under one
+ * directory, grouped by setting, summarised as mean ± sample standard deviation over seeds, in {@code summary.md},
+ * {@code summary.json} and PNG charts per figure (held-out accuracy by step and by generated tokens, resampled ratio
+ * and accuracy of experience-augmented responses by step, each the mean over seeds).
+ *
+ * <p>Held-out accuracy measured after learner step s (0-based) belongs to point s + 1: point 0 is the model before
+ * training. A run counts only once its summary.json has {@code heldout_accuracy_after}, i.e. it finished.
+ */
+public final class ResultsTable {
+
+    static final String SUMMARY = "summary.json";
+    static final String METRICS = "metrics.jsonl";
+    private static final Pattern RUN_DIRECTORY = Pattern.compile("(.+)-s(\\d+)");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** A chart group: the settings compared in one figure, in drawing order. */
+    public record Figure(String name, List<String> settings) {
+        /** Parses {@code NAME=setting,setting,...}. */
+        public static Figure parse(String spec) {
+            int eq = spec.indexOf('=');
+            if (eq <= 0 || eq == spec.length() - 1) {
+                throw new UserInputException("figure '" + spec + "': expected NAME=setting,setting,...");
+            }
+            return new Figure(spec.substring(0, eq).strip(),
+                    List.of(spec.substring(eq + 1).split(",")).stream().map(String::strip).toList());
+        }
+    }
+
+    /** One finished run: its held-out curve and generated-token count by point, and its per-step metrics lines. */
+    record Run(String setting, int seed, TreeMap<Integer, Double> heldout, TreeMap<Integer, Long> tokensAt,
+               List<JsonNode> steps) {
+
+        /** Mean over the steps where {@code key} has a value; empty when none has. */
+        OptionalDouble stepMean(String key) {
+            return steps.stream().map(s -> s.get(key)).filter(v -> v != null && v.isNumber())
+                    .mapToDouble(JsonNode::asDouble).average();
+        }
+
+        /** {@code key} at each step, NaN where it has no value. */
+        double[] byStep(String key) {
+            return steps.stream().map(s -> s.get(key))
+                    .mapToDouble(v -> v != null && v.isNumber() ? v.asDouble() : Double.NaN).toArray();
+        }
+
+        double best() {
+            return heldout.values().stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
+        }
+
+        /** Mean wall seconds per learner step: generated tokens over tokens per second, step by step. */
+        OptionalDouble secondsPerStep() {
+            return steps.stream().filter(s -> s.path("tokens_per_s").isNumber() && s.path("tokens_per_s").asDouble() > 0)
+                    .mapToDouble(s -> s.get("tokens").asDouble() / s.get("tokens_per_s").asDouble()).average();
+        }
+    }
+
+    private ResultsTable() {
+    }
+
+    /**
+     * Reads every finished run under {@code dir} and writes summary.md, summary.json and the figures' PNGs there;
+     * returns the files written. {@code speed}, when not null, is a {@code bench pipeline} result whose step-time
+     * ratios go into summary.md.
+     */
+    public static List<Path> write(Path dir, List<Figure> figures, Path speed) {
+        Map<String, List<Run>> runs = read(dir);
+        if (runs.isEmpty()) {
+            throw new UserInputException(dir + ": no finished runs (directories SETTING-sSEED with a complete " + SUMMARY + ")");
+        }
+        for (Figure figure : figures) {
+            for (String setting : figure.settings()) {
+                if (!runs.containsKey(setting)) {
+                    throw new UserInputException("figure " + figure.name() + ": no finished run of setting '" + setting
+                            + "' in " + dir + " (settings: " + String.join(", ", runs.keySet()) + ")");
+                }
+            }
+        }
+        List<Path> written = new ArrayList<>();
+        try {
+            Path markdown = dir.resolve("summary.md");
+            Files.writeString(markdown, markdown(runs, figures, speed), StandardCharsets.UTF_8);
+            written.add(markdown);
+            Path json = dir.resolve(SUMMARY);
+            JSON.writerWithDefaultPrettyPrinter().writeValue(json.toFile(), summaryJson(runs));
+            written.add(json);
+            for (Figure figure : figures) {
+                for (Map.Entry<String, XYChart> chart : charts(figure, runs).entrySet()) {
+                    Path png = dir.resolve(chart.getKey());
+                    BitmapEncoder.saveBitmap(chart.getValue(), png.toString(), BitmapEncoder.BitmapFormat.PNG);
+                    written.add(png);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing the results table to " + dir, e);
+        }
+        return written;
+    }
+
+    /** Finished runs by setting (settings in name order, runs by seed). */
+    static Map<String, List<Run>> read(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            throw new UserInputException(dir + ": not a directory");
+        }
+        Map<String, List<Run>> runs = new TreeMap<>();
+        try (var children = Files.list(dir)) {
+            for (Path child : children.sorted().toList()) {
+                Matcher m = RUN_DIRECTORY.matcher(child.getFileName().toString());
+                if (m.matches() && Files.isRegularFile(child.resolve(SUMMARY))) {
+                    Run run = readRun(child, m.group(1), Integer.parseInt(m.group(2)));
+                    if (run != null) {
+                        runs.computeIfAbsent(run.setting(), k -> new ArrayList<>()).add(run);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("listing " + dir, e);
+        }
+        runs.values().forEach(list -> list.sort((a, b) -> Integer.compare(a.seed(), b.seed())));
+        return runs;
+    }
+
+    /** The run in {@code dir}, or null while it is unfinished. */
+    private static Run readRun(Path dir, String setting, int seed) throws IOException {
+        JsonNode summary = readJson(dir.resolve(SUMMARY));
+        if (!summary.path("heldout_accuracy_after").isNumber()) {
+            return null;
+        }
+        List<JsonNode> steps = new ArrayList<>();
+        List<String> lines = Files.readAllLines(dir.resolve(METRICS), StandardCharsets.UTF_8);
+        for (int i = 0; i < lines.size(); i++) {
+            if (!lines.get(i).isBlank()) {
+                try {
+                    steps.add(JSON.readTree(lines.get(i)));
+                } catch (IOException e) {
+                    throw new UserInputException(dir.resolve(METRICS) + " line " + (i + 1) + ": not JSON: " + e.getMessage());
+                }
+            }
+        }
+        TreeMap<Integer, Double> heldout = new TreeMap<>();
+        TreeMap<Integer, Long> tokensAt = new TreeMap<>();
+        heldout.put(0, summary.get("heldout_accuracy_before").asDouble());
+        tokensAt.put(0, 0L);
+        long tokens = 0;
+        for (JsonNode step : steps) {
+            tokens += step.path("tokens").asLong();
+            if (step.path("heldout_accuracy").isNumber()) {
+                int point = step.get("step").asInt() + 1;
+                heldout.put(point, step.get("heldout_accuracy").asDouble());
+                tokensAt.put(point, tokens);
+            }
+        }
+        int last = summary.get("steps").asInt();
+        heldout.put(last, summary.get("heldout_accuracy_after").asDouble());
+        tokensAt.put(last, tokens);
+        return new Run(setting, seed, heldout, tokensAt, steps);
+    }
+
+    private static JsonNode readJson(Path file) {
+        try {
+            return JSON.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new UserInputException(file + ": not JSON: " + e.getMessage());
+        }
+    }
+
+    /** Mean and sample standard deviation (NaN for one value) of the finite values; empty when there are none. */
+    record Spread(double mean, double sd, int n) {
+        static Spread of(double... values) {
+            double[] finite = java.util.Arrays.stream(values).filter(Double::isFinite).toArray();
+            int n = finite.length;
+            if (n == 0) {
+                return new Spread(Double.NaN, Double.NaN, 0);
+            }
+            double mean = java.util.Arrays.stream(finite).average().orElseThrow();
+            double sd = n < 2 ? Double.NaN
+                    : Math.sqrt(java.util.Arrays.stream(finite).map(v -> (v - mean) * (v - mean)).sum() / (n - 1));
+            return new Spread(mean, sd, n);
+        }
+
+        /** As a percentage, "mean ± sd" ("–" when there is no value). */
+        String percent() {
+            if (n == 0) {
+                return "–";
+            }
+            return n < 2 ? String.format(Locale.ROOT, "%.1f", 100 * mean)
+                    : String.format(Locale.ROOT, "%.1f ± %.1f", 100 * mean, 100 * sd);
+        }
+    }
+
+    private static Spread across(List<Run> runs, Function<Run, Double> value) {
+        return Spread.of(runs.stream().mapToDouble(value::apply).toArray());
+    }
+
+    private static double orNaN(OptionalDouble value) {
+        return value.isPresent() ? value.getAsDouble() : Double.NaN;
+    }
+
+    /** The held-out points every run of {@code settings} measured. */
+    private static TreeSet<Integer> commonPoints(Map<String, List<Run>> runs, List<String> settings) {
+        TreeSet<Integer> points = null;
+        for (String setting : settings) {
+            for (Run run : runs.get(setting)) {
+                if (points == null) {
+                    points = new TreeSet<>(run.heldout().keySet());
+                } else {
+                    points.retainAll(run.heldout().keySet());
+                }
+            }
+        }
+        return points == null ? new TreeSet<>() : points;
+    }
+
+    static String markdown(Map<String, List<Run>> runs, List<Figure> figures, Path speed) {
+        StringBuilder md = new StringBuilder("# Results on the embedded task\n\n");
+        md.append("Produced by `scripts/reproduce-results.sh` (the `results` command). Held-out accuracy is greedy, on the "
+                + "held-out problems, after the given learner step (0 = before training); cells are mean ± sample standard "
+                + "deviation over seeds, in %. *best* is each run's best held-out point. *train acc*, *EA acc* (accuracy of "
+                + "experience-augmented responses) and *resampled* (share of EA-response tokens drawn from the prior) are "
+                + "means over the run's steps; *s/step* is the mean wall time of a learner step, *tokens* the responses' "
+                + "tokens generated in the whole run.\n");
+        List<Figure> all = new ArrayList<>(figures);
+        if (all.isEmpty()) {
+            all.add(new Figure("all", List.copyOf(runs.keySet())));
+        }
+        for (Figure figure : all) {
+            md.append("\n## ").append(figure.name()).append("\n\n").append(table(runs, figure.settings())).append('\n');
+            for (String chart : chartNames(figure, runs)) {
+                md.append("![").append(chart).append("](").append(chart).append(")\n");
+            }
+        }
+        if (speed != null) {
+            md.append("\n## Speed\n\n").append(speedSection(speed));
+        }
+        return md.toString();
+    }
+
+    private static String table(Map<String, List<Run>> runs, List<String> settings) {
+        TreeSet<Integer> points = commonPoints(runs, settings);
+        StringBuilder t = new StringBuilder("| setting | seeds |");
+        points.forEach(p -> t.append(" @").append(p).append(" |"));
+        t.append(" best | train acc | EA acc | resampled | s/step | tokens |\n|---|---|");
+        points.forEach(p -> t.append("---|"));
+        t.append("---|---|---|---|---|---|\n");
+        for (String setting : settings) {
+            List<Run> rs = runs.get(setting);
+            t.append("| ").append(setting).append(" | ").append(rs.size()).append(" |");
+            for (int p : points) {
+                t.append(' ').append(across(rs, r -> r.heldout().get(p)).percent()).append(" |");
+            }
+            t.append(' ').append(across(rs, Run::best).percent())
+                    .append(" | ").append(across(rs, r -> orNaN(r.stepMean("accuracy"))).percent())
+                    .append(" | ").append(across(rs, r -> orNaN(r.stepMean("ea_accuracy"))).percent())
+                    .append(" | ").append(across(rs, r -> orNaN(r.stepMean("resampled_ratio"))).percent())
+                    .append(" | ").append(String.format(Locale.ROOT, "%.2f", across(rs, r -> orNaN(r.secondsPerStep())).mean()))
+                    .append(" | ").append(String.format(Locale.ROOT, "%.0f",
+                            across(rs, r -> (double) r.tokensAt().lastEntry().getValue()).mean()))
+                    .append(" |\n");
+        }
+        return t.toString();
+    }
+
+    private static String speedSection(Path speed) {
+        JsonNode bench = readJson(speed);
+        StringBuilder s = new StringBuilder("From `" + speed.getFileName() + "` (`bench pipeline`, one JVM, the runs one "
+                + "after the other in the same process):\n\n| run | steps | seconds | tokens/s |\n|---|---|---|---|\n");
+        bench.fields().forEachRemaining(e -> {
+            if (e.getValue().isObject()) {
+                JsonNode r = e.getValue();
+                s.append(String.format(Locale.ROOT, "| %s | %d | %.1f | %.0f |%n", e.getKey(), r.path("steps").asInt(),
+                        r.path("seconds").asDouble(), r.path("generated_tokens_per_s").asDouble()));
+            }
+        });
+        s.append('\n');
+        bench.fields().forEachRemaining(e -> {
+            if (e.getValue().isNumber()) {
+                s.append(String.format(Locale.ROOT, "- %s: **%.2f×**%n", e.getKey(), e.getValue().asDouble()));
+            }
+        });
+        return s.toString();
+    }
+
+    private static ObjectNode summaryJson(Map<String, List<Run>> runs) {
+        ObjectNode root = JSON.createObjectNode();
+        runs.forEach((setting, rs) -> {
+            ObjectNode node = root.putObject(setting);
+            ArrayNode seeds = node.putArray("seeds");
+            rs.forEach(r -> seeds.add(r.seed()));
+            ObjectNode heldout = node.putObject("heldout_accuracy");
+            for (int p : commonPoints(runs, List.of(setting))) {
+                Spread spread = across(rs, r -> r.heldout().get(p));
+                heldout.putObject(Integer.toString(p)).put("mean", spread.mean()).put("sd", spread.sd());
+            }
+            putSpread(node, "best", across(rs, Run::best));
+            putSpread(node, "train_accuracy", across(rs, r -> orNaN(r.stepMean("accuracy"))));
+            putSpread(node, "ea_accuracy", across(rs, r -> orNaN(r.stepMean("ea_accuracy"))));
+            putSpread(node, "resampled_ratio", across(rs, r -> orNaN(r.stepMean("resampled_ratio"))));
+            putSpread(node, "seconds_per_step", across(rs, r -> orNaN(r.secondsPerStep())));
+            putSpread(node, "generated_tokens", across(rs, r -> (double) r.tokensAt().lastEntry().getValue()));
+        });
+        return root;
+    }
+
+    private static void putSpread(ObjectNode node, String key, Spread spread) {
+        if (spread.n() > 0) {
+            ObjectNode s = node.putObject(key).put("mean", spread.mean());
+            if (spread.n() > 1) {
+                s.put("sd", spread.sd());
+            }
+        }
+    }
+
+    // ---- charts ----
+
+    private static final String HELDOUT_BY_STEP = "-heldout-by-step.png";
+    private static final String HELDOUT_BY_TOKENS = "-heldout-by-tokens.png";
+    private static final String RESAMPLED = "-resampled-ratio.png";
+    private static final String EA_ACCURACY = "-ea-accuracy.png";
+
+    private static List<String> chartNames(Figure figure, Map<String, List<Run>> runs) {
+        return List.copyOf(charts(figure, runs).keySet());
+    }
+
+    /** The figure's charts by file name; per-step experience charts only when some setting has experience. */
+    static Map<String, XYChart> charts(Figure figure, Map<String, List<Run>> runs) {
+        Map<String, XYChart> charts = new LinkedHashMap<>();
+        XYChart byStep = chart(figure.name() + ": held-out accuracy", "learner step", "held-out accuracy");
+        XYChart byTokens = chart(figure.name() + ": held-out accuracy by generated tokens", "generated tokens",
+                "held-out accuracy");
+        TreeSet<Integer> points = commonPoints(runs, figure.settings());
+        for (String setting : figure.settings()) {
+            List<Run> rs = runs.get(setting);
+            List<Double> x = new ArrayList<>();
+            List<Double> xTokens = new ArrayList<>();
+            List<Double> y = new ArrayList<>();
+            List<Double> error = new ArrayList<>();
+            for (int p : points) {
+                Spread acc = across(rs, r -> r.heldout().get(p));
+                x.add((double) p);
+                xTokens.add(across(rs, r -> (double) r.tokensAt().get(p)).mean());
+                y.add(acc.mean());
+                error.add(Double.isNaN(acc.sd()) ? 0.0 : acc.sd());
+            }
+            byStep.addSeries(setting, x, y, error);
+            byTokens.addSeries(setting, xTokens, y);
+        }
+        charts.put(figure.name() + HELDOUT_BY_STEP, byStep);
+        charts.put(figure.name() + HELDOUT_BY_TOKENS, byTokens);
+        addPerStep(charts, figure, runs, "resampled_ratio", RESAMPLED, "resampled ratio (EA-response tokens from the prior)");
+        addPerStep(charts, figure, runs, "ea_accuracy", EA_ACCURACY, "accuracy of experience-augmented responses");
+        return charts;
+    }
+
+    private static void addPerStep(Map<String, XYChart> charts, Figure figure, Map<String, List<Run>> runs, String key,
+                                   String suffix, String title) {
+        XYChart chart = chart(figure.name() + ": " + title, "learner step", key);
+        for (String setting : figure.settings()) {
+            List<double[]> series = runs.get(setting).stream().map(r -> r.byStep(key)).toList();
+            int steps = series.stream().mapToInt(s -> s.length).min().orElse(0);
+            double[] mean = IntStream.range(0, steps)
+                    .mapToDouble(t -> Spread.of(series.stream().mapToDouble(s -> s[t]).toArray()).mean()).toArray();
+            List<Double> x = new ArrayList<>();
+            List<Double> y = new ArrayList<>();
+            for (int t = 0; t < steps; t++) {
+                // GRPO steps have no EA responses (NaN) or a resampled ratio of exactly 0: nothing to show.
+                if (Double.isFinite(mean[t]) && !(key.equals("resampled_ratio") && alphaZero(runs.get(setting), t))) {
+                    x.add((double) t);
+                    y.add(mean[t]);
+                }
+            }
+            if (!x.isEmpty()) {
+                chart.addSeries(setting, x, y).setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
+            }
+        }
+        if (!chart.getSeriesMap().isEmpty()) {
+            charts.put(figure.name() + suffix, chart);
+        }
+    }
+
+    private static boolean alphaZero(List<Run> runs, int step) {
+        return runs.stream().allMatch(r -> step < r.steps().size() && r.steps().get(step).path("alpha").asDouble() == 0.0);
+    }
+
+    private static XYChart chart(String title, String xTitle, String yTitle) {
+        XYChart chart = new XYChartBuilder().width(MetricsPlots.WIDTH).height(MetricsPlots.HEIGHT)
+                .title(title).xAxisTitle(xTitle).yAxisTitle(yTitle).build();
+        chart.getStyler().setYAxisDecimalPattern(MetricsPlots.Y_AXIS_DECIMALS);
+        return chart;
+    }
+}

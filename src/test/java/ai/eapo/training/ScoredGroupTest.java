@@ -1,0 +1,58 @@
+package ai.eapo.training;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.eapo.algorithm.AdvantageNorm;
+import ai.eapo.algorithm.AdvantageOptions;
+import ai.eapo.model.Generator.Completion;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+/** "Pos-Only" experience: incorrect experience-augmented responses leave the group before the baseline is taken. */
+class ScoredGroupTest {
+
+    private static final AdvantageOptions ALL = new AdvantageOptions(AdvantageNorm.NONE, 1e-6, false, false);
+    private static final AdvantageOptions CORRECT_ONLY = new AdvantageOptions(AdvantageNorm.NONE, 1e-6, false, true);
+
+    private static Completion response(long id, boolean experience) {
+        return new Completion(id, new long[]{5, 6}, new float[]{-1f, -1f}, new float[]{-1f, -1f}, new float[]{1f, 1f},
+                new boolean[]{experience, false}, new long[]{0, 0}, true, experience);
+    }
+
+    // Slots: on-policy 1, on-policy 0, EA 1, EA 0.
+    private static final List<Completion> RESPONSES =
+            List.of(response(0, false), response(1, false), response(2, true), response(3, true));
+    private static final double[] REWARDS = {1, 0, 1, 0};
+
+    @Test
+    void everyResponseTrainsByDefault() {
+        ScoredGroup group = ScoredGroup.of(0, 0, new long[]{1}, RESPONSES, REWARDS, ALL);
+        // mean 0.5 over four: advantages ±0.5.
+        assertArrayEquals(new double[]{0.5, -0.5, 0.5, -0.5}, group.advantages().advantages(), 1e-12);
+        assertEquals(4, group.trajectories().size());
+    }
+
+    @Test
+    void correctOnlyDropsTheIncorrectExperienceResponseFromBaselineAndLoss() {
+        ScoredGroup group = ScoredGroup.of(0, 0, new long[]{1}, RESPONSES, REWARDS, CORRECT_ONLY);
+        // Kept: rewards 1, 0, 1 with mean 2/3; the dropped slot 3 gets 0 and no trajectory.
+        assertArrayEquals(new double[]{1.0 / 3, -2.0 / 3, 1.0 / 3, 0}, group.advantages().advantages(), 1e-12);
+        assertArrayEquals(new boolean[]{true, true, true, false}, group.trained());
+        List<Trajectory> trained = group.trajectories();
+        assertEquals(3, trained.size());
+        assertEquals(-2.0 / 3, trained.get(1).advantage(), 1e-12);
+        assertArrayEquals(REWARDS, group.rewards(), "metrics still see every reward");
+    }
+
+    @Test
+    void aGroupLeftWithFewerThanTwoResponsesCarriesNoSignal() {
+        List<Completion> mostlyExperience = List.of(response(0, false), response(1, true), response(2, true));
+        ScoredGroup group = ScoredGroup.of(0, 0, new long[]{1}, mostlyExperience, new double[]{1, 0, 0}, CORRECT_ONLY);
+        assertTrue(group.uniform());
+        assertArrayEquals(new double[3], group.advantages().advantages());
+        assertEquals(1, group.trajectories().size());
+    }
+}
