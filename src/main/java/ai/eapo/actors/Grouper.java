@@ -1,6 +1,7 @@
 package ai.eapo.actors;
 
 import ai.eapo.algorithm.AdvantageOptions;
+import ai.eapo.algorithm.OverlongPenalty;
 import ai.eapo.model.Generator;
 import ai.eapo.training.ScoredGroup;
 
@@ -21,8 +22,9 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Collects verified responses into groups of G (one attempt of one question each), computes the group's
- * advantages when it is complete, and sends the learner each data step's {@code questionsPerStep} groups as
+ * Collects verified responses into groups (one attempt of one question each, of the task's rollouts), computes the
+ * group's advantages when it is complete (with DAPO's overlong penalty when it is on), has a group without learning
+ * signal refilled with another problem when DAPO dynamic sampling is on (up to max-refills times), and sends the learner each data step's {@code questionsPerStep} groups as
  * one batch, step after step: learner step k trains exactly the questions of data step k, so a run's position
  * in the data is its step (what a resumed run needs) and every question is trained once. Responses of an
  * attempt whose question is already complete, or of a step already trained, are dropped.
@@ -44,9 +46,9 @@ public final class Grouper extends AbstractBehavior<Grouper.Command> {
         final long[] prompt;
         int count;
 
-        Pending(int groupSize, long[] prompt) {
-            this.responses = new Generator.Completion[groupSize];
-            this.rewards = new double[groupSize];
+        Pending(int rollouts, long[] prompt) {
+            this.responses = new Generator.Completion[rollouts];
+            this.rewards = new double[rollouts];
             this.prompt = prompt;
         }
     }
@@ -57,9 +59,10 @@ public final class Grouper extends AbstractBehavior<Grouper.Command> {
     private record AttemptKey(GroupTask.Key question, int attempt) {
     }
 
-    private final int groupSize;
     private final int questionsPerStep;
     private final AdvantageOptions advantages;
+    private final OverlongPenalty overlong;
+    private final int maxNewTokens;
     private final ActorRef<Learner.Command> learner;
     private final ActorRef<PromptSource.Command> promptSource;
     private final Map<AttemptKey, Pending> pending = new HashMap<>();
@@ -70,23 +73,26 @@ public final class Grouper extends AbstractBehavior<Grouper.Command> {
     private long nextStep;
 
     /** {@code firstStep}: the step a run starts (or resumes) at. */
-    public static Behavior<Command> create(int groupSize, int questionsPerStep, long firstStep,
-                                           AdvantageOptions advantages, ActorRef<Learner.Command> learner,
+    /** {@code maxNewTokens}: the generation length limit, L_max of the overlong penalty. */
+    public static Behavior<Command> create(int questionsPerStep, long firstStep, AdvantageOptions advantages,
+                                           OverlongPenalty overlong, int maxNewTokens, ActorRef<Learner.Command> learner,
                                            ActorRef<PromptSource.Command> promptSource) {
         return Behaviors.setup(context -> {
             context.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, context.getSelf()));
-            return new Grouper(context, groupSize, questionsPerStep, firstStep, advantages, learner, promptSource);
+            return new Grouper(context, questionsPerStep, firstStep, advantages, overlong, maxNewTokens, learner,
+                    promptSource);
         });
     }
 
-    private Grouper(ActorContext<Command> context, int groupSize, int questionsPerStep, long firstStep,
-                    AdvantageOptions advantages, ActorRef<Learner.Command> learner,
+    private Grouper(ActorContext<Command> context, int questionsPerStep, long firstStep, AdvantageOptions advantages,
+                    OverlongPenalty overlong, int maxNewTokens, ActorRef<Learner.Command> learner,
                     ActorRef<PromptSource.Command> promptSource) {
         super(context);
-        this.groupSize = groupSize;
         this.questionsPerStep = questionsPerStep;
         this.nextStep = firstStep;
         this.advantages = advantages;
+        this.overlong = overlong;
+        this.maxNewTokens = maxNewTokens;
         this.learner = learner;
         this.promptSource = promptSource;
     }
@@ -102,21 +108,42 @@ public final class Grouper extends AbstractBehavior<Grouper.Command> {
             return this;
         }
         AttemptKey key = new AttemptKey(question, v.task().attempt());
-        Pending group = pending.computeIfAbsent(key, k -> new Pending(groupSize, v.prompt()));
+        Pending group = pending.computeIfAbsent(key, k -> new Pending(v.task().rollouts(), v.prompt()));
         if (group.responses[v.slot()] != null) {
             throw new IllegalStateException("slot " + v.slot() + " of " + key + " was answered twice");
         }
         group.responses[v.slot()] = v.completion();
         group.rewards[v.slot()] = v.reward();
         group.count++;
-        if (group.count == groupSize) {
+        if (group.count == group.responses.length) {
             pending.keySet().removeIf(k -> k.question().equals(question));
-            ready.put(question, ScoredGroup.of(question.step(), question.question(), group.prompt,
-                    List.of(group.responses), group.rewards, advantages));
-            promptSource.tell(new PromptSource.GroupCompleted(question));
+            ScoredGroup scored = ScoredGroup.of(question.step(), question.question(), v.task().problemId(), group.prompt,
+                    List.of(group.responses), group.rewards, penalties(group.responses), advantages);
+            if (scored.uniform() && advantages.dropUniformGroups() && v.task().refills() < advantages.maxRefills()) {
+                promptSource.tell(new PromptSource.Refill(v.task()));
+                return this;
+            }
+            ready.put(question, scored);
+            promptSource.tell(new PromptSource.GroupCompleted(question, accuracy(group.rewards)));
             sendCompleteSteps();
         }
         return this;
+    }
+
+    /** Share of correct (positive-reward) responses. */
+    private static double accuracy(double[] rewards) {
+        return java.util.Arrays.stream(rewards).filter(r -> r > 0).count() / (double) rewards.length;
+    }
+
+    /** DAPO's overlong penalty of each response (0 when it is off). */
+    private double[] penalties(Generator.Completion[] responses) {
+        double[] penalties = new double[responses.length];
+        if (overlong.enabled()) {
+            for (int j = 0; j < responses.length; j++) {
+                penalties[j] = overlong.penalty(responses[j].tokens().length, maxNewTokens);
+            }
+        }
+        return penalties;
     }
 
     /** Sends every step, in order, whose questions are all complete. */

@@ -23,7 +23,8 @@ import java.util.Map;
 /**
  * Owns the trainable weights, the optimizer and the authoritative knobs. Each {@code Train} batch is one
  * IS-corrected step ({@link LearnerStep}); the learner then hands the new weight version to the WeightServer,
- * which serves it to the samplers, and tells the PromptSource how far it has got. A run may start (resume) at
+ * which serves it to the samplers, and tells the PromptSource how far it has got (with ExGRPO, also which questions
+ * its replay buffer can serve). A run may start (resume) at
  * any step: the learner publishes the weights it starts with, so samplers of any node begin from them. {@code SetKnobs} is validated here: a valid change applies
  * from the next step and is published to every sampler; an invalid one is refused with its reason and
  * changes nothing. After the last step it reports the run finished and ignores further batches.
@@ -140,6 +141,10 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     /** The WeightServer owns the copy from here on. */
     private void publish() {
         weights.tell(new WeightServer.Publish(WeightSnapshot.of(policy, version)));
+        if (learner.replay() != null) {
+            // Before the progress, so the steps it opens already draw from the newest buffer.
+            promptSource.tell(new PromptSource.ReplayCandidates(learner.replay().candidates()));
+        }
         promptSource.tell(new PromptSource.LearnerProgress(version, learner.knobs().maxStaleness()));
     }
 

@@ -100,13 +100,15 @@ public final class Pipeline {
         HyperParameters hyper = setup.learner().hyper();
         ActorRef<WeightServer.Command> weights = spawner.spawn(WeightServer.create(), "weight-server", compute());
         ActorRef<PromptSource.Command> promptSource = spawner.spawn(PromptSource.create(setup.data(),
-                setup.questionsPerStep(), setup.samplerSettings().runSeed(), setup.firstStep(), setup.totalSteps(),
-                setup.learner().knobs().maxStaleness()), "prompt-source", Props.empty());
+                setup.questionsPerStep(), hyper.groupSize(), setup.samplerSettings().runSeed(), setup.firstStep(),
+                setup.totalSteps(), setup.learner().knobs().maxStaleness(), hyper.strategies()), "prompt-source",
+                Props.empty());
         ActorRef<Learner.Command> learner = spawner.spawn(Learner.create(setup.policy(), setup.learner(),
                 setup.firstStep(), setup.totalSteps(), weights, promptSource, setup.listener(), setup.busy()),
                 "learner", compute());
-        ActorRef<Grouper.Command> grouper = spawner.spawn(Grouper.create(hyper.groupSize(), setup.questionsPerStep(),
-                setup.firstStep(), hyper.advantage(), learner, promptSource), "grouper", Props.empty());
+        ActorRef<Grouper.Command> grouper = spawner.spawn(Grouper.create(setup.questionsPerStep(), setup.firstStep(),
+                hyper.advantage(), hyper.strategies().overlong(), setup.samplerSettings().maxNewTokens(), learner,
+                promptSource), "grouper", Props.empty());
         return new LearnerSide(learner, promptSource, grouper, weights);
     }
 

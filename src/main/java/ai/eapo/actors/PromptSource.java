@@ -1,7 +1,13 @@
 package ai.eapo.actors;
 
+import ai.eapo.UserInputException;
+import ai.eapo.algorithm.CurriculumOptions;
+import ai.eapo.algorithm.QuestionCurriculum;
+import ai.eapo.algorithm.ReplayOptions;
+import ai.eapo.algorithm.Strategies;
 import ai.eapo.data.ProblemSet;
 import ai.eapo.data.TrainingBatches;
+import ai.eapo.training.ReplayBuffer;
 
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
@@ -21,17 +27,27 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.HashSet;
+import java.util.SortedMap;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.random.RandomGenerator;
 
 /**
- * Hands out questions to samplers on demand, step by step through the dataset ({@link TrainingBatches}).
+ * Hands out questions to samplers on demand, step by step: each step's batch follows the dataset
+ * ({@link TrainingBatches}), or EXPO's Gaussian curriculum over the questions' running accuracy when it is on;
+ * with ExGRPO a share ρ of each batch are experiential questions drawn from the learner's replay buffer.
  * It never hands out a step's questions more than max-staleness versions ahead of the learner, remembers
  * which sampler holds which question, and re-issues a sampler's questions when it dies or restarts, so
- * no question is lost. A question is done when the Grouper reports its group complete.
+ * no question is lost. A question is done when the Grouper reports its group complete; a question whose group
+ * had no learning signal may be refilled with another problem (DAPO dynamic sampling).
  */
 public final class PromptSource extends AbstractBehavior<PromptSource.Command> {
 
     /** How Samplers on other nodes find the PromptSource. */
     public static final ServiceKey<Command> SERVICE_KEY = ServiceKey.create(Command.class, "eapo-prompt-source");
+
+    /** Spreads the step's bits over the seed (an odd 64-bit constant, the golden ratio's). */
+    private static final long STEP_SEED_MIX = 0x9E3779B97F4A7C15L;
 
     public sealed interface Command {
     }
@@ -44,8 +60,22 @@ public final class PromptSource extends AbstractBehavior<PromptSource.Command> {
     public record SamplerReset(ActorRef<Sampler.Command> sampler) implements Command, CborSerializable {
     }
 
-    /** A question's group is complete; it will not be re-issued. */
-    public record GroupCompleted(GroupTask.Key key) implements Command, CborSerializable {
+    /** A question's group is complete, with this share of correct responses; it will not be re-issued. */
+    public record GroupCompleted(GroupTask.Key key, double accuracy) implements Command, CborSerializable {
+    }
+
+    /**
+     * ExGRPO: the questions the learner's replay buffer can serve, with their latest accuracy (empty before the
+     * delayed start). Steps opened from now on draw their experiential questions from these.
+     */
+    public record ReplayCandidates(SortedMap<Integer, Double> accuracies) implements Command, CborSerializable {
+    }
+
+    /**
+     * The question's group carried no learning signal (all rewards equal): DAPO dynamic sampling puts another
+     * problem in its place.
+     */
+    public record Refill(GroupTask task) implements Command, CborSerializable {
     }
 
     /** Where the learner stands: its weight version and the max-staleness in force (after a step or a knob change). */
@@ -57,7 +87,12 @@ public final class PromptSource extends AbstractBehavior<PromptSource.Command> {
 
     private final List<ProblemSet.Problem> data;
     private final int questionsPerStep;
+    private final int groupSize;
     private final long seed;
+    private final ReplayOptions replay;
+    /** EXPO's Gaussian curriculum over the data, or null when off (then batches follow {@link TrainingBatches}). */
+    private final QuestionCurriculum curriculum;
+    private SortedMap<Integer, Double> replayCandidates = new TreeMap<>();
     private final long totalSteps;
     private final Deque<GroupTask> ready = new ArrayDeque<>();
     private final Map<GroupTask.Key, GroupTask> outstanding = new LinkedHashMap<>();
@@ -69,19 +104,30 @@ public final class PromptSource extends AbstractBehavior<PromptSource.Command> {
     private int maxStaleness;
 
     /** {@code firstStep}: the learner step the run starts (or resumes) at; its weights are that version. */
-    public static Behavior<Command> create(List<ProblemSet.Problem> data, int questionsPerStep, long seed,
-                                           long firstStep, long totalSteps, int maxStaleness) {
+    public static Behavior<Command> create(List<ProblemSet.Problem> data, int questionsPerStep, int groupSize,
+                                           long seed, long firstStep, long totalSteps, int maxStaleness,
+                                           Strategies strategies) {
+        if (strategies.curriculum().enabled() && data.size() < questionsPerStep) {
+            throw new UserInputException(CurriculumOptions.KEY_ENABLED + " = true draws " + questionsPerStep
+                    + " distinct questions per step, but the training data has only " + data.size());
+        }
         return Behaviors.setup(context -> {
             context.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, context.getSelf()));
-            return new PromptSource(context, data, questionsPerStep, seed, firstStep, totalSteps, maxStaleness);
+            return new PromptSource(context, data, questionsPerStep, groupSize, seed, firstStep, totalSteps,
+                    maxStaleness, strategies);
         });
     }
 
-    private PromptSource(ActorContext<Command> context, List<ProblemSet.Problem> data, int questionsPerStep, long seed,
-                         long firstStep, long totalSteps, int maxStaleness) {
+    private PromptSource(ActorContext<Command> context, List<ProblemSet.Problem> data, int questionsPerStep,
+                         int groupSize, long seed, long firstStep, long totalSteps, int maxStaleness,
+                         Strategies strategies) {
         super(context);
         this.data = data;
         this.questionsPerStep = questionsPerStep;
+        this.groupSize = groupSize;
+        this.replay = strategies.exgrpo();
+        this.curriculum = strategies.curriculum().enabled()
+                ? new QuestionCurriculum(data.size(), strategies.curriculum()) : null;
         this.seed = seed;
         this.nextStep = firstStep;
         this.version = firstStep;
@@ -95,6 +141,11 @@ public final class PromptSource extends AbstractBehavior<PromptSource.Command> {
                 .onMessage(RequestGroups.class, this::onRequest)
                 .onMessage(GroupCompleted.class, this::onCompleted)
                 .onMessage(LearnerProgress.class, this::onProgress)
+                .onMessage(Refill.class, this::onRefill)
+                .onMessage(ReplayCandidates.class, c -> {
+                    replayCandidates = c.accuracies();
+                    return this;
+                })
                 .onMessage(SamplerReset.class, r -> reissue(r.sampler()))
                 .onMessage(SamplerStopped.class, s -> {
                     watched.remove(s.sampler());
@@ -115,8 +166,26 @@ public final class PromptSource extends AbstractBehavior<PromptSource.Command> {
     }
 
     private Behavior<Command> onCompleted(GroupCompleted completed) {
-        outstanding.remove(completed.key());
+        GroupTask task = outstanding.remove(completed.key());
+        if (task != null && curriculum != null && task.rollouts() == groupSize) {
+            curriculum.observe(task.problemId(), completed.accuracy());
+        }
         holder.remove(completed.key());
+        return this;
+    }
+
+    private Behavior<Command> onRefill(Refill refill) {
+        GroupTask.Key key = refill.task().key();
+        if (!outstanding.containsKey(key)) {
+            return this;
+        }
+        // A fixed function of the run seed and the question's place, so a rerun refills with the same problems.
+        int other = new SplittableRandom(seed ^ GroupTask.refillSeed(key, refill.task().refills())).nextInt(data.size());
+        GroupTask again = refill.task().refilledWith(other, data.get(other));
+        holder.remove(key);
+        outstanding.put(key, again);
+        ready.addFirst(again);
+        serveDemand();
         return this;
     }
 
@@ -171,12 +240,26 @@ public final class PromptSource extends AbstractBehavior<PromptSource.Command> {
         if (!ready.isEmpty() || nextStep >= totalSteps || nextStep > version + maxStaleness) {
             return;
         }
-        List<ProblemSet.Problem> batch = TrainingBatches.of(data, nextStep, questionsPerStep, seed);
-        for (int q = 0; q < batch.size(); q++) {
-            GroupTask task = new GroupTask(nextStep, q, batch.get(q), 0);
-            outstanding.put(task.key(), task);
-            ready.add(task);
+        // One generator per step, a fixed function of the run seed and the step.
+        RandomGenerator random = new SplittableRandom(seed ^ (nextStep * STEP_SEED_MIX));
+        List<Integer> experiential = replay.enabled() ? ReplayBuffer.sample(replayCandidates,
+                (int) Math.round(replay.ratio() * questionsPerStep), random, replay) : List.of();
+        int fresh = questionsPerStep - experiential.size();
+        List<Integer> batch = curriculum != null ? curriculum.select(fresh, random)
+                : TrainingBatches.indices(data.size(), nextStep, questionsPerStep, seed).subList(0, fresh);
+        int q = 0;
+        for (int problem : batch) {
+            open(GroupTask.first(nextStep, q++, problem, data.get(problem), groupSize));
+        }
+        // An experiential question's group is completed by the learner with a replayed trajectory.
+        for (int problem : experiential) {
+            open(GroupTask.first(nextStep, q++, problem, data.get(problem), groupSize - 1));
         }
         nextStep++;
+    }
+
+    private void open(GroupTask task) {
+        outstanding.put(task.key(), task);
+        ready.add(task);
     }
 }

@@ -366,7 +366,7 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
             int experience = peers.prior() == null ? 0 : hyper.schedule().experienceCount(task.step(), settings.groupSize());
             List<Generator.Request> requests = GroupRollout.requests(replica.takeIds(settings.groupSize()),
                     settings.runSeed(), task.step(), task.question(), prompt, settings.groupSize(), experience,
-                    settings.maxNewTokens());
+                    settings.maxNewTokens()).subList(0, task.rollouts());
             for (int slot = 0; slot < requests.size(); slot++) {
                 slots.put(requests.get(slot).id(), new Slot(task, slot, prompt));
                 decoder.submit(requests.get(slot));

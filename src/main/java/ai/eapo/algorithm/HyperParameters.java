@@ -14,6 +14,7 @@ import com.typesafe.config.ConfigValueType;
  * @param advantage advantage normalisation
  * @param loss the policy loss
  * @param optimizer AdamW and gradient clipping
+ * @param strategies the sibling methods (ExGRPO, EXPO, DAPO's overlong penalty), each off by default
  */
 public record HyperParameters(
         ExperienceSchedule schedule,
@@ -21,7 +22,8 @@ public record HyperParameters(
         int groupSize,
         AdvantageOptions advantage,
         LossOptions loss,
-        OptimizerOptions optimizer) {
+        OptimizerOptions optimizer,
+        Strategies strategies) {
 
     public static final String KEY_GROUP_SIZE = "eapo.algorithm.group-size";
     /** Spelling of +∞ accepted for τ, C and the gradient-norm clip. */
@@ -46,6 +48,7 @@ public record HyperParameters(
                                     config.getString(AdvantageOptions.KEY_NORM)),
                             config.getDouble(AdvantageOptions.KEY_STD_EPSILON),
                             config.getBoolean(AdvantageOptions.KEY_DROP_UNIFORM_GROUPS),
+                            config.getInt(AdvantageOptions.KEY_MAX_REFILLS),
                             config.getBoolean(AdvantageOptions.KEY_CORRECT_EXPERIENCE_ONLY)),
                     new LossOptions(
                             NamedOption.parse(ImportanceSamplingMode.class, LossOptions.KEY_IS_MODE,
@@ -56,14 +59,16 @@ public record HyperParameters(
                             config.getDouble(LossOptions.KEY_KL_COEF),
                             NamedOption.parse(LossAggregation.class, LossOptions.KEY_AGGREGATION,
                                     config.getString(LossOptions.KEY_AGGREGATION)),
-                            config.getDouble(LossOptions.KEY_SHAPING_GAMMA)),
+                            config.getDouble(LossOptions.KEY_SHAPING_GAMMA),
+                            config.getDouble(LossOptions.KEY_REPLAY_SHAPING_BETA)),
                     new OptimizerOptions(
                             config.getDouble(OptimizerOptions.KEY_LEARNING_RATE),
                             config.getDouble(OptimizerOptions.KEY_BETA1),
                             config.getDouble(OptimizerOptions.KEY_BETA2),
                             config.getDouble(OptimizerOptions.KEY_WEIGHT_DECAY),
                             config.getDouble(OptimizerOptions.KEY_ADAM_EPSILON),
-                            extendedDouble(config, OptimizerOptions.KEY_MAX_GRAD_NORM)));
+                            extendedDouble(config, OptimizerOptions.KEY_MAX_GRAD_NORM)),
+                    Strategies.fromConfig(config));
         } catch (ConfigException e) {
             // Missing key or wrong type: typesafe's message already names the key and its origin.
             throw new IllegalArgumentException(e.getMessage(), e);
@@ -85,6 +90,28 @@ public record HyperParameters(
         advantage.validate();
         loss.validate();
         optimizer.validate();
+        strategies.validate();
+        refuseCombinationsThatDoNotFit();
+    }
+
+    /** Whether a step needs the frozen reference policy: a fixed or an accuracy-conditioned KL penalty. */
+    public boolean needsReference() {
+        return loss.klCoef() > 0 || strategies.adaptiveKl().enabled();
+    }
+
+    /** The strategies combine freely except where two would fight over the same thing. */
+    private void refuseCombinationsThatDoNotFit() {
+        OptionCheck.require(!(strategies.adaptiveKl().enabled() && loss.klCoef() > 0), LossOptions.KEY_KL_COEF,
+                loss.klCoef(), "must be 0 when " + AdaptiveKl.KEY_ENABLED + " = true (EXPO sets the KL coefficient "
+                        + "from the batch accuracy; set the largest value with " + AdaptiveKl.KEY_BETA_MAX + ")");
+        if (strategies.exgrpo().enabled()) {
+            OptionCheck.require(schedule.initialRatio() == 0, ExperienceSchedule.KEY_INITIAL_RATIO,
+                    schedule.initialRatio(), "must be 0 when " + ReplayOptions.KEY_ENABLED + " = true: ExGRPO replays "
+                            + "whole past trajectories and EAPO injects a prior's tokens; run one experience method at a time");
+            OptionCheck.require(!advantage.dropUniformGroups(), AdvantageOptions.KEY_DROP_UNIFORM_GROUPS, true,
+                    "cannot be combined with " + ReplayOptions.KEY_ENABLED + " = true: an experiential group holds a "
+                            + "replayed trajectory, so refilling it with another problem would lose it");
+        }
     }
 
     /** A number, or {@value #INFINITY} for +∞. */

@@ -10,6 +10,7 @@ package ai.eapo.algorithm;
  * @param klCoef β of the k3 KL penalty to the reference policy, default 0 (no reference needed)
  * @param aggregation {@code loss.agg}, default {@code token-mean}
  * @param shapingGamma γ of the policy-shaping function f(x) = x / (x + γ) in mode {@code shaped}, default 0.1
+ * @param replayShapingBeta β of ExGRPO's policy shaping f(w) = w / (w + β) on replayed trajectories' tokens, default 0.1
  */
 public record LossOptions(
         ImportanceSamplingMode isMode,
@@ -18,7 +19,8 @@ public record LossOptions(
         double clipHigh,
         double klCoef,
         LossAggregation aggregation,
-        double shapingGamma) {
+        double shapingGamma,
+        double replayShapingBeta) {
 
     public static final String KEY_IS_MODE = "eapo.algorithm.is.mode";
     public static final String KEY_IS_CAP = "eapo.algorithm.is.cap";
@@ -27,6 +29,12 @@ public record LossOptions(
     public static final String KEY_KL_COEF = "eapo.algorithm.kl.coef";
     public static final String KEY_AGGREGATION = "eapo.algorithm.loss.agg";
     public static final String KEY_SHAPING_GAMMA = "eapo.algorithm.shaping.gamma";
+    public static final String KEY_REPLAY_SHAPING_BETA = "eapo.algorithm.exgrpo.shaping-beta";
+
+    /** These options with KL coefficient β (EXPO sets it per step from the batch accuracy). */
+    public LossOptions withKlCoef(double beta) {
+        return new LossOptions(isMode, isCap, clipLow, clipHigh, beta, aggregation, shapingGamma, replayShapingBeta);
+    }
 
     /** @throws IllegalArgumentException naming the offending key and value */
     public void validate() {
@@ -40,5 +48,7 @@ public record LossOptions(
         OptionCheck.requirePresent(aggregation, KEY_AGGREGATION);
         OptionCheck.require(shapingGamma > 0.0 && Double.isFinite(shapingGamma), KEY_SHAPING_GAMMA,
                 shapingGamma, "must be a finite number > 0");
+        OptionCheck.require(replayShapingBeta > 0.0 && Double.isFinite(replayShapingBeta), KEY_REPLAY_SHAPING_BETA,
+                replayShapingBeta, "must be a finite number > 0");
     }
 }

@@ -19,6 +19,8 @@ import java.util.OptionalDouble;
  *   w_t = stopgrad(min(exp(log π_prox(a_t) − behaviour_logprob_t), C))     (w_t = 1 in mode none)
  *   ℓ_t = −w_t · min(ρ_t A_i, clip(ρ_t, 1 − ε_low, 1 + ε_high) A_i)
  *       = −f(π_θ(a_t)) · A_i,  f(x) = x / (x + γ)       for resampled tokens in mode shaped
+ *       = −g(w*_t) · A_i,  w*_t = π_θ(a_t) / π_past(a_t),  g(x) = x / (x + β)
+ *                                                       for tokens of replayed trajectories (ExGRPO policy shaping)
  *   ℓ_t += β · (exp(log π_ref − log π_θ) − (log π_ref − log π_θ) − 1)      (k3 KL, when β &gt; 0)
  * </pre>
  *
@@ -97,6 +99,14 @@ public final class PolicyLoss {
                 tokenLoss = NDArrays.where(resampled, shaped, tokenLoss);
                 weightedTokens = mask.mul(resampled.logicalNot().toType(dtype, false));
             }
+            if (in.replayed() != null) {
+                // ExGRPO: no IS weight and no clip; the shaping damps the gradient of already likely tokens.
+                NDArray replayed = in.replayed().toType(DataType.BOOLEAN, false);
+                NDArray w = logProbs.sub(behaviour).exp();
+                NDArray shaped = w.div(w.add(options.replayShapingBeta())).mul(advantages).neg();
+                tokenLoss = NDArrays.where(replayed, shaped, tokenLoss);
+                weightedTokens = weightedTokens.mul(replayed.logicalNot().toType(dtype, false));
+            }
 
             OptionalDouble klMean = OptionalDouble.empty();
             if (in.refLogProbs() != null) {
@@ -147,6 +157,9 @@ public final class PolicyLoss {
         if (in.refLogProbs() != null) {
             arrays.add(in.refLogProbs());
         }
+        if (in.replayed() != null) {
+            arrays.add(in.replayed());
+        }
         return arrays.toArray(NDArray[]::new);
     }
 
@@ -164,6 +177,9 @@ public final class PolicyLoss {
         if (!advantages.equals(shape) && !advantages.equals(perResponse)) {
             throw new IllegalArgumentException("advantages must be " + shape + " or " + perResponse
                     + ", got " + advantages);
+        }
+        if (in.replayed() != null) {
+            requireShape("replayed", in.replayed(), shape);
         }
         if (in.refLogProbs() != null) {
             requireShape("refLogProbs", in.refLogProbs(), shape);

@@ -15,6 +15,8 @@ import ai.djl.ndarray.NDArray;
  * @param advantages A_i of the token's response
  * @param mask 1 (or true) on response tokens, 0 on prompt and padding
  * @param refLogProbs log π_ref(a_t), or null; required when the KL coefficient is &gt; 0
+ * @param replayed 1 (or true) on the tokens of replayed trajectories (ExGRPO), whose behaviour log-probs are those of
+ *     the past policy that made them; or null when there are none
  */
 public record PolicyLossInputs(
         NDArray logProbs,
@@ -23,5 +25,12 @@ public record PolicyLossInputs(
         NDArray resampled,
         NDArray advantages,
         NDArray mask,
-        NDArray refLogProbs) {
+        NDArray refLogProbs,
+        NDArray replayed) {
+
+    /** Inputs without replayed trajectories. */
+    public PolicyLossInputs(NDArray logProbs, NDArray proximalLogProbs, NDArray behaviourLogProbs, NDArray resampled,
+                            NDArray advantages, NDArray mask, NDArray refLogProbs) {
+        this(logProbs, proximalLogProbs, behaviourLogProbs, resampled, advantages, mask, refLogProbs, null);
+    }
 }

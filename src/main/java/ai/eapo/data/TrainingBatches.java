@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
+import java.util.stream.IntStream;
 
 /**
  * Which problems make up the batch of each learner step: a seeded shuffle per pass over the data, taken in
@@ -20,12 +21,17 @@ public final class TrainingBatches {
 
     /** The {@code size} problems of step {@code step}. */
     public static List<ProblemSet.Problem> of(List<ProblemSet.Problem> data, long step, int size, long seed) {
-        if (data.isEmpty() || size < 1) {
-            throw new IllegalArgumentException("a batch needs data and size >= 1, got " + data.size() + " problems, size " + size);
+        return indices(data.size(), step, size, seed).stream().map(data::get).toList();
+    }
+
+    /** The places in the data (of {@code dataSize} problems) of step {@code step}'s {@code size} problems. */
+    public static List<Integer> indices(int dataSize, long step, int size, long seed) {
+        if (dataSize < 1 || size < 1) {
+            throw new IllegalArgumentException("a batch needs data and size >= 1, got " + dataSize + " problems, size " + size);
         }
-        long perPass = Math.max(1, data.size() / size);
+        long perPass = Math.max(1, dataSize / size);
         long pass = step / perPass;
-        List<ProblemSet.Problem> shuffled = new ArrayList<>(data);
+        List<Integer> shuffled = new ArrayList<>(IntStream.range(0, dataSize).boxed().toList());
         Collections.shuffle(shuffled, new Random(seed * PASS_SEED_MULTIPLIER + pass));
         int offset = (int) ((step % perPass) * size);
         return List.copyOf(shuffled.subList(offset, Math.min(shuffled.size(), offset + size)));

@@ -62,6 +62,8 @@ final class PipelineRun implements AutoCloseable {
     final LearnerStep learner;
     private final PolicyTokenizer tokenizer;
     private final PolicyModel priorModel;
+    /** The frozen π_ref of the KL penalty, or null when no step uses one. */
+    private final PolicyModel reference;
     private final LocalPrior prior;
     private final List<ProblemSet.Problem> data;
     private final SynchronousTrainer.Options rollout;
@@ -113,7 +115,9 @@ final class PipelineRun implements AutoCloseable {
         priorModel = p;
         prior = priorModel == null ? null : new LocalPrior(priorModel, rollout.sampling());
         prompts = tokenizer == null ? null : TrainingOptions.prompts(config, tokenizer);
-        learner = learns ? new LearnerStep(policy, hyper, knobs, rollout.microBatchSize(),
+        // The KL reference is the policy as loaded, before any step (a resumed run restores its weights later).
+        reference = learns && hyper.needsReference() ? policy.replica() : null;
+        learner = learns ? new LearnerStep(policy, reference, hyper, knobs, rollout.microBatchSize(),
                 rollout.sampling().logProbTemperature()) : null;
     }
 
@@ -195,6 +199,9 @@ final class PipelineRun implements AutoCloseable {
     public void close() {
         if (learner != null) {
             learner.close();
+        }
+        if (reference != null) {
+            reference.close();
         }
         if (prior != null) {
             prior.close();

@@ -55,6 +55,6 @@ final class SftCommand implements Callable<Integer> {
     /** SFT samples nothing from a prior: the experience schedule is switched off. */
     static HyperParameters withoutExperience(HyperParameters h) {
         return new HyperParameters(new ai.eapo.algorithm.ExperienceSchedule(0, 0, h.schedule().shape()),
-                h.criticalPoints(), h.groupSize(), h.advantage(), h.loss(), h.optimizer());
+                h.criticalPoints(), h.groupSize(), h.advantage(), h.loss(), h.optimizer(), h.strategies());
     }
 }

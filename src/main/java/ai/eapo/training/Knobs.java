@@ -69,7 +69,8 @@ public record Knobs(double tau, long annealingSteps, double initialRatio, double
     /** The algorithm options with τ, T and α_0 taken from these knobs. */
     public HyperParameters applyTo(HyperParameters hyper) {
         return new HyperParameters(new ExperienceSchedule(initialRatio, annealingSteps, hyper.schedule().shape()),
-                hyper.criticalPoints().withThreshold(tau), hyper.groupSize(), hyper.advantage(), hyper.loss(), hyper.optimizer());
+                hyper.criticalPoints().withThreshold(tau), hyper.groupSize(), hyper.advantage(), hyper.loss(), hyper.optimizer(),
+                hyper.strategies());
     }
 
     /** Name → value, in the spelling {@link #with} accepts. */

@@ -11,8 +11,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
@@ -52,6 +57,8 @@ public final class LearnerCheckpoints {
     public static final String DIRECTORY = "checkpoints";
     public static final String OPTIMIZER_FILE = "optimizer.safetensors";
     public static final String STATE_FILE = "learner.json";
+    /** ExGRPO's replay buffer, present when ExGRPO is on. */
+    public static final String REPLAY_FILE = "replay.bin";
 
     /** Bumped when the contents change incompatibly; a checkpoint of another format is refused, not guessed at. */
     static final int FORMAT = 1;
@@ -121,6 +128,12 @@ public final class LearnerCheckpoints {
             optimizer.secondMoments().forEach((name, v) -> moments.put(SECOND_MOMENT_PREFIX + name, v));
             SafeTensors.write(partial.resolve(OPTIMIZER_FILE), moments, STATE_DTYPE);
             writeState(partial.resolve(STATE_FILE), step, optimizer.steps(), learner.knobs());
+            if (learner.replay() != null) {
+                try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(
+                        Files.newOutputStream(partial.resolve(REPLAY_FILE))))) {
+                    learner.replay().writeTo(out);
+                }
+            }
             if (Files.exists(complete)) {
                 delete(complete);
             }
@@ -167,6 +180,7 @@ public final class LearnerCheckpoints {
         } catch (UserInputException e) {
             throw new UserInputException(stateFile + ": " + e.getMessage(), e);
         }
+        ExperienceReplay replay = learner.replay() == null ? null : readReplay(dir.resolve(REPLAY_FILE), learner);
         Path optimizerFile = dir.resolve(OPTIMIZER_FILE);
         // Read on the CPU: copying into the policy's arrays goes through host memory anyway, and a GPU learner
         // then never holds two copies of the model on the device.
@@ -184,7 +198,21 @@ public final class LearnerCheckpoints {
             policy.loadWeights(saved.parameters());
         }
         learner.setKnobs(knobs);
+        if (replay != null) {
+            learner.restoreReplay(replay);
+        }
         return step;
+    }
+
+    private static ExperienceReplay readReplay(Path file, LearnerStep learner) {
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file)))) {
+            return ExperienceReplay.readFrom(in, learner.hyper().strategies().exgrpo(), learner.replayTemperature());
+        } catch (NoSuchFileException e) {
+            throw new UserInputException(file + ": missing (the run has ExGRPO on, so its checkpoints hold the replay "
+                    + "buffer)", e);
+        } catch (IOException e) {
+            throw new UserInputException(file + ": cannot read the replay buffer: " + e.getMessage(), e);
+        }
     }
 
     static String name(long step) {

@@ -1,6 +1,8 @@
 package ai.eapo.training;
 
+import ai.eapo.algorithm.AdaptiveKl;
 import ai.eapo.algorithm.HyperParameters;
+import ai.eapo.algorithm.LossOptions;
 import ai.eapo.model.PolicyModel;
 
 import java.util.ArrayList;
@@ -15,16 +17,32 @@ import java.util.function.DoubleSupplier;
 public final class LearnerStep implements AutoCloseable {
 
     private final HyperParameters base;
+    private final PolicyModel policy;
     private final AdamW optimizer;
     private final PolicyUpdate update;
+    /** ExGRPO's buffer and delayed-start switch; null when ExGRPO is off. */
+    private ExperienceReplay replay;
     private Knobs knobs;
     private HyperParameters hyper;
 
     public LearnerStep(PolicyModel policy, HyperParameters hyper, Knobs knobs, int microBatchSize,
                        float logProbTemperature) {
+        this(policy, null, hyper, knobs, microBatchSize, logProbTemperature);
+    }
+
+    /** {@code reference}: the frozen π_ref of the KL penalty; required when {@link HyperParameters#needsReference()}. */
+    public LearnerStep(PolicyModel policy, PolicyModel reference, HyperParameters hyper, Knobs knobs, int microBatchSize,
+                       float logProbTemperature) {
+        if (hyper.needsReference() && reference == null) {
+            throw new IllegalArgumentException("the KL penalty (" + LossOptions.KEY_KL_COEF + " > 0 or "
+                    + AdaptiveKl.KEY_ENABLED + ") needs a reference model, and none was given");
+        }
         this.base = hyper;
+        this.policy = policy;
+        this.replay = hyper.strategies().exgrpo().enabled()
+                ? new ExperienceReplay(hyper.strategies().exgrpo(), logProbTemperature) : null;
         this.optimizer = new AdamW(policy.parameters(), hyper.optimizer());
-        this.update = new PolicyUpdate(policy, optimizer, hyper.loss(), microBatchSize, logProbTemperature);
+        this.update = new PolicyUpdate(policy, reference, optimizer, hyper.loss(), microBatchSize, logProbTemperature);
         setKnobs(knobs);
     }
 
@@ -32,15 +50,40 @@ public final class LearnerStep implements AutoCloseable {
      * Trains on {@code groups} at learner step {@code step} (the weights are version {@code step}).
      * {@code wallSeconds}, asked after the update: the step's wall time for tokens/s (sampling included).
      */
-    public StepMetrics apply(long step, List<ScoredGroup> groups, DoubleSupplier wallSeconds) {
+    public StepMetrics apply(long step, List<ScoredGroup> scored, DoubleSupplier wallSeconds) {
+        List<ScoredGroup> groups = replay == null ? scored
+                : replay.complete(scored, policy, hyper.groupSize(), hyper.advantage());
         List<Trajectory> trajectories = new ArrayList<>();
         for (ScoredGroup g : groups) {
             if (!(g.uniform() && hyper.advantage().dropUniformGroups())) {
                 trajectories.addAll(g.trajectories());
             }
         }
-        PolicyUpdate.Report report = trajectories.isEmpty() ? PolicyUpdate.Report.empty() : update.step(trajectories);
-        return StepMetrics.of(step, knobs, hyper.schedule().ratioAt(step), groups, report, wallSeconds.getAsDouble());
+        double klCoef = klCoefficient(groups);
+        PolicyUpdate.Report report = trajectories.isEmpty() ? PolicyUpdate.Report.empty()
+                : update.step(trajectories, klCoef);
+        if (replay != null) {
+            replay.record(groups, step);
+        }
+        return StepMetrics.of(step, knobs, hyper.schedule().ratioAt(step), klCoef, groups, report,
+                wallSeconds.getAsDouble(), replay == null ? null : replay.stats());
+    }
+
+    /** β of the KL penalty: EXPO's β(batch accuracy) when accuracy-conditioned scaling is on, else kl.coef. */
+    private double klCoefficient(List<ScoredGroup> groups) {
+        AdaptiveKl adaptive = hyper.strategies().adaptiveKl();
+        if (!adaptive.enabled()) {
+            return hyper.loss().klCoef();
+        }
+        double correct = 0;
+        int responses = 0;
+        for (ScoredGroup g : groups) {
+            for (double reward : g.rewards()) {
+                correct += reward > 0 ? 1 : 0;
+                responses++;
+            }
+        }
+        return adaptive.coefficient(responses == 0 ? 0 : correct / responses);
     }
 
     /** Applies new knobs from the next step on (they are valid by construction). */
@@ -53,6 +96,21 @@ public final class LearnerStep implements AutoCloseable {
     /** The optimizer, shared with the supervised step and saved / restored by {@link LearnerCheckpoints}. */
     AdamW optimizer() {
         return optimizer;
+    }
+
+    /** ExGRPO's replay state, or null when ExGRPO is off; saved and restored by {@link LearnerCheckpoints}. */
+    public ExperienceReplay replay() {
+        return replay;
+    }
+
+    /** The temperature of the replay's entropy measurements (the log-prob temperature). */
+    float replayTemperature() {
+        return replay.temperature();
+    }
+
+    /** Replaces the replay state with a restored one (a resumed run). */
+    void restoreReplay(ExperienceReplay restored) {
+        this.replay = restored;
     }
 
     public Knobs knobs() {

@@ -25,40 +25,64 @@ public final class PolicyUpdate {
     /**
      * Per-step statistics for the metrics. {@code kl}: mean k3 estimate of KL(behaviour ‖ π_θ) over the tokens
      * the policy itself sampled, i.e. how far the learner has drifted from the weights that generated the
-     * batch (0 when nothing is stale); NaN when no token was sampled by the policy.
+     * batch (0 when nothing is stale); NaN when no token was sampled by the policy. {@code referenceKl}: mean k3
+     * estimate of KL(π_θ ‖ π_ref) per response token, NaN without a reference model.
      */
     public record Report(double loss, double gradNorm, boolean skipped, double clipFraction, double meanIsWeight,
-                         double kl, long tokens) {
+                         double kl, double referenceKl, long tokens) {
 
         /** The report of a step that had nothing to learn from (every group dropped). */
         public static Report empty() {
-            return new Report(0, 0, true, 0, 0, Double.NaN, 0);
+            return new Report(0, 0, true, 0, 0, Double.NaN, Double.NaN, 0);
         }
     }
 
     private final PolicyModel model;
+    private final PolicyModel reference;
     private final AdamW optimizer;
     private final int microBatchSize;
     private final float temperature;
     private final LossOptions lossOptions;
 
-    public PolicyUpdate(PolicyModel model, AdamW optimizer, LossOptions lossOptions, int microBatchSize, float temperature) {
+    /** {@code reference}: the frozen π_ref of the KL penalty, or null when no step uses one. */
+    public PolicyUpdate(PolicyModel model, PolicyModel reference, AdamW optimizer, LossOptions lossOptions,
+                        int microBatchSize, float temperature) {
         if (microBatchSize < 1) {
             throw new IllegalArgumentException("micro-batch size must be >= 1, got " + microBatchSize);
         }
         this.model = model;
+        this.reference = reference;
         this.optimizer = optimizer;
         this.lossOptions = lossOptions;
         this.microBatchSize = microBatchSize;
         this.temperature = temperature;
     }
 
+    /** One update with the configured loss options. */
     public Report step(List<Trajectory> batch) {
+        return step(batch, lossOptions);
+    }
+
+    /**
+     * One update with KL coefficient {@code klCoef} in place of the configured one.
+     *
+     * @throws IllegalArgumentException when {@code klCoef} is positive but there is no reference model
+     */
+    public Report step(List<Trajectory> batch, double klCoef) {
+        return step(batch, lossOptions.withKlCoef(klCoef));
+    }
+
+    private Report step(List<Trajectory> batch, LossOptions lossOptions) {
+        if (lossOptions.klCoef() > 0 && reference == null) {
+            throw new IllegalArgumentException(LossOptions.KEY_KL_COEF + " = " + lossOptions.klCoef()
+                    + " needs a reference model, and this learner has none");
+        }
         long tokens = batch.stream().mapToLong(t -> t.tokens().length).sum();
         double denominator = lossOptions.aggregation() == LossAggregation.TOKEN_MEAN ? tokens : batch.size();
         double[] clipSum = new double[1];
         double[] weightSum = new double[1];
         double[] drift = new double[2];
+        double[] referenceKl = new double[1];
         List<Function<NDManager, NDArray>> microBatches = new ArrayList<>();
         for (int from = 0; from < batch.size(); from += microBatchSize) {
             List<Trajectory> part = batch.subList(from, Math.min(batch.size(), from + microBatchSize));
@@ -70,18 +94,22 @@ public final class PolicyUpdate {
                 // Token-weighted so that the batch statistics do not depend on the micro-batch split.
                 clipSum[0] += r.clipFraction() * partTokens;
                 weightSum[0] += r.meanIsWeight() * partTokens;
+                referenceKl[0] += r.klMean().orElse(Double.NaN) * partTokens;
                 return r.loss();
             });
         }
         AdamW.StepReport report = optimizer.step(microBatches);
         return new Report(report.loss(), report.gradNorm(), report.skipped(), clipSum[0] / tokens,
-                weightSum[0] / tokens, drift[1] == 0 ? Double.NaN : drift[0] / drift[1], tokens);
+                weightSum[0] / tokens, drift[1] == 0 ? Double.NaN : drift[0] / drift[1], referenceKl[0] / tokens, tokens);
     }
 
-    /** Adds the k3 terms (r − 1 − log r, r = π_θ / behaviour) of policy-sampled tokens and their count. */
+    /** Adds the k3 terms (r − 1 − log r, r = π_θ / behaviour) of tokens the sampling policy drew and their count. */
     private static void addDrift(PolicyLossInputs in, double[] sumAndCount) {
         NDArray logRatio = in.logProbs().stopGradient().sub(in.behaviourLogProbs());
         NDArray sampled = in.mask().mul(in.resampled().neg().add(1f));
+        if (in.replayed() != null) {
+            sampled = sampled.mul(in.replayed().neg().add(1f)); // a past policy's tokens: not drift
+        }
         NDArray k3 = logRatio.exp().sub(1f).sub(logRatio).mul(sampled);
         sumAndCount[0] += k3.sum().getFloat();
         sumAndCount[1] += sampled.sum().getFloat();
@@ -95,6 +123,8 @@ public final class PolicyUpdate {
         long[] targets = new long[rows * length];
         float[] behaviour = new float[rows * length];
         float[] resampled = new float[rows * length];
+        float[] replayed = new float[rows * length];
+        boolean anyReplayed = false;
         float[] advantages = new float[rows];
         float[] mask = new float[rows * length];
         for (int r = 0; r < rows; r++) {
@@ -109,13 +139,20 @@ public final class PolicyUpdate {
                 targets[at] = t.tokens()[i];
                 behaviour[at] = t.behaviourLogProbs()[i];
                 resampled[at] = t.resampled()[i] ? 1f : 0f;
+                replayed[at] = t.replayed() ? 1f : 0f;
                 mask[at] = 1f;
             }
             advantages[r] = (float) t.advantage();
+            anyReplayed |= t.replayed();
         }
         Shape shape = new Shape(rows, length);
-        NDArray logProbs = model.tokenLogProbs(m.create(ids, shape), m.create(targets, shape), temperature);
+        NDArray idArray = m.create(ids, shape);
+        NDArray targetArray = m.create(targets, shape);
+        NDArray logProbs = model.tokenLogProbs(idArray, targetArray, temperature);
+        NDArray referenceLogProbs = reference == null ? null
+                : reference.tokenLogProbs(idArray, targetArray, temperature).stopGradient();
         return new PolicyLossInputs(logProbs, logProbs, m.create(behaviour, shape), m.create(resampled, shape),
-                m.create(advantages, new Shape(rows, 1)), m.create(mask, shape), null);
+                m.create(advantages, new Shape(rows, 1)), m.create(mask, shape), referenceLogProbs,
+                anyReplayed ? m.create(replayed, shape) : null);
     }
 }

@@ -13,12 +13,17 @@ import java.util.List;
  *
  * @param step the learner step whose batch the question belongs to
  * @param question the question's place in that batch
+ * @param problemId the question's place in the training data
  * @param trained per response, whether it takes part in the update (false only for the incorrect
  *     experience-augmented responses that {@link AdvantageOptions#correctExperienceOnly()} leaves out); the
  *     advantages are computed over the trained responses and are 0 for the others
+ * @param replayedSlot the slot of the replayed trajectory (ExGRPO), or −1 when the group has none
  */
-public record ScoredGroup(long step, int question, long[] prompt, List<Completion> responses, double[] rewards,
-                          GroupAdvantages advantages, boolean[] trained) {
+public record ScoredGroup(long step, int question, int problemId, long[] prompt, List<Completion> responses,
+                          double[] rewards, GroupAdvantages advantages, boolean[] trained, int replayedSlot) {
+
+    /** The problem id of a group from the synchronous loop, which runs no strategy that needs one. */
+    public static final int UNKNOWN_PROBLEM = -1;
 
     public ScoredGroup {
         if (responses.size() != rewards.length || trained.length != rewards.length) {
@@ -29,18 +34,37 @@ public record ScoredGroup(long step, int question, long[] prompt, List<Completio
     }
 
     /** Scores a group: advantages from the rewards of the responses it trains on, under {@code options}. */
-    public static ScoredGroup of(long step, int question, long[] prompt, List<Completion> responses, double[] rewards,
-                                 AdvantageOptions options) {
+    public static ScoredGroup of(long step, int question, int problemId, long[] prompt, List<Completion> responses,
+                                 double[] rewards, AdvantageOptions options) {
+        return of(step, question, problemId, prompt, responses, rewards, new double[rewards.length], options);
+    }
+
+    /**
+     * Scores a group whose responses also carry reward {@code penalties} (≤ 0, e.g. DAPO's overlong penalty): the
+     * advantages come from reward + penalty, while {@link #rewards} keeps the Verifier's rewards (correctness).
+     */
+    public static ScoredGroup of(long step, int question, int problemId, long[] prompt, List<Completion> responses,
+                                 double[] rewards, double[] penalties, AdvantageOptions options) {
         int n = rewards.length;
+        if (penalties.length != n) {
+            throw new IllegalArgumentException(n + " rewards but " + penalties.length + " penalties");
+        }
         boolean[] trained = new boolean[n];
+        double[] shaped = new double[n];
         int count = 0;
         for (int j = 0; j < n; j++) {
             // "Correct" is a positive reward: 1 from the Verifier, never 0 or a format penalty.
             trained[j] = !(options.correctExperienceOnly() && responses.get(j).experience() && rewards[j] <= 0);
             count += trained[j] ? 1 : 0;
+            shaped[j] = rewards[j] + penalties[j];
         }
-        return new ScoredGroup(step, question, prompt, responses, rewards.clone(),
-                advantagesOf(rewards, trained, count, options), trained);
+        return new ScoredGroup(step, question, problemId, prompt, responses, rewards.clone(),
+                advantagesOf(shaped, trained, count, options), trained, -1);
+    }
+
+    /** This group with slot {@code slot} marked as the replayed trajectory. */
+    public ScoredGroup withReplayedSlot(int slot) {
+        return new ScoredGroup(step, question, problemId, prompt, responses, rewards, advantages, trained, slot);
     }
 
     /** GRPO advantages over the trained responses, scattered back to slot order; 0 for the others. */
@@ -82,7 +106,7 @@ public record ScoredGroup(long step, int question, long[] prompt, List<Completio
                 continue;
             }
             Completion c = responses.get(j);
-            out.add(new Trajectory(prompt, c.tokens(), c.logProbs(), c.resampled(), a[j]));
+            out.add(new Trajectory(prompt, c.tokens(), c.logProbs(), c.resampled(), j == replayedSlot, a[j]));
         }
         return out;
     }

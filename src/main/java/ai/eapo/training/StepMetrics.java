@@ -15,16 +15,20 @@ import java.util.List;
  *     to the end of this one (sampling, verification and the update, overlapped or not)
  * @param stalenessMean mean over response tokens of (learner version − version that decoded the token)
  * @param groups the questions (groups of responses) the step trained on
+ * @param klCoef β of the KL penalty in this step (EXPO sets it from the batch accuracy)
+ * @param referenceKl mean k3 KL(π_θ ‖ π_ref) per response token; NaN without a reference model
+ * @param replay ExGRPO's buffer after the step (size, retired questions, trajectories replayed); null when off
  */
 public record StepMetrics(long step, long weightVersion, double alpha, double tau, long annealingSteps,
                           double rewardMean, double accuracy, double eaAccuracy, double resampledRatio,
                           double entropyMean, double loss, double gradNorm, double kl, double clipFraction,
                           double isWeightMean, boolean skipped, long tokens, double tokensPerS, double stalenessMean,
-                          double learningRate, int groups) {
+                          double learningRate, int groups, double klCoef, double referenceKl,
+                          ExperienceReplay.Stats replay) {
 
     /** Sums over the responses of a step's groups. */
-    static StepMetrics of(long step, Knobs knobs, double alpha, List<ScoredGroup> groups, PolicyUpdate.Report report,
-                          double seconds) {
+    static StepMetrics of(long step, Knobs knobs, double alpha, double klCoef, List<ScoredGroup> groups,
+                          PolicyUpdate.Report report, double seconds, ExperienceReplay.Stats replay) {
         double rewardSum = 0;
         double eaRewardSum = 0;
         int responses = 0;
@@ -60,6 +64,6 @@ public record StepMetrics(long step, long weightVersion, double alpha, double ta
                 tokens == 0 ? Double.NaN : entropySum / tokens, report.loss(), report.gradNorm(), report.kl(),
                 report.clipFraction(), report.meanIsWeight(), report.skipped(), tokens,
                 seconds > 0 ? tokens / seconds : Double.NaN, tokens == 0 ? Double.NaN : stalenessSum / tokens,
-                knobs.learningRate(), groups.size());
+                knobs.learningRate(), groups.size(), klCoef, report.referenceKl(), replay);
     }
 }

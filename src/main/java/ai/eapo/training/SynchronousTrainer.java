@@ -41,6 +41,10 @@ public final class SynchronousTrainer {
             throw new ai.eapo.UserInputException("experience initial-ratio is " + hyper.schedule().initialRatio()
                     + " but no prior model is given (use --prior, or initial-ratio = 0 for plain GRPO)");
         }
+        if (hyper.strategies().exgrpo().enabled() || hyper.strategies().curriculum().enabled()) {
+            throw new ai.eapo.UserInputException("the synchronous loop (train-sync) does not run ExGRPO or the EXPO "
+                    + "curriculum (they choose questions as training goes); use train");
+        }
         this.policy = policy;
         this.prompts = prompts;
         this.prior = prior;
@@ -73,7 +77,8 @@ public final class SynchronousTrainer {
             for (int j = 0; j < groupSize; j++) {
                 rewards[j] = verifier.verify(prompts.decode(responses.get(j).tokens()), batch.get(q).answer()).reward();
             }
-            groups.add(ScoredGroup.of(step, q, requests.get(q * groupSize).prompt(), responses, rewards, hyper.advantage()));
+            groups.add(ScoredGroup.of(step, q, ScoredGroup.UNKNOWN_PROBLEM, requests.get(q * groupSize).prompt(), responses,
+                    rewards, hyper.advantage()));
         }
         return learner.apply(step, groups, () -> (System.nanoTime() - start) / 1e9);
     }

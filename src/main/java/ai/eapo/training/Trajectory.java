@@ -2,9 +2,11 @@ package ai.eapo.training;
 
 /**
  * One response as the learner sees it: the prompt, the generated tokens with the log-prob of the
- * distribution each was drawn from and whether it came from the prior, and the response's advantage.
+ * distribution each was drawn from and whether it came from the prior, whether the whole response is a replayed
+ * past trajectory (ExGRPO), and the response's advantage.
  */
-public record Trajectory(long[] prompt, long[] tokens, float[] behaviourLogProbs, boolean[] resampled, double advantage) {
+public record Trajectory(long[] prompt, long[] tokens, float[] behaviourLogProbs, boolean[] resampled, boolean replayed,
+                         double advantage) {
 
     public Trajectory {
         if (prompt.length == 0 || tokens.length == 0) {

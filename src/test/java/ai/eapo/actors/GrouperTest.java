@@ -3,6 +3,7 @@ package ai.eapo.actors;
 import ai.eapo.algorithm.AdvantageNorm;
 import ai.eapo.algorithm.AdvantageOptions;
 import ai.eapo.algorithm.GroupAdvantages;
+import ai.eapo.algorithm.OverlongPenalty;
 import ai.eapo.data.ProblemSet;
 import ai.eapo.model.Generator;
 import ai.eapo.training.ScoredGroup;
@@ -18,12 +19,15 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The Grouper emits complete groups only, with the right advantages, and never mixes attempts. */
 class GrouperTest {
 
     static final ActorTestKit KIT = ActorTestKit.create(SamplerTest.testConfig());
-    static final AdvantageOptions STD = new AdvantageOptions(AdvantageNorm.STD, 1e-6, false, false);
+    static final AdvantageOptions STD = new AdvantageOptions(AdvantageNorm.STD, 1e-6, false, 0, false);
+    static final OverlongPenalty NO_OVERLONG = new OverlongPenalty(false, 1, 1.0);
+    static final int MAX_NEW = 4;
     static final ProblemSet.Problem PROBLEM = new ProblemSet.Problem("Compute 1+1.", "2", "", "1");
 
     @AfterAll
@@ -32,8 +36,12 @@ class GrouperTest {
     }
 
     static Generator.Completion completion(long id) {
-        return new Generator.Completion(id, new long[]{7, 0}, new float[]{-1f, -2f}, new float[]{-1f, -2f},
-                new float[]{1f, 1f}, new boolean[]{false, false}, new long[]{0, 0}, true, false);
+        return completion(id, 2);
+    }
+
+    static Generator.Completion completion(long id, int length) {
+        return new Generator.Completion(id, new long[length], new float[length], new float[length], new float[length],
+                new boolean[length], new long[length], true, false);
     }
 
     static Grouper.Verified verified(GroupTask task, int slot, double reward) {
@@ -44,8 +52,8 @@ class GrouperTest {
     void aGroupGoesToTheLearnerOnlyWhenAllItsResponsesAreInWithItsAdvantages() {
         TestProbe<Learner.Command> learner = KIT.createTestProbe();
         TestProbe<PromptSource.Command> source = KIT.createTestProbe();
-        ActorRef<Grouper.Command> grouper = KIT.spawn(Grouper.create(4, 1, 0, STD, learner.ref(), source.ref()));
-        GroupTask task = new GroupTask(0, 0, PROBLEM, 0);
+        ActorRef<Grouper.Command> grouper = KIT.spawn(Grouper.create(1, 0, STD, NO_OVERLONG, MAX_NEW, learner.ref(), source.ref()));
+        GroupTask task = GroupTask.first(0, 0, 0, PROBLEM, 4);
         double[] rewards = {1, 0, 0, 1};
         grouper.tell(verified(task, 2, rewards[2]));
         grouper.tell(verified(task, 0, rewards[0]));
@@ -53,7 +61,7 @@ class GrouperTest {
         learner.expectNoMessage(Duration.ofMillis(200));
         grouper.tell(verified(task, 1, rewards[1]));
         Learner.Train train = learner.expectMessageClass(Learner.Train.class);
-        assertEquals(new PromptSource.GroupCompleted(task.key()), source.receiveMessage());
+        assertEquals(new PromptSource.GroupCompleted(task.key(), 0.5), source.receiveMessage());
         ScoredGroup group = train.groups().get(0);
         assertArrayEquals(rewards, group.rewards());
         assertArrayEquals(GroupAdvantages.of(rewards, STD).advantages(), group.advantages().advantages(), 1e-12);
@@ -67,8 +75,8 @@ class GrouperTest {
     void attemptsOfOneQuestionNeverMixAndStragglersOfAFinishedQuestionAreDropped() {
         TestProbe<Learner.Command> learner = KIT.createTestProbe();
         TestProbe<PromptSource.Command> source = KIT.createTestProbe();
-        ActorRef<Grouper.Command> grouper = KIT.spawn(Grouper.create(2, 1, 3, STD, learner.ref(), source.ref()));
-        GroupTask first = new GroupTask(3, 1, PROBLEM, 0);
+        ActorRef<Grouper.Command> grouper = KIT.spawn(Grouper.create(1, 3, STD, NO_OVERLONG, MAX_NEW, learner.ref(), source.ref()));
+        GroupTask first = new GroupTask(3, 1, 0, PROBLEM, 2, 0, 0);
         GroupTask again = first.nextAttempt();
         grouper.tell(verified(first, 0, 1));
         grouper.tell(verified(again, 1, 0));
@@ -86,14 +94,14 @@ class GrouperTest {
     void learnerStepKTrainsExactlyTheQuestionsOfDataStepKInOrder() {
         TestProbe<Learner.Command> learner = KIT.createTestProbe();
         TestProbe<PromptSource.Command> source = KIT.createTestProbe();
-        ActorRef<Grouper.Command> grouper = KIT.spawn(Grouper.create(2, 2, 5, STD, learner.ref(), source.ref()));
-        for (GroupTask task : List.of(new GroupTask(6, 0, PROBLEM, 0), new GroupTask(5, 1, PROBLEM, 0),
-                new GroupTask(6, 1, PROBLEM, 0))) {
+        ActorRef<Grouper.Command> grouper = KIT.spawn(Grouper.create(2, 5, STD, NO_OVERLONG, MAX_NEW, learner.ref(), source.ref()));
+        for (GroupTask task : List.of(new GroupTask(6, 0, 0, PROBLEM, 2, 0, 0), new GroupTask(5, 1, 0, PROBLEM, 2, 0, 0),
+                new GroupTask(6, 1, 0, PROBLEM, 2, 0, 0))) {
             grouper.tell(verified(task, 0, 1));
             grouper.tell(verified(task, 1, 0));
         }
         learner.expectNoMessage(Duration.ofMillis(200));
-        GroupTask last = new GroupTask(5, 0, PROBLEM, 0);
+        GroupTask last = new GroupTask(5, 0, 0, PROBLEM, 2, 0, 0);
         grouper.tell(verified(last, 0, 1));
         grouper.tell(verified(last, 1, 0));
         for (long step = 5; step <= 6; step++) {
@@ -102,9 +110,51 @@ class GrouperTest {
                     batch.stream().map(g -> new GroupTask.Key(g.step(), g.question())).toList(),
                     "step " + step + " waits for all its questions, and only its own");
         }
-        grouper.tell(verified(new GroupTask(5, 0, PROBLEM, 1), 0, 1));
-        grouper.tell(verified(new GroupTask(5, 0, PROBLEM, 1), 1, 1));
+        grouper.tell(verified(new GroupTask(5, 0, 0, PROBLEM, 2, 1, 0), 0, 1));
+        grouper.tell(verified(new GroupTask(5, 0, 0, PROBLEM, 2, 1, 0), 1, 1));
         learner.expectNoMessage(Duration.ofMillis(200));
+        KIT.stop(grouper);
+    }
+
+    @Test
+    void aUniformGroupIsRefilledWithAnotherProblemUpToMaxRefillsThenDropped() {
+        TestProbe<Learner.Command> learner = KIT.createTestProbe();
+        TestProbe<PromptSource.Command> source = KIT.createTestProbe();
+        AdvantageOptions dynamic = new AdvantageOptions(AdvantageNorm.STD, 1e-6, true, 1, false);
+        ActorRef<Grouper.Command> grouper = KIT.spawn(Grouper.create(1, 0, dynamic, NO_OVERLONG, MAX_NEW,
+                learner.ref(), source.ref()));
+        GroupTask task = GroupTask.first(0, 0, 7, PROBLEM, 2);
+        grouper.tell(verified(task, 0, 1));
+        grouper.tell(verified(task, 1, 1));
+        assertEquals(new PromptSource.Refill(task), source.receiveMessage(), "all correct: no signal, refill");
+        learner.expectNoMessage(Duration.ofMillis(200));
+        GroupTask refilled = task.refilledWith(8, PROBLEM);
+        grouper.tell(verified(refilled, 0, 0));
+        grouper.tell(verified(refilled, 1, 0));
+        // Out of refills: the uniform group completes (the learner step leaves it out of the update).
+        assertEquals(new PromptSource.GroupCompleted(task.key(), 0.0), source.receiveMessage());
+        ScoredGroup group = learner.expectMessageClass(Learner.Train.class).groups().get(0);
+        assertTrue(group.uniform());
+        assertEquals(2, group.responses().stream().filter(c -> c.id() >= 100).count(), "the refilled attempt's responses");
+        KIT.stop(grouper);
+    }
+
+    @Test
+    void overlongResponsesArePenalisedInTheAdvantagesButNotInTheRewards() {
+        TestProbe<Learner.Command> learner = KIT.createTestProbe();
+        TestProbe<PromptSource.Command> source = KIT.createTestProbe();
+        // L_max 4, L_cache 2: length 3 costs (2 - 3) / 2 = -0.5, length 4 costs -1.
+        ActorRef<Grouper.Command> grouper = KIT.spawn(Grouper.create(1, 0, STD, new OverlongPenalty(true, 2, 1.0), MAX_NEW,
+                learner.ref(), source.ref()));
+        GroupTask task = GroupTask.first(0, 0, 0, PROBLEM, 3);
+        int[] lengths = {2, 3, 4};
+        for (int slot = 0; slot < 3; slot++) {
+            grouper.tell(new Grouper.Verified(task, slot, new long[]{1, 2}, completion(slot, lengths[slot]), 1, null));
+        }
+        ScoredGroup group = learner.expectMessageClass(Learner.Train.class).groups().get(0);
+        assertArrayEquals(new double[]{1, 1, 1}, group.rewards());
+        assertArrayEquals(GroupAdvantages.of(new double[]{1, 0.5, 0}, STD).advantages(), group.advantages().advantages(),
+                1e-12);
         KIT.stop(grouper);
     }
 }

@@ -34,7 +34,7 @@ class LearnerTest {
     }
 
     static List<ScoredGroup> oneGroup(long step) {
-        return List.of(ScoredGroup.of(step, 0, new long[]{1, 2}, List.of(GrouperTest.completion(0), GrouperTest.completion(1)),
+        return List.of(ScoredGroup.of(step, 0, 0, new long[]{1, 2}, List.of(GrouperTest.completion(0), GrouperTest.completion(1)),
                 new double[]{1, 0}, GrouperTest.STD));
     }
 

@@ -56,12 +56,12 @@ class MessageSerializationTest {
     void protocolMessagesRoundTrip() {
         TestProbe<Sampler.Command> sampler = KIT.createTestProbe();
         TestProbe<Learner.KnobsReply> client = KIT.createTestProbe();
-        GroupTask task = new GroupTask(3, 1, PROBLEM, 2);
+        GroupTask task = new GroupTask(3, 1, 0, PROBLEM, 4, 2, 0);
         Generator.Completion completion = new Generator.Completion(9, new long[]{4, 5}, new float[]{-0.5f, -1f},
                 new float[]{-0.5f, -2f}, new float[]{1.5f, 0.2f}, new boolean[]{false, true}, new long[]{3, 3}, true, true);
 
         assertEquals(new PromptSource.RequestGroups(4, sampler.ref()), roundTrip(new PromptSource.RequestGroups(4, sampler.ref())));
-        assertEquals(new PromptSource.GroupCompleted(task.key()), roundTrip(new PromptSource.GroupCompleted(task.key())));
+        assertEquals(new PromptSource.GroupCompleted(task.key(), 0.25), roundTrip(new PromptSource.GroupCompleted(task.key(), 0.25)));
         assertEquals(new Sampler.Assigned(List.of(task)), roundTrip(new Sampler.Assigned(List.of(task))));
         Knobs knobs = new Knobs(Double.POSITIVE_INFINITY, 200, 0.5, 1e-4, 1);
         assertEquals(knobs, roundTrip(new Sampler.KnobsChanged(knobs)).knobs());
@@ -85,7 +85,7 @@ class MessageSerializationTest {
         assertEquals(new PromptSource.SamplerReset(sampler.ref()), roundTrip(new PromptSource.SamplerReset(sampler.ref())));
         assertEquals(new PromptSource.LearnerProgress(3, 1), roundTrip(new PromptSource.LearnerProgress(3, 1)));
         assertEquals(new NodeGuardian.RunFinished(12), roundTrip(new NodeGuardian.RunFinished(12)));
-        ScoredGroup group = ScoredGroup.of(3, 1, new long[]{1, 2}, List.of(completion, completion), new double[]{1, 0},
+        ScoredGroup group = ScoredGroup.of(3, 1, 9, new long[]{1, 2}, List.of(completion, completion), new double[]{1, 0},
                 GrouperTest.STD);
         Learner.Train train = roundTrip(new Learner.Train(List.of(group)));
         ScoredGroup back = train.groups().get(0);

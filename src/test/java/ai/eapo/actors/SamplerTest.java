@@ -78,7 +78,7 @@ class SamplerTest {
             source.expectMessageClass(PromptSource.SamplerReset.class);
             PromptSource.RequestGroups request = source.expectMessageClass(PromptSource.RequestGroups.class);
             assertEquals(16 / GROUP, request.max(), "room for 16 sequences in groups of 4");
-            sampler.tell(new Sampler.Assigned(List.of(new GroupTask(0, 0, problem, 0), new GroupTask(0, 1, problem, 0))));
+            sampler.tell(new Sampler.Assigned(List.of(new GroupTask(0, 0, 0, problem, GROUP, 0, 0), new GroupTask(0, 1, 0, problem, GROUP, 0, 0))));
 
             // Play the prior: answer each consultation with token 5, log-prob -1, and count the questions.
             Map<Long, Integer> consultations = new HashMap<>();
@@ -186,7 +186,7 @@ class SamplerTest {
             source.expectMessageClass(PromptSource.RequestGroups.class);
             ProblemSet.Problem problem = new ProblemSet.Problem("Compute 3+4.", "7", "", "1");
             // A question of step 1 with weights at version 0 and max-staleness 0 must wait.
-            sampler.tell(new Sampler.Assigned(List.of(new GroupTask(1, 0, problem, 0))));
+            sampler.tell(new Sampler.Assigned(List.of(new GroupTask(1, 0, 0, problem, GROUP, 0, 0))));
             verifiers.expectNoMessage(Duration.ofMillis(500));
             // Raising max-staleness to 1 lets it start: all G responses come back.
             sampler.tell(new Sampler.KnobsChanged(replica.knobs.with(Map.of(Knobs.MAX_STALENESS, "1"))));
@@ -216,7 +216,7 @@ class SamplerTest {
                     grouper, Duration.ofMillis(300));
             source.expectMessageClass(PromptSource.SamplerReset.class);
             source.expectMessageClass(PromptSource.RequestGroups.class);
-            sampler.tell(new Sampler.Assigned(List.of(new GroupTask(0, 0, new ProblemSet.Problem("Compute 3+4.", "7", "", "1"), 0))));
+            sampler.tell(new Sampler.Assigned(List.of(new GroupTask(0, 0, 0, new ProblemSet.Problem("Compute 3+4.", "7", "", "1"), GROUP, 0, 0))));
 
             // τ = 0 parks every sequence at its first token. The prior "dies" with the first consultation:
             // the same sequences are asked again, and a late answer to the first ask changes nothing.

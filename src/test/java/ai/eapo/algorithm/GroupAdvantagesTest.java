@@ -10,8 +10,8 @@ import org.junit.jupiter.api.Test;
 class GroupAdvantagesTest {
 
     private static final double EPSILON = 1e-6;
-    private static final AdvantageOptions STD = new AdvantageOptions(AdvantageNorm.STD, EPSILON, false, false);
-    private static final AdvantageOptions NONE = new AdvantageOptions(AdvantageNorm.NONE, EPSILON, false, false);
+    private static final AdvantageOptions STD = new AdvantageOptions(AdvantageNorm.STD, EPSILON, false, 0, false);
+    private static final AdvantageOptions NONE = new AdvantageOptions(AdvantageNorm.NONE, EPSILON, false, 0, false);
 
     @Test
     void stdNormUsesTheSampleStd() {

@@ -58,7 +58,7 @@ class ImportanceCorrectionUnbiasednessTest {
     /** Ascent direction −∇loss of each batch: row b is the mean estimator over batch b. */
     private static double[][] sampleGradients(ImportanceSamplingMode mode) {
         LossOptions options = new LossOptions(mode, Double.POSITIVE_INFINITY, 0.2, 0.28, 0.0,
-                LossAggregation.TOKEN_MEAN, 0.1);
+                LossAggregation.TOKEN_MEAN, 0.1, 0.1);
         Random random = new Random(SEED);
         double[][] gradients = new double[BATCHES][];
         try (NDManager manager = NDManager.newBaseManager()) {

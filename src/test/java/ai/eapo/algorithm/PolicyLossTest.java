@@ -68,7 +68,7 @@ class PolicyLossTest {
     }
 
     private static LossOptions options(ImportanceSamplingMode mode, LossAggregation aggregation, double beta) {
-        return new LossOptions(mode, CAP, CLIP_LOW, CLIP_HIGH, beta, aggregation, GAMMA);
+        return new LossOptions(mode, CAP, CLIP_LOW, CLIP_HIGH, beta, aggregation, GAMMA, GAMMA);
     }
 
     private PolicyLossInputs inputs(NDArray logProbs, boolean withReference) {
@@ -123,6 +123,35 @@ class PolicyLossTest {
     }
 
     @Test
+    void replayedTrajectoryTokensUseExGrpoShapingWithTheHandComputedValueAndGradient() {
+        // Response 0 is a replayed trajectory: its tokens use −g(w)·A, w = e^{logp − behaviour}, g(x) = x / (x + β).
+        double beta = GAMMA;
+        double[] w = {Math.exp(-1.0 + 1.1), Math.exp(-0.5 + 0.9), Math.exp(-2.0 + 3.0)};
+        double[] expected = {-w[0] / (w[0] + beta) * 1.5, -w[1] / (w[1] + beta) * 1.5, -w[2] / (w[2] + beta) * 1.5, T10, T11};
+        NDArray logProbs = manager.create(LOG_PROBS);
+        logProbs.setRequiresGradient(true);
+        PolicyLossInputs plain = inputs(logProbs, false);
+        PolicyLossInputs in = new PolicyLossInputs(plain.logProbs(), plain.proximalLogProbs(), plain.behaviourLogProbs(),
+                plain.resampled(), plain.advantages(), plain.mask(), null,
+                manager.create(new double[][] {{1, 1, 1}, {0, 0, 0}}).toType(DataType.BOOLEAN, false));
+        try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+            PolicyLoss.Result result = PolicyLoss.compute(in, options(ImportanceSamplingMode.TRUNCATED,
+                    LossAggregation.TOKEN_MEAN, 0.0));
+            assertEquals(aggregate(expected, LossAggregation.TOKEN_MEAN), result.loss().getDouble(), TOLERANCE);
+            // Only response 1's tokens are IS-weighted now: t10 (weight e^0.5) and t11 (weight 1, clipped).
+            assertEquals((Math.exp(0.5) + 1.0) / 2.0, result.meanIsWeight(), TOLERANCE);
+            assertEquals(1.0 / 2.0, result.clipFraction(), TOLERANCE);
+            collector.backward(result.loss());
+        }
+        double[] gradient = logProbs.getGradient().toDoubleArray();
+        for (int t = 0; t < 3; t++) {
+            // d/dlogp of −g(w)·A = −A · g'(w) · w = −A · β w / (w + β)², over 5 tokens.
+            double byHand = -1.5 * beta * w[t] / ((w[t] + beta) * (w[t] + beta)) / 5.0;
+            assertEquals(byHand, gradient[t], 1e-9, "replayed token " + t);
+        }
+    }
+
+    @Test
     void statsCountClippedCappedAndWeightedTokens() {
         PolicyLoss.Result truncated = PolicyLoss.compute(inputs(manager.create(LOG_PROBS), false),
                 options(ImportanceSamplingMode.TRUNCATED, LossAggregation.TOKEN_MEAN, 0.0));
@@ -146,7 +175,7 @@ class PolicyLossTest {
     @Test
     void infiniteCapLeavesTheWeightUncut() {
         LossOptions uncapped = new LossOptions(ImportanceSamplingMode.TRUNCATED, Double.POSITIVE_INFINITY,
-                CLIP_LOW, CLIP_HIGH, 0.0, LossAggregation.TOKEN_MEAN, GAMMA);
+                CLIP_LOW, CLIP_HIGH, 0.0, LossAggregation.TOKEN_MEAN, GAMMA, GAMMA);
         PolicyLoss.Result result = PolicyLoss.compute(inputs(manager.create(LOG_PROBS), false), uncapped);
         double t02 = -Math.E * 1.5;
         assertEquals((T00 + T01 + t02 + T10 + T11) / 5.0, result.loss().getDouble(), TOLERANCE);

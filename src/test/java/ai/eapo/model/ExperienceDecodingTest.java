@@ -126,6 +126,37 @@ class ExperienceDecodingTest {
     }
 
     @Test
+    void sequencesConsultingInAlternatingCallsKeepTheirCachesAndGetTheSameAnswers() {
+        // Two phases, as when a sampler's groups started at different times: A = {0, 1}, B = {2, 3}, A, B, ...
+        long[][] tokens = {{1, 5, 9}, {2, 6}, {3, 7, 11, 4}, {4, 8, 12}};
+        try (LocalPrior alternating = new LocalPrior(prior, PARAMS)) {
+            for (int round = 0; round < 4; round++) {
+                for (int phase = 0; phase < 2; phase++) {
+                    List<ExperiencePrior.Consultation> asked = new ArrayList<>();
+                    for (int id = 2 * phase; id < 2 * phase + 2; id++) {
+                        asked.add(new ExperiencePrior.Consultation(id, tokens[id], 0.1 + 0.2 * id));
+                    }
+                    List<ExperiencePrior.Draw> answers = alternating.consult(asked);
+                    try (LocalPrior fresh = new LocalPrior(prior, PARAMS)) {
+                        List<ExperiencePrior.Draw> expected = fresh.consult(asked);
+                        for (int i = 0; i < asked.size(); i++) {
+                            assertEquals(expected.get(i).token(), answers.get(i).token(), "round " + round);
+                            assertEquals(expected.get(i).logProb(), answers.get(i).logProb(), 1e-4f, "round " + round);
+                        }
+                    }
+                    for (int i = 0; i < asked.size(); i++) {
+                        int id = 2 * phase + i;
+                        tokens[id] = concat(tokens[id], new long[] {answers.get(i).token()});
+                    }
+                    if (round > 0 || phase > 0) {
+                        assertEquals(4, alternating.cachedSequences(), "the idle phase's caches are kept");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void parkedSequencesWaitingForLateAnswersEndExactlyAsWithImmediateAnswers() {
         // τ between the policy's entropies, so some positions of the experience requests are critical.
         double tau = 3.0;

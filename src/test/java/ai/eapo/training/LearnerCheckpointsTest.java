@@ -76,7 +76,7 @@ class LearnerCheckpointsTest {
                         new long[RESPONSE_TOKENS], true, false));
                 rewards[j] = j % 2;
             }
-            out.add(ScoredGroup.of(step, q, prompt, responses, rewards, HYPER.advantage()));
+            out.add(ScoredGroup.of(step, q, q, prompt, responses, rewards, HYPER.advantage()));
         }
         return out;
     }

@@ -14,8 +14,8 @@ import java.util.List;
 /** "Pos-Only" experience: incorrect experience-augmented responses leave the group before the baseline is taken. */
 class ScoredGroupTest {
 
-    private static final AdvantageOptions ALL = new AdvantageOptions(AdvantageNorm.NONE, 1e-6, false, false);
-    private static final AdvantageOptions CORRECT_ONLY = new AdvantageOptions(AdvantageNorm.NONE, 1e-6, false, true);
+    private static final AdvantageOptions ALL = new AdvantageOptions(AdvantageNorm.NONE, 1e-6, false, 0, false);
+    private static final AdvantageOptions CORRECT_ONLY = new AdvantageOptions(AdvantageNorm.NONE, 1e-6, false, 0, true);
 
     private static Completion response(long id, boolean experience) {
         return new Completion(id, new long[]{5, 6}, new float[]{-1f, -1f}, new float[]{-1f, -1f}, new float[]{1f, 1f},
@@ -29,7 +29,7 @@ class ScoredGroupTest {
 
     @Test
     void everyResponseTrainsByDefault() {
-        ScoredGroup group = ScoredGroup.of(0, 0, new long[]{1}, RESPONSES, REWARDS, ALL);
+        ScoredGroup group = ScoredGroup.of(0, 0, 0, new long[]{1}, RESPONSES, REWARDS, ALL);
         // mean 0.5 over four: advantages ±0.5.
         assertArrayEquals(new double[]{0.5, -0.5, 0.5, -0.5}, group.advantages().advantages(), 1e-12);
         assertEquals(4, group.trajectories().size());
@@ -37,7 +37,7 @@ class ScoredGroupTest {
 
     @Test
     void correctOnlyDropsTheIncorrectExperienceResponseFromBaselineAndLoss() {
-        ScoredGroup group = ScoredGroup.of(0, 0, new long[]{1}, RESPONSES, REWARDS, CORRECT_ONLY);
+        ScoredGroup group = ScoredGroup.of(0, 0, 0, new long[]{1}, RESPONSES, REWARDS, CORRECT_ONLY);
         // Kept: rewards 1, 0, 1 with mean 2/3; the dropped slot 3 gets 0 and no trajectory.
         assertArrayEquals(new double[]{1.0 / 3, -2.0 / 3, 1.0 / 3, 0}, group.advantages().advantages(), 1e-12);
         assertArrayEquals(new boolean[]{true, true, true, false}, group.trained());
@@ -50,7 +50,7 @@ class ScoredGroupTest {
     @Test
     void aGroupLeftWithFewerThanTwoResponsesCarriesNoSignal() {
         List<Completion> mostlyExperience = List.of(response(0, false), response(1, true), response(2, true));
-        ScoredGroup group = ScoredGroup.of(0, 0, new long[]{1}, mostlyExperience, new double[]{1, 0, 0}, CORRECT_ONLY);
+        ScoredGroup group = ScoredGroup.of(0, 0, 0, new long[]{1}, mostlyExperience, new double[]{1, 0, 0}, CORRECT_ONLY);
         assertTrue(group.uniform());
         assertArrayEquals(new double[3], group.advantages().advantages());
         assertEquals(1, group.trajectories().size());
