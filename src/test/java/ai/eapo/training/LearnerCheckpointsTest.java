@@ -35,9 +35,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class LearnerCheckpointsTest {
 
     static final Path BASE = Path.of("models/tiny-base");
-    static final HyperParameters HYPER = HyperParameters.fromConfig(ConfigFactory.parseString(
+    static final com.typesafe.config.Config HYPER_CONFIG = ConfigFactory.parseString(
             "eapo.algorithm { experience.initial-ratio = 0, optimizer.lr = 1e-3, group-size = 4 }")
-            .withFallback(ConfigFactory.load()));
+            .withFallback(ConfigFactory.load());
+    static final HyperParameters HYPER = HyperParameters.fromConfig(HYPER_CONFIG);
     static final int MICRO_BATCH = 4;
     /** Optimizer steps before the checkpoint: more than one, so that the moments and the bias correction matter. */
     static final int STEPS_BEFORE_SAVE = 3;
@@ -135,6 +136,34 @@ class LearnerCheckpointsTest {
             optimizer.restoreState(optimizer.firstMoments(), optimizer.secondMoments(), 0);
             learner.apply(STEPS_BEFORE_SAVE, groups(STEPS_BEFORE_SAVE), WALL_SECONDS);
             assertFalse(sameBits(uninterrupted, weights(policy)), "the step count makes no difference?");
+        }
+    }
+
+    @Test
+    void theExGrpoReplayBufferAndItsDelayedStartSurviveARestart() throws IOException {
+        HyperParameters exgrpo = HyperParameters.fromConfig(ConfigFactory.parseString(
+                "eapo.algorithm.exgrpo { enabled = true, start-accuracy = 0.25 }").withFallback(HYPER_CONFIG));
+        LearnerCheckpoints checkpoints = new LearnerCheckpoints(run, 1);
+        ExperienceReplay.Stats saved;
+        java.util.SortedMap<Integer, Double> candidates;
+        try (PolicyModel policy = base();
+             LearnerStep learner = new LearnerStep(policy, exgrpo, Knobs.initial(exgrpo, 0), MICRO_BATCH, 1f)) {
+            // Half of each group correct: Pass@1 0.5 > 0.25 starts replay; two correct per question are stored.
+            learner.apply(0, groups(0), WALL_SECONDS);
+            saved = learner.replay().stats();
+            candidates = learner.replay().candidates();
+            checkpoints.save(1, policy, learner, BASE, ONE_SHARD);
+        }
+        assertTrue(saved.active());
+        assertEquals(QUESTIONS, saved.questions());
+        assertEquals(QUESTIONS * RESPONSES / 2, saved.trajectories());
+        assertTrue(Files.exists(checkpoints.latest().orElseThrow().resolve(LearnerCheckpoints.REPLAY_FILE)));
+        try (PolicyModel policy = base();
+             LearnerStep learner = new LearnerStep(policy, exgrpo, Knobs.initial(exgrpo, 0), MICRO_BATCH, 1f)) {
+            assertEquals(0, learner.replay().stats().trajectories());
+            checkpoints.restore(policy, learner);
+            assertEquals(saved, learner.replay().stats());
+            assertEquals(candidates, learner.replay().candidates());
         }
     }
 
