@@ -37,6 +37,29 @@ class HyperParametersTest {
         assertFalse(defaults.advantage().correctExperienceOnly());
     }
 
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "expo.kl.enabled = true, kl.coef = 0.01                          | eapo.algorithm.kl.coef = 0.01: must be 0 when eapo.algorithm.expo.kl.enabled",
+        "exgrpo.enabled = true                                          | eapo.algorithm.experience.initial-ratio = 0.5: must be 0 when eapo.algorithm.exgrpo.enabled",
+        "exgrpo.enabled = true, experience.initial-ratio = 0, advantage.drop-uniform-groups = true | eapo.algorithm.advantage.drop-uniform-groups = true: cannot be combined",
+    })
+    void combinationsThatFightAreRefusedNamingBothSettings(String overrides, String expected) {
+        IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
+                () -> with("eapo.algorithm { " + overrides + " }"));
+        assertTrue(error.getMessage().startsWith(expected.trim()), error.getMessage());
+    }
+
+    @Test
+    void strategiesThatFitTogetherAreAccepted() {
+        HyperParameters eapoWithCurriculumAndAdaptiveKl = with("eapo.algorithm { expo { curriculum.enabled = true, "
+                + "kl.enabled = true }, dapo.overlong.enabled = true, advantage.drop-uniform-groups = true }");
+        assertTrue(eapoWithCurriculumAndAdaptiveKl.needsReference());
+        assertTrue(eapoWithCurriculumAndAdaptiveKl.schedule().initialRatio() > 0);
+        HyperParameters exgrpo = with("eapo.algorithm { exgrpo.enabled = true, experience.initial-ratio = 0, "
+                + "expo.curriculum.enabled = true }");
+        assertFalse(exgrpo.needsReference());
+    }
+
     @Test
     void trajectoryGranularityAndCorrectOnlyExperienceAreRead() {
         HyperParameters parameters = with(
