@@ -63,6 +63,9 @@ class MessageSerializationTest {
         assertEquals(new PromptSource.RequestGroups(4, sampler.ref()), roundTrip(new PromptSource.RequestGroups(4, sampler.ref())));
         assertEquals(new PromptSource.GroupCompleted(task.key(), 0.25), roundTrip(new PromptSource.GroupCompleted(task.key(), 0.25)));
         assertEquals(new Sampler.Assigned(List.of(task)), roundTrip(new Sampler.Assigned(List.of(task))));
+        assertEquals(new PromptSource.Refill(task), roundTrip(new PromptSource.Refill(task)));
+        java.util.SortedMap<Integer, Double> candidates = new java.util.TreeMap<>(java.util.Map.of(3, 0.25, 17, 0.75));
+        assertEquals(candidates, roundTrip(new PromptSource.ReplayCandidates(candidates)).accuracies());
         Knobs knobs = new Knobs(Double.POSITIVE_INFINITY, 200, 0.5, 1e-4, 1);
         assertEquals(knobs, roundTrip(new Sampler.KnobsChanged(knobs)).knobs());
         Sampler.PriorAnswered answered = roundTrip(new Sampler.PriorAnswered(List.of(7L), List.of(3),
