@@ -26,8 +26,13 @@ import java.util.SortedMap;
  */
 public final class ExperienceReplay {
 
-    /** What metrics.jsonl reports of the buffer after a step. */
-    public record Stats(boolean active, int questions, int trajectories, int retired, int replayed) {
+    /**
+     * What metrics.jsonl reports of the buffer after a step: whether replay has started, the questions holding
+     * trajectories and their number by latest accuracy (the buckets), the trajectories stored, the retired
+     * questions, and how many groups of the step were completed by a replayed trajectory (the hits).
+     */
+    public record Stats(boolean active, int questions, SortedMap<Double, Integer> buckets, int trajectories,
+                        int retired, int replayed) {
     }
 
     private final ReplayBuffer buffer;
@@ -120,7 +125,8 @@ public final class ExperienceReplay {
     }
 
     public Stats stats() {
-        return new Stats(active, buffer.size(), buffer.trajectoryCount(), buffer.retiredCount(), replayedLastStep);
+        return new Stats(active, buffer.size(), buffer.bucketSizes(), buffer.trajectoryCount(), buffer.retiredCount(),
+                replayedLastStep);
     }
 
     /** The stored trajectory whose mean token entropy under {@code policy} is lowest (ExGRPO's trajectory choice). */

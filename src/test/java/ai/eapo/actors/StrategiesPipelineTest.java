@@ -49,6 +49,11 @@ class StrategiesPipelineTest {
         return batches;
     }
 
+    /** The problems the step of {@code batch} takes without any strategy: the dataset order. */
+    private static List<Integer> datasetOrder(List<ScoredGroup> batch) {
+        return TrainingBatches.indices(PipelineTest.DATA.size(), batch.get(0).step(), QUESTIONS, PipelineTest.SEED);
+    }
+
     @Test
     void exGrpoReplaysStoredCorrectTrajectoriesInGroupsOfOneShortOfG() throws Exception {
         // Start replay at once (start-accuracy 0), so a short run sees experiential groups.
@@ -96,9 +101,7 @@ class StrategiesPipelineTest {
         // The curriculum, not the dataset order, chose the batches after the first observations.
         boolean differs = false;
         for (List<ScoredGroup> batch : batches) {
-            List<Integer> ordered = TrainingBatches.indices(PipelineTest.DATA.size(), batch.get(0).step(), QUESTIONS,
-                    PipelineTest.SEED);
-            differs |= !batch.stream().map(ScoredGroup::problemId).toList().equals(ordered);
+            differs |= !batch.stream().map(ScoredGroup::problemId).toList().equals(datasetOrder(batch));
         }
         assertTrue(differs);
     }
@@ -113,8 +116,7 @@ class StrategiesPipelineTest {
         int refilled = 0;
         int uniform = 0;
         for (List<ScoredGroup> batch : batches) {
-            List<Integer> ordered = TrainingBatches.indices(PipelineTest.DATA.size(), batch.get(0).step(), QUESTIONS,
-                    PipelineTest.SEED);
+            List<Integer> ordered = datasetOrder(batch);
             for (ScoredGroup group : batch) {
                 refilled += group.problemId() != ordered.get(group.question()) ? 1 : 0;
                 uniform += group.uniform() ? 1 : 0;
