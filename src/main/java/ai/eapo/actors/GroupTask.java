@@ -30,11 +30,6 @@ public record GroupTask(long step, int question, int problemId, ProblemSet.Probl
         return new GroupTask(step, question, problemId, problem, rollouts, attempt + 1, refills);
     }
 
-    /** Mixes a question's place and its refill count into a seed (large odd multipliers spread the bits). */
-    static long refillSeed(Key key, int refills) {
-        return key.step() * 0x9E3779B97F4A7C15L + key.question() * 0xBF58476D1CE4E5B9L + refills;
-    }
-
     /** Another problem in this question's place, as a new attempt. */
     public GroupTask refilledWith(int otherId, ProblemSet.Problem other) {
         return new GroupTask(step, question, otherId, other, rollouts, attempt + 1, refills + 1);

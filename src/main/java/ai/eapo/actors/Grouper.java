@@ -124,15 +124,10 @@ public final class Grouper extends AbstractBehavior<Grouper.Command> {
                 return this;
             }
             ready.put(question, scored);
-            promptSource.tell(new PromptSource.GroupCompleted(question, accuracy(group.rewards)));
+            promptSource.tell(new PromptSource.GroupCompleted(question, scored.accuracy()));
             sendCompleteSteps();
         }
         return this;
-    }
-
-    /** Share of correct (positive-reward) responses. */
-    private static double accuracy(double[] rewards) {
-        return java.util.Arrays.stream(rewards).filter(r -> r > 0).count() / (double) rewards.length;
     }
 
     /** DAPO's overlong penalty of each response (0 when it is off). */

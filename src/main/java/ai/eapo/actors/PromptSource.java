@@ -46,8 +46,9 @@ public final class PromptSource extends AbstractBehavior<PromptSource.Command> {
     /** How Samplers on other nodes find the PromptSource. */
     public static final ServiceKey<Command> SERVICE_KEY = ServiceKey.create(Command.class, "eapo-prompt-source");
 
-    /** Spreads the step's bits over the seed (an odd 64-bit constant, the golden ratio's). */
+    /** Spread a step's and a question's bits over the seed (large odd 64-bit constants, the golden ratio's first). */
     private static final long STEP_SEED_MIX = 0x9E3779B97F4A7C15L;
+    private static final long QUESTION_SEED_MIX = 0xBF58476D1CE4E5B9L;
 
     public sealed interface Command {
     }
@@ -180,7 +181,8 @@ public final class PromptSource extends AbstractBehavior<PromptSource.Command> {
             return this;
         }
         // A fixed function of the run seed and the question's place, so a rerun refills with the same problems.
-        int other = new SplittableRandom(seed ^ GroupTask.refillSeed(key, refill.task().refills())).nextInt(data.size());
+        long mix = key.step() * STEP_SEED_MIX + key.question() * QUESTION_SEED_MIX + refill.task().refills();
+        int other = new SplittableRandom(seed ^ mix).nextInt(data.size());
         GroupTask again = refill.task().refilledWith(other, data.get(other));
         holder.remove(key);
         outstanding.put(key, again);

@@ -104,16 +104,20 @@ public final class ResultsTable {
                 }
             }
         }
+        // Without figures, one figure of every setting: the charts summary.md links are the ones written.
+        List<Figure> shown = figures.isEmpty() ? List.of(new Figure("all", List.copyOf(runs.keySet()))) : figures;
+        Map<Figure, Map<String, XYChart>> charts = new LinkedHashMap<>();
+        shown.forEach(figure -> charts.put(figure, charts(figure, runs)));
         List<Path> written = new ArrayList<>();
         try {
             Path markdown = dir.resolve("summary.md");
-            Files.writeString(markdown, markdown(runs, figures, speed), StandardCharsets.UTF_8);
+            Files.writeString(markdown, markdown(runs, charts, speed), StandardCharsets.UTF_8);
             written.add(markdown);
             Path json = dir.resolve(SUMMARY);
             JSON.writerWithDefaultPrettyPrinter().writeValue(json.toFile(), summaryJson(runs));
             written.add(json);
-            for (Figure figure : figures) {
-                for (Map.Entry<String, XYChart> chart : charts(figure, runs).entrySet()) {
+            for (Map<String, XYChart> figure : charts.values()) {
+                for (Map.Entry<String, XYChart> chart : figure.entrySet()) {
                     Path png = dir.resolve(chart.getKey());
                     BitmapEncoder.saveBitmap(chart.getValue(), png.toString(), BitmapEncoder.BitmapFormat.PNG);
                     written.add(png);
@@ -239,7 +243,8 @@ public final class ResultsTable {
         return points == null ? new TreeSet<>() : points;
     }
 
-    static String markdown(Map<String, List<Run>> runs, List<Figure> figures, Path speed) {
+    /** summary.md: per figure its table and links to its charts ({@code charts}: figure → file name → chart). */
+    static String markdown(Map<String, List<Run>> runs, Map<Figure, Map<String, XYChart>> charts, Path speed) {
         StringBuilder md = new StringBuilder("# Results on the embedded task\n\n");
         md.append("Produced by `scripts/reproduce-results.sh` (the `results` command). Held-out accuracy is greedy, on the "
                 + "held-out problems, after the given learner step (0 = before training); cells are mean ± sample standard "
@@ -247,13 +252,10 @@ public final class ResultsTable {
                 + "experience-augmented responses) and *resampled* (share of EA-response tokens drawn from the prior) are "
                 + "means over the run's steps; *s/step* is the mean wall time of a learner step, *tokens* the responses' "
                 + "tokens generated in the whole run.\n");
-        List<Figure> all = new ArrayList<>(figures);
-        if (all.isEmpty()) {
-            all.add(new Figure("all", List.copyOf(runs.keySet())));
-        }
-        for (Figure figure : all) {
-            md.append("\n## ").append(figure.name()).append("\n\n").append(table(runs, figure.settings())).append('\n');
-            for (String chart : chartNames(figure, runs)) {
+        for (Map.Entry<Figure, Map<String, XYChart>> figure : charts.entrySet()) {
+            md.append("\n## ").append(figure.getKey().name()).append("\n\n")
+                    .append(table(runs, figure.getKey().settings())).append('\n');
+            for (String chart : figure.getValue().keySet()) {
                 md.append("![").append(chart).append("](").append(chart).append(")\n");
             }
         }
@@ -344,10 +346,6 @@ public final class ResultsTable {
     private static final String HELDOUT_BY_TOKENS = "-heldout-by-tokens.png";
     private static final String RESAMPLED = "-resampled-ratio.png";
     private static final String EA_ACCURACY = "-ea-accuracy.png";
-
-    private static List<String> chartNames(Figure figure, Map<String, List<Run>> runs) {
-        return List.copyOf(charts(figure, runs).keySet());
-    }
 
     /** The figure's charts by file name; per-step experience charts only when some setting has experience. */
     static Map<String, XYChart> charts(Figure figure, Map<String, List<Run>> runs) {

@@ -51,11 +51,6 @@ public final class ExperienceReplay {
         this.active = active;
     }
 
-    /** The temperature under which trajectory entropies are measured. */
-    public float temperature() {
-        return temperature;
-    }
-
     /** Whether experiential questions are being served (the delayed start has passed). */
     public boolean active() {
         return active;
@@ -109,7 +104,7 @@ public final class ExperienceReplay {
                     continue;
                 }
                 rollouts++;
-                if (g.rewards()[j] > 0) {
+                if (ScoredGroup.isCorrect(g.rewards()[j])) {
                     Completion c = g.responses().get(j);
                     correct.add(new ReplayBuffer.Stored(g.prompt(), c.tokens(), c.logProbs(),
                             Arrays.stream(c.weightVersions()).min().orElse(step)));
@@ -170,10 +165,9 @@ public final class ExperienceReplay {
         buffer.writeTo(out);
     }
 
-    /** The replay state saved by {@link #writeTo}. */
-    public static ExperienceReplay readFrom(DataInputStream in, ReplayOptions options, float temperature)
-            throws IOException {
+    /** The replay state saved by {@link #writeTo}, with this replay's options and temperature. */
+    public ExperienceReplay readSaved(DataInputStream in) throws IOException {
         boolean active = in.readBoolean();
-        return new ExperienceReplay(ReplayBuffer.readFrom(in, options), temperature, active);
+        return new ExperienceReplay(ReplayBuffer.readFrom(in, buffer.options()), temperature, active);
     }
 }

@@ -206,7 +206,7 @@ public final class LearnerCheckpoints {
 
     private static ExperienceReplay readReplay(Path file, LearnerStep learner) {
         try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file)))) {
-            return ExperienceReplay.readFrom(in, learner.hyper().strategies().exgrpo(), learner.replayTemperature());
+            return learner.replay().readSaved(in);
         } catch (NoSuchFileException e) {
             throw new UserInputException(file + ": missing (the run has ExGRPO on, so its checkpoints hold the replay "
                     + "buffer)", e);

@@ -79,7 +79,7 @@ public final class LearnerStep implements AutoCloseable {
         int responses = 0;
         for (ScoredGroup g : groups) {
             for (double reward : g.rewards()) {
-                correct += reward > 0 ? 1 : 0;
+                correct += ScoredGroup.isCorrect(reward) ? 1 : 0;
                 responses++;
             }
         }
@@ -101,11 +101,6 @@ public final class LearnerStep implements AutoCloseable {
     /** ExGRPO's replay state, or null when ExGRPO is off; saved and restored by {@link LearnerCheckpoints}. */
     public ExperienceReplay replay() {
         return replay;
-    }
-
-    /** The temperature of the replay's entropy measurements (the log-prob temperature). */
-    float replayTemperature() {
-        return replay.temperature();
     }
 
     /** Replaces the replay state with a restored one (a resumed run). */

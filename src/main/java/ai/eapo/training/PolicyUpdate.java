@@ -58,11 +58,6 @@ public final class PolicyUpdate {
         this.temperature = temperature;
     }
 
-    /** One update with the configured loss options. */
-    public Report step(List<Trajectory> batch) {
-        return step(batch, lossOptions);
-    }
-
     /**
      * One update with KL coefficient {@code klCoef} in place of the configured one.
      *

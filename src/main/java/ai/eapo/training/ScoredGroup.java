@@ -22,6 +22,16 @@ import java.util.List;
 public record ScoredGroup(long step, int question, int problemId, long[] prompt, List<Completion> responses,
                           double[] rewards, GroupAdvantages advantages, boolean[] trained, int replayedSlot) {
 
+    /** Whether a reward means a correct response: 1 from the Verifier, never 0 or a format penalty. */
+    public static boolean isCorrect(double reward) {
+        return reward > 0;
+    }
+
+    /** Share of this group's responses that are correct. */
+    public double accuracy() {
+        return java.util.Arrays.stream(rewards).filter(ScoredGroup::isCorrect).count() / (double) rewards.length;
+    }
+
     /** The problem id of a group from the synchronous loop, which runs no strategy that needs one. */
     public static final int UNKNOWN_PROBLEM = -1;
 
@@ -53,8 +63,7 @@ public record ScoredGroup(long step, int question, int problemId, long[] prompt,
         double[] shaped = new double[n];
         int count = 0;
         for (int j = 0; j < n; j++) {
-            // "Correct" is a positive reward: 1 from the Verifier, never 0 or a format penalty.
-            trained[j] = !(options.correctExperienceOnly() && responses.get(j).experience() && rewards[j] <= 0);
+            trained[j] = !(options.correctExperienceOnly() && responses.get(j).experience() && !isCorrect(rewards[j]));
             count += trained[j] ? 1 : 0;
             shaped[j] = rewards[j] + penalties[j];
         }
