@@ -63,7 +63,8 @@ public final class ExperienceReplay {
 
     /**
      * The step's groups with each experiential one (one response short of {@code groupSize}) completed by its
-     * replayed trajectory (reward 1) and its advantages recomputed over the whole group. A question whose stored
+     * replayed trajectory (reward 1, with the penalty it got when generated) and its advantages recomputed over the
+     * whole group, the fresh rollouts keeping their penalties. A question whose stored
      * trajectories were evicted meanwhile trains on its new rollouts alone.
      */
     public List<ScoredGroup> complete(List<ScoredGroup> groups, PolicyModel policy, int groupSize,
@@ -78,12 +79,7 @@ public final class ExperienceReplay {
                 continue;
             }
             ReplayBuffer.Stored replay = lowestEntropy(policy, stored);
-            List<Completion> responses = new ArrayList<>(g.responses());
-            responses.add(asCompletion(replay));
-            double[] rewards = Arrays.copyOf(g.rewards(), groupSize);
-            rewards[groupSize - 1] = 1.0;
-            out.add(ScoredGroup.of(g.step(), g.question(), g.problemId(), g.prompt(), responses, rewards, options)
-                    .withReplayedSlot(groupSize - 1));
+            out.add(g.withReplayed(asCompletion(replay), replay.penalty(), options));
             replayedLastStep++;
         }
         return out;
@@ -107,7 +103,7 @@ public final class ExperienceReplay {
                 if (ScoredGroup.isCorrect(g.rewards()[j])) {
                     Completion c = g.responses().get(j);
                     correct.add(new ReplayBuffer.Stored(g.prompt(), c.tokens(), c.logProbs(),
-                            Arrays.stream(c.weightVersions()).min().orElse(step)));
+                            Arrays.stream(c.weightVersions()).min().orElse(step), g.penalties()[j]));
                 }
             }
             buffer.record(g.problemId(), correct.size(), rollouts, correct, step);

@@ -46,7 +46,10 @@ import java.util.random.RandomGenerator;
 public final class ReplayBuffer {
 
     /** First int of {@link #writeTo}'s output; bump it whenever the layout changes. */
-    public static final int FORMAT_VERSION = 1;
+    public static final int FORMAT_VERSION = 2;
+
+    /** The layout before trajectories carried their reward penalty; read with penalty 0 (what it meant then). */
+    private static final int FORMAT_WITHOUT_PENALTY = 1;
 
     /**
      * One stored correct trajectory. The buffer keeps its own copies of the arrays given; the accessors
@@ -57,8 +60,10 @@ public final class ReplayBuffer {
      * @param behaviourLogProbs log-probability of each response token under the policy that generated it
      *     (π_θpast, the denominator of the replayed trajectory's importance ratio)
      * @param version the weight version of that policy
+     * @param penalty the reward penalty (≤ 0, DAPO's overlong penalty; 0 when off) it got when it was generated,
+     *     which it carries into the groups that replay it
      */
-    public record Stored(long[] prompt, long[] tokens, float[] behaviourLogProbs, long version) {
+    public record Stored(long[] prompt, long[] tokens, float[] behaviourLogProbs, long version, double penalty) {
 
         public Stored {
             Objects.requireNonNull(prompt, "prompt");
@@ -68,6 +73,9 @@ public final class ReplayBuffer {
                 throw new IllegalArgumentException("a stored trajectory needs one behaviour log-prob per response"
                         + " token: " + tokens.length + " tokens, " + behaviourLogProbs.length + " log-probs");
             }
+            if (!(penalty <= 0.0)) {
+                throw new IllegalArgumentException("a stored trajectory's reward penalty must be <= 0, got " + penalty);
+            }
             prompt = prompt.clone();
             tokens = tokens.clone();
             behaviourLogProbs = behaviourLogProbs.clone();
@@ -75,13 +83,14 @@ public final class ReplayBuffer {
 
         @Override
         public boolean equals(Object other) {
-            return other instanceof Stored s && version == s.version && Arrays.equals(prompt, s.prompt)
+            return other instanceof Stored s && version == s.version && Double.compare(penalty, s.penalty) == 0
+                    && Arrays.equals(prompt, s.prompt)
                     && Arrays.equals(tokens, s.tokens) && Arrays.equals(behaviourLogProbs, s.behaviourLogProbs);
         }
 
         @Override
         public int hashCode() {
-            int h = Long.hashCode(version);
+            int h = 31 * Long.hashCode(version) + Double.hashCode(penalty);
             h = 31 * h + Arrays.hashCode(prompt);
             h = 31 * h + Arrays.hashCode(tokens);
             return 31 * h + Arrays.hashCode(behaviourLogProbs);
@@ -312,6 +321,7 @@ public final class ReplayBuffer {
 
     private static void writeStored(DataOutputStream out, Stored s) throws IOException {
         out.writeLong(s.version());
+        out.writeDouble(s.penalty());
         writeLongs(out, s.prompt());
         writeLongs(out, s.tokens());
         out.writeInt(s.behaviourLogProbs().length);
@@ -336,7 +346,7 @@ public final class ReplayBuffer {
      */
     public static ReplayBuffer readFrom(DataInputStream in, ReplayOptions options) throws IOException {
         int format = in.readInt();
-        if (format != FORMAT_VERSION) {
+        if (format != FORMAT_VERSION && format != FORMAT_WITHOUT_PENALTY) {
             throw new IOException("replay buffer format version " + format + " is not supported (this build reads "
                     + FORMAT_VERSION + ")");
         }
@@ -355,7 +365,7 @@ public final class ReplayBuffer {
             }
             int trajectories = count(in, "trajectory");
             for (int t = 0; t < trajectories; t++) {
-                buffer.append(id, readStored(in));
+                buffer.append(id, readStored(in, format));
             }
         }
         int retiredCount = count(in, "retired question");
@@ -370,8 +380,9 @@ public final class ReplayBuffer {
         return buffer;
     }
 
-    private static Stored readStored(DataInputStream in) throws IOException {
+    private static Stored readStored(DataInputStream in, int format) throws IOException {
         long version = in.readLong();
+        double penalty = format == FORMAT_WITHOUT_PENALTY ? 0.0 : in.readDouble();
         long[] prompt = readLongs(in, "prompt token");
         long[] tokens = readLongs(in, "response token");
         float[] logProbs = new float[count(in, "log-prob")];
@@ -379,7 +390,7 @@ public final class ReplayBuffer {
             logProbs[i] = in.readFloat();
         }
         try {
-            return new Stored(prompt, tokens, logProbs, version);
+            return new Stored(prompt, tokens, logProbs, version, penalty);
         } catch (IllegalArgumentException e) {
             throw new IOException("corrupt replay buffer: " + e.getMessage(), e);
         }

@@ -14,13 +14,17 @@ import java.util.List;
  * @param step the learner step whose batch the question belongs to
  * @param question the question's place in that batch
  * @param problemId the question's place in the training data
+ * @param rewards the Verifier's rewards (correctness)
+ * @param penalties per response, the reward penalty (≤ 0, DAPO's overlong penalty; 0 when off) that the
+ *     advantages include on top of {@code rewards}
  * @param trained per response, whether it takes part in the update (false only for the incorrect
  *     experience-augmented responses that {@link AdvantageOptions#correctExperienceOnly()} leaves out); the
  *     advantages are computed over the trained responses and are 0 for the others
  * @param replayedSlot the slot of the replayed trajectory (ExGRPO), or −1 when the group has none
  */
 public record ScoredGroup(long step, int question, int problemId, long[] prompt, List<Completion> responses,
-                          double[] rewards, GroupAdvantages advantages, boolean[] trained, int replayedSlot) {
+                          double[] rewards, double[] penalties, GroupAdvantages advantages, boolean[] trained,
+                          int replayedSlot) {
 
     /** Whether a reward means a correct response: 1 from the Verifier, never 0 or a format penalty. */
     public static boolean isCorrect(double reward) {
@@ -36,9 +40,10 @@ public record ScoredGroup(long step, int question, int problemId, long[] prompt,
     public static final int UNKNOWN_PROBLEM = -1;
 
     public ScoredGroup {
-        if (responses.size() != rewards.length || trained.length != rewards.length) {
-            throw new IllegalArgumentException(responses.size() + " responses, " + rewards.length + " rewards and "
-                    + trained.length + " trained flags");
+        if (responses.size() != rewards.length || penalties.length != rewards.length
+                || trained.length != rewards.length) {
+            throw new IllegalArgumentException(responses.size() + " responses, " + rewards.length + " rewards, "
+                    + penalties.length + " penalties and " + trained.length + " trained flags");
         }
         responses = List.copyOf(responses);
     }
@@ -67,13 +72,25 @@ public record ScoredGroup(long step, int question, int problemId, long[] prompt,
             count += trained[j] ? 1 : 0;
             shaped[j] = rewards[j] + penalties[j];
         }
-        return new ScoredGroup(step, question, problemId, prompt, responses, rewards.clone(),
+        return new ScoredGroup(step, question, problemId, prompt, responses, rewards.clone(), penalties.clone(),
                 advantagesOf(shaped, trained, count, options), trained, -1);
     }
 
-    /** This group with slot {@code slot} marked as the replayed trajectory. */
-    public ScoredGroup withReplayedSlot(int slot) {
-        return new ScoredGroup(step, question, problemId, prompt, responses, rewards, advantages, trained, slot);
+    /**
+     * This group completed by a replayed trajectory (ExGRPO): {@code replayed} joins as the last slot with reward 1
+     * and its own {@code penalty}, and the advantages are recomputed over the whole group, penalties included.
+     */
+    public ScoredGroup withReplayed(Completion replayed, double penalty, AdvantageOptions options) {
+        List<Completion> all = new ArrayList<>(responses);
+        all.add(replayed);
+        int slot = rewards.length;
+        double[] allRewards = java.util.Arrays.copyOf(rewards, slot + 1);
+        allRewards[slot] = 1.0;
+        double[] allPenalties = java.util.Arrays.copyOf(penalties, slot + 1);
+        allPenalties[slot] = penalty;
+        ScoredGroup scored = of(step, question, problemId, prompt, all, allRewards, allPenalties, options);
+        return new ScoredGroup(step, question, problemId, prompt, scored.responses, scored.rewards, scored.penalties,
+                scored.advantages, scored.trained, slot);
     }
 
     /** GRPO advantages over the trained responses, scattered back to slot order; 0 for the others. */

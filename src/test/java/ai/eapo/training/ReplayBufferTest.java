@@ -38,7 +38,10 @@ class ReplayBufferTest {
         return new ReplayBuffer(options(0.5, 1.0, 4, 4096));
     }
 
-    /** A distinct trajectory per tag: two prompt tokens, tag % 5 + 1 response tokens, version = tag. */
+    /**
+     * A distinct trajectory per tag: two prompt tokens, tag % 5 + 1 response tokens, version = tag, reward penalty
+     * −(tag % 3) / 4.
+     */
     static Stored trajectory(int tag) {
         int length = tag % 5 + 1;
         long[] tokens = new long[length];
@@ -47,7 +50,7 @@ class ReplayBufferTest {
             tokens[i] = 100L * tag + i;
             logProbs[i] = -0.25f * (i + 1) - tag;
         }
-        return new Stored(new long[] {tag, tag + 1L}, tokens, logProbs, tag);
+        return new Stored(new long[] {tag, tag + 1L}, tokens, logProbs, tag, -(tag % 3) / 4.0);
     }
 
     /** The trajectories of these tags, in order. */
@@ -306,14 +309,18 @@ class ReplayBufferTest {
     @Test
     void storedNeedsALogProbPerTokenAndOwnsItsArrays() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new Stored(new long[] {1}, new long[] {2, 3}, new float[] {-1f}, 0));
+                () -> new Stored(new long[] {1}, new long[] {2, 3}, new float[] {-1f}, 0, 0));
         assertTrue(e.getMessage().contains("2 tokens, 1 log-probs"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new Stored(new long[] {1}, new long[] {2}, new float[] {-1f}, 0, 0.5));
+        assertTrue(e.getMessage().contains("penalty must be <= 0, got 0.5"), e.getMessage());
         long[] tokens = {5, 6};
-        Stored s = new Stored(new long[] {1}, tokens, new float[] {-1f, -2f}, 3);
+        Stored s = new Stored(new long[] {1}, tokens, new float[] {-1f, -2f}, 3, -0.5);
         tokens[0] = 99;
         assertEquals(5, s.tokens()[0]);
-        assertEquals(new Stored(new long[] {1}, new long[] {5, 6}, new float[] {-1f, -2f}, 3), s);
-        assertNotEquals(new Stored(new long[] {1}, new long[] {5, 6}, new float[] {-1f, -2f}, 4), s);
+        assertEquals(new Stored(new long[] {1}, new long[] {5, 6}, new float[] {-1f, -2f}, 3, -0.5), s);
+        assertNotEquals(new Stored(new long[] {1}, new long[] {5, 6}, new float[] {-1f, -2f}, 4, -0.5), s);
+        assertNotEquals(new Stored(new long[] {1}, new long[] {5, 6}, new float[] {-1f, -2f}, 3, 0), s);
     }
 
     @Test
@@ -344,6 +351,34 @@ class ReplayBufferTest {
         // And it round-trips again byte for byte.
         assertEquals(HexFormat.of().formatHex(bytes(original)),
                 HexFormat.of().formatHex(bytes(reloaded)));
+    }
+
+    @Test
+    void aBufferSavedBeforeTrajectoriesCarriedAPenaltyReadsWithPenaltyZero() throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeInt(1);                  // format 1
+            out.writeInt(1);                  // one question
+            out.writeInt(42);
+            out.writeDouble(0.25);
+            out.writeLong(7);
+            out.writeInt(1);                  // one trajectory: version, prompt, tokens, log-probs
+            out.writeLong(6);
+            out.writeInt(1);
+            out.writeLong(3);
+            out.writeInt(2);
+            out.writeLong(4);
+            out.writeLong(5);
+            out.writeInt(2);
+            out.writeFloat(-1f);
+            out.writeFloat(-2f);
+            out.writeInt(0);                  // nothing retired
+        }
+        ReplayBuffer read = ReplayBuffer.readFrom(new DataInputStream(new ByteArrayInputStream(bytes.toByteArray())),
+                options(0.5, 1.0, 4, 4096));
+        assertEquals(List.of(new Stored(new long[] {3}, new long[] {4, 5}, new float[] {-1f, -2f}, 6, 0)),
+                read.trajectories(42));
+        assertEquals(0.25, read.accuracy(42), 0.0);
     }
 
     @Test

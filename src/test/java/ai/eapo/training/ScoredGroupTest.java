@@ -55,4 +55,19 @@ class ScoredGroupTest {
         assertArrayEquals(new double[3], group.advantages().advantages());
         assertEquals(1, group.trajectories().size());
     }
+
+    @Test
+    void aReplayedTrajectoryJoinsWithRewardOneAndEveryResponseKeepsItsPenalty() {
+        List<Completion> fresh = List.of(response(0, false), response(1, false), response(2, false));
+        ScoredGroup group = ScoredGroup.of(3, 1, 7, new long[]{1}, fresh, new double[]{1, 0, 0},
+                new double[]{-0.5, 0, 0}, ALL);
+        ScoredGroup completed = group.withReplayed(response(9, false), -0.25, ALL);
+        // Shaped rewards 0.5, 0, 0, 0.75 with mean 0.3125.
+        assertArrayEquals(new double[]{0.1875, -0.3125, -0.3125, 0.4375}, completed.advantages().advantages(), 1e-12);
+        assertArrayEquals(new double[]{1, 0, 0, 1}, completed.rewards(), "the replayed trajectory is correct");
+        assertArrayEquals(new double[]{-0.5, 0, 0, -0.25}, completed.penalties());
+        assertEquals(3, completed.replayedSlot());
+        assertEquals(7, completed.problemId());
+        assertTrue(completed.trajectories().get(3).replayed());
+    }
 }
