@@ -24,7 +24,8 @@ import java.util.Map;
  * Owns the trainable weights, the optimizer and the authoritative knobs. Each {@code Train} batch is one
  * IS-corrected step ({@link LearnerStep}); the learner then hands the new weight version to the WeightServer,
  * which serves it to the samplers, and tells the PromptSource how far it has got (with ExGRPO, also which questions
- * its replay buffer can serve). A run may start (resume) at
+ * its replay buffer can serve; with EXPO's curriculum, it asks for the running accuracies, which its checkpoints
+ * keep). A run may start (resume) at
  * any step: the learner publishes the weights it starts with, so samplers of any node begin from them. {@code SetKnobs} is validated here: a valid change applies
  * from the next step and is published to every sampler; an invalid one is refused with its reason and
  * changes nothing. After the last step it reports the run finished and ignores further batches.
@@ -46,6 +47,13 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     }
 
     public record GetKnobs(ActorRef<KnobsReply> replyTo) implements Command, CborSerializable {
+    }
+
+    /**
+     * EXPO's curriculum as the PromptSource has it (running accuracy per question, NaN = unseen), kept for the
+     * learner checkpoints so a resumed run draws from where it was.
+     */
+    public record CurriculumSnapshot(double[] accuracies) implements Command, CborSerializable {
     }
 
     /**
@@ -108,6 +116,10 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
         return newReceiveBuilder()
                 .onMessage(Train.class, this::onTrain)
                 .onMessage(SetKnobs.class, this::onSetKnobs)
+                .onMessage(CurriculumSnapshot.class, snapshot -> {
+                    learner.keepCurriculum(snapshot.accuracies());
+                    return this;
+                })
                 .onMessage(GetKnobs.class, get -> {
                     get.replyTo().tell(new KnobsReply(learner.knobs().asMap(), null, version));
                     return this;
@@ -146,6 +158,9 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
             promptSource.tell(new PromptSource.ReplayCandidates(learner.replay().candidates()));
         }
         promptSource.tell(new PromptSource.LearnerProgress(version, learner.knobs().maxStaleness()));
+        if (learner.hyper().strategies().curriculum().enabled()) {
+            promptSource.tell(new PromptSource.ReportCurriculum(getContext().getSelf()));
+        }
     }
 
     private Behavior<Command> onSetKnobs(SetKnobs set) {

@@ -101,7 +101,8 @@ public final class Pipeline {
         ActorRef<WeightServer.Command> weights = spawner.spawn(WeightServer.create(), "weight-server", compute());
         ActorRef<PromptSource.Command> promptSource = spawner.spawn(PromptSource.create(setup.data(),
                 setup.questionsPerStep(), hyper.groupSize(), setup.samplerSettings().runSeed(), setup.firstStep(),
-                setup.totalSteps(), setup.learner().knobs().maxStaleness(), hyper.strategies()), "prompt-source",
+                setup.totalSteps(), setup.learner().knobs().maxStaleness(), hyper.strategies(),
+                setup.learner().curriculum()), "prompt-source",
                 Props.empty());
         ActorRef<Learner.Command> learner = spawner.spawn(Learner.create(setup.policy(), setup.learner(),
                 setup.firstStep(), setup.totalSteps(), weights, promptSource, setup.listener(), setup.busy()),

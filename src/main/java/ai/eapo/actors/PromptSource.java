@@ -79,6 +79,13 @@ public final class PromptSource extends AbstractBehavior<PromptSource.Command> {
     public record Refill(GroupTask task) implements Command, CborSerializable {
     }
 
+    /**
+     * EXPO's curriculum: the learner asks for the running accuracies, which it keeps for its checkpoints; the answer
+     * is a {@link Learner.CurriculumSnapshot}.
+     */
+    public record ReportCurriculum(ActorRef<Learner.Command> replyTo) implements Command, CborSerializable {
+    }
+
     /** Where the learner stands: its weight version and the max-staleness in force (after a step or a knob change). */
     public record LearnerProgress(long version, int maxStaleness) implements Command, CborSerializable {
     }
@@ -104,31 +111,43 @@ public final class PromptSource extends AbstractBehavior<PromptSource.Command> {
     private long version;
     private int maxStaleness;
 
-    /** {@code firstStep}: the learner step the run starts (or resumes) at; its weights are that version. */
+    /**
+     * {@code firstStep}: the learner step the run starts (or resumes) at; its weights are that version.
+     * {@code resumedCurriculum}: the curriculum a resumed run saved, or null to start every question unseen.
+     */
     public static Behavior<Command> create(List<ProblemSet.Problem> data, int questionsPerStep, int groupSize,
                                            long seed, long firstStep, long totalSteps, int maxStaleness,
-                                           Strategies strategies) {
+                                           Strategies strategies, QuestionCurriculum resumedCurriculum) {
         if (strategies.curriculum().enabled() && data.size() < questionsPerStep) {
             throw new UserInputException(CurriculumOptions.KEY_ENABLED + " = true draws " + questionsPerStep
                     + " distinct questions per step, but the training data has only " + data.size());
         }
+        if (strategies.curriculum().enabled() && resumedCurriculum != null
+                && resumedCurriculum.questions() != data.size()) {
+            throw new UserInputException("the checkpoint's curriculum covers " + resumedCurriculum.questions()
+                    + " questions, but the training data has " + data.size() + ": is this the run's dataset?");
+        }
         return Behaviors.setup(context -> {
             context.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, context.getSelf()));
+            // Its own copy: the actor mutates it.
+            QuestionCurriculum curriculum = !strategies.curriculum().enabled() ? null
+                    : resumedCurriculum != null
+                    ? QuestionCurriculum.of(resumedCurriculum.accuracies(), strategies.curriculum())
+                    : new QuestionCurriculum(data.size(), strategies.curriculum());
             return new PromptSource(context, data, questionsPerStep, groupSize, seed, firstStep, totalSteps,
-                    maxStaleness, strategies);
+                    maxStaleness, strategies.exgrpo(), curriculum);
         });
     }
 
     private PromptSource(ActorContext<Command> context, List<ProblemSet.Problem> data, int questionsPerStep,
                          int groupSize, long seed, long firstStep, long totalSteps, int maxStaleness,
-                         Strategies strategies) {
+                         ReplayOptions replay, QuestionCurriculum curriculum) {
         super(context);
         this.data = data;
         this.questionsPerStep = questionsPerStep;
         this.groupSize = groupSize;
-        this.replay = strategies.exgrpo();
-        this.curriculum = strategies.curriculum().enabled()
-                ? new QuestionCurriculum(data.size(), strategies.curriculum()) : null;
+        this.replay = replay;
+        this.curriculum = curriculum;
         this.seed = seed;
         this.nextStep = firstStep;
         this.version = firstStep;
@@ -145,6 +164,12 @@ public final class PromptSource extends AbstractBehavior<PromptSource.Command> {
                 .onMessage(Refill.class, this::onRefill)
                 .onMessage(ReplayCandidates.class, c -> {
                     replayCandidates = c.accuracies();
+                    return this;
+                })
+                .onMessage(ReportCurriculum.class, report -> {
+                    if (curriculum != null) {
+                        report.replyTo().tell(new Learner.CurriculumSnapshot(curriculum.accuracies()));
+                    }
                     return this;
                 })
                 .onMessage(SamplerReset.class, r -> reissue(r.sampler()))

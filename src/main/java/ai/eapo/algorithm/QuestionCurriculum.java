@@ -57,6 +57,31 @@ public final class QuestionCurriculum {
         return accuracy.length;
     }
 
+    /**
+     * A curriculum with these running accuracies (NaN = never observed), e.g. a snapshot of another one.
+     *
+     * @throws IllegalArgumentException when there are none, or one is outside [0, 1] (the message names it)
+     */
+    public static QuestionCurriculum of(double[] accuracies, CurriculumOptions options) {
+        QuestionCurriculum curriculum = new QuestionCurriculum(accuracies.length, options);
+        for (int q = 0; q < accuracies.length; q++) {
+            if (!Double.isNaN(accuracies[q])) {
+                if (!(accuracies[q] >= 0.0 && accuracies[q] <= 1.0)) {
+                    throw new IllegalArgumentException("accuracy of question " + q + " = " + accuracies[q]
+                            + ": must be in [0, 1]");
+                }
+                curriculum.accuracy[q] = accuracies[q];
+                curriculum.seen++;
+            }
+        }
+        return curriculum;
+    }
+
+    /** A copy of the running accuracies, NaN for the questions never observed. */
+    public double[] accuracies() {
+        return accuracy.clone();
+    }
+
     /** How many questions have been observed at least once. */
     public int seen() {
         return seen;
@@ -168,25 +193,20 @@ public final class QuestionCurriculum {
         if (questions < 1) {
             throw new IOException("question curriculum state has question count " + questions + ", must be >= 1");
         }
-        QuestionCurriculum curriculum = new QuestionCurriculum(questions, options);
+        double[] accuracies = new double[questions];
         for (int q = 0; q < questions; q++) {
-            double value;
             try {
-                value = in.readDouble();
+                accuracies[q] = in.readDouble();
             } catch (EOFException e) {
                 throw new IOException("question curriculum state is truncated: " + questions
                         + " accuracies announced, " + q + " present", e);
             }
-            if (!Double.isNaN(value)) {
-                if (!(value >= 0.0 && value <= 1.0)) {
-                    throw new IOException("question curriculum state is corrupt: accuracy of question " + q
-                            + " = " + value + ", must be in [0, 1]");
-                }
-                curriculum.accuracy[q] = value;
-                curriculum.seen++;
-            }
         }
-        return curriculum;
+        try {
+            return of(accuracies, options);
+        } catch (IllegalArgumentException e) {
+            throw new IOException("question curriculum state is corrupt: " + e.getMessage(), e);
+        }
     }
 
     /** log w_q; finite for every σ &gt; 0, unlike w_q itself, which underflows for a very narrow σ. */

@@ -2,6 +2,7 @@ package ai.eapo.node;
 
 import ai.eapo.actors.Learner;
 import ai.eapo.actors.Pipeline;
+import ai.eapo.algorithm.QuestionCurriculum;
 import ai.eapo.model.Checkpoint;
 import ai.eapo.report.MetricsLog;
 import ai.eapo.report.MetricsPlots;
@@ -65,6 +66,12 @@ final class TrainingRun {
             firstStep = checkpoints.restore(run.policy, run.learner);
             System.out.printf("resuming run %s at step %d from %s (knobs %s)%n", runId, firstStep,
                     checkpoints.latest().orElseThrow(), run.learner.knobs().asMap());
+            if (run.learner.hyper().strategies().curriculum().enabled()) {
+                QuestionCurriculum curriculum = run.learner.curriculum();
+                System.out.println(curriculum == null ? "the checkpoint holds no curriculum: every question starts unseen"
+                        : String.format("curriculum resumed: %d of %d questions seen", curriculum.seen(),
+                        curriculum.questions()));
+            }
         }
         Files.writeString(dir.resolve("config.conf"), "eapo " + config.getConfig("eapo").root()
                 .render(ConfigRenderOptions.defaults().setOriginComments(false).setJson(false)));

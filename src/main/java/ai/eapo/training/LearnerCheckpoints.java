@@ -4,6 +4,8 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.eapo.UserInputException;
+import ai.eapo.algorithm.CurriculumOptions;
+import ai.eapo.algorithm.QuestionCurriculum;
 import ai.eapo.model.Checkpoint;
 import ai.eapo.model.PolicyModel;
 import ai.eapo.model.SafeTensors;
@@ -59,6 +61,8 @@ public final class LearnerCheckpoints {
     public static final String STATE_FILE = "learner.json";
     /** ExGRPO's replay buffer, present when ExGRPO is on. */
     public static final String REPLAY_FILE = "replay.bin";
+    /** EXPO's curriculum as the learner last heard of it, present when the curriculum is on and had reported. */
+    public static final String CURRICULUM_FILE = "curriculum.bin";
 
     /** Bumped when the contents change incompatibly; a checkpoint of another format is refused, not guessed at. */
     static final int FORMAT = 1;
@@ -134,6 +138,12 @@ public final class LearnerCheckpoints {
                     learner.replay().writeTo(out);
                 }
             }
+            if (learner.curriculum() != null) {
+                try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(
+                        Files.newOutputStream(partial.resolve(CURRICULUM_FILE))))) {
+                    learner.curriculum().writeTo(out);
+                }
+            }
             if (Files.exists(complete)) {
                 delete(complete);
             }
@@ -181,6 +191,8 @@ public final class LearnerCheckpoints {
             throw new UserInputException(stateFile + ": " + e.getMessage(), e);
         }
         ExperienceReplay replay = learner.replay() == null ? null : readReplay(dir.resolve(REPLAY_FILE), learner);
+        QuestionCurriculum curriculum = learner.hyper().strategies().curriculum().enabled()
+                ? readCurriculum(dir.resolve(CURRICULUM_FILE), learner.hyper().strategies().curriculum()) : null;
         Path optimizerFile = dir.resolve(OPTIMIZER_FILE);
         // Read on the CPU: copying into the policy's arrays goes through host memory anyway, and a GPU learner
         // then never holds two copies of the model on the device.
@@ -201,7 +213,22 @@ public final class LearnerCheckpoints {
         if (replay != null) {
             learner.restoreReplay(replay);
         }
+        if (curriculum != null) {
+            learner.keepCurriculum(curriculum.accuracies());
+        }
         return step;
+    }
+
+    /** The saved curriculum, or null when the checkpoint has none (saved before the first report, or by an older build). */
+    private static QuestionCurriculum readCurriculum(Path file, CurriculumOptions options) {
+        if (!Files.exists(file)) {
+            return null;
+        }
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file)))) {
+            return QuestionCurriculum.readFrom(in, options);
+        } catch (IOException e) {
+            throw new UserInputException(file + ": cannot read the question curriculum: " + e.getMessage(), e);
+        }
     }
 
     private static ExperienceReplay readReplay(Path file, LearnerStep learner) {

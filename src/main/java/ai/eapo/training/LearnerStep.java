@@ -3,6 +3,7 @@ package ai.eapo.training;
 import ai.eapo.algorithm.AdaptiveKl;
 import ai.eapo.algorithm.HyperParameters;
 import ai.eapo.algorithm.LossOptions;
+import ai.eapo.algorithm.QuestionCurriculum;
 import ai.eapo.model.PolicyModel;
 
 import java.util.ArrayList;
@@ -22,6 +23,8 @@ public final class LearnerStep implements AutoCloseable {
     private final PolicyUpdate update;
     /** ExGRPO's buffer and delayed-start switch; null when ExGRPO is off. */
     private ExperienceReplay replay;
+    /** The newest snapshot of EXPO's curriculum (the PromptSource owns the live one); null when none came yet. */
+    private QuestionCurriculum curriculum;
     private Knobs knobs;
     private HyperParameters hyper;
 
@@ -106,6 +109,19 @@ public final class LearnerStep implements AutoCloseable {
     /** Replaces the replay state with a restored one (a resumed run). */
     void restoreReplay(ExperienceReplay restored) {
         this.replay = restored;
+    }
+
+    /**
+     * EXPO's curriculum as last reported by the PromptSource, or as a resumed checkpoint saved it; null when the
+     * curriculum is off or nothing was reported yet. Saved by {@link LearnerCheckpoints}.
+     */
+    public QuestionCurriculum curriculum() {
+        return curriculum;
+    }
+
+    /** Keeps a snapshot of the curriculum's running accuracies (NaN = unseen) for the next checkpoint. */
+    public void keepCurriculum(double[] accuracies) {
+        this.curriculum = QuestionCurriculum.of(accuracies, base.strategies().curriculum());
     }
 
     public Knobs knobs() {

@@ -87,6 +87,11 @@ class MessageSerializationTest {
         assertArrayEquals(completion.weightVersions(), verified.completion().weightVersions());
         assertEquals(new PromptSource.SamplerReset(sampler.ref()), roundTrip(new PromptSource.SamplerReset(sampler.ref())));
         assertEquals(new PromptSource.LearnerProgress(3, 1), roundTrip(new PromptSource.LearnerProgress(3, 1)));
+        TestProbe<Learner.Command> learnerProbe = KIT.createTestProbe();
+        assertEquals(new PromptSource.ReportCurriculum(learnerProbe.ref()),
+                roundTrip(new PromptSource.ReportCurriculum(learnerProbe.ref())));
+        double[] accuracies = {Double.NaN, 0.25, 1.0};
+        assertArrayEquals(accuracies, roundTrip(new Learner.CurriculumSnapshot(accuracies)).accuracies(), 0.0);
         assertEquals(new NodeGuardian.RunFinished(12), roundTrip(new NodeGuardian.RunFinished(12)));
         ScoredGroup group = ScoredGroup.of(3, 1, 9, new long[]{1, 2}, List.of(completion, completion), new double[]{1, 0},
                 GrouperTest.STD);

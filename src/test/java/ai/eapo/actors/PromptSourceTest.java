@@ -1,14 +1,23 @@
 package ai.eapo.actors;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.eapo.UserInputException;
+import ai.eapo.algorithm.QuestionCurriculum;
+import ai.eapo.algorithm.Strategies;
 import ai.eapo.data.ProblemSet;
 import ai.eapo.data.TrainingBatches;
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -33,7 +42,7 @@ class PromptSourceTest {
 
     @Test
     void tasksCarryTheirProblemsPlaceAndARefillPutsAnotherProblemInAsANewAttempt() {
-        ActorRef<PromptSource.Command> source = KIT.spawn(PromptSource.create(DATA, 3, 4, SEED, 0, 10, 0, SamplerTest.hyper("").strategies()));
+        ActorRef<PromptSource.Command> source = KIT.spawn(PromptSource.create(DATA, 3, 4, SEED, 0, 10, 0, SamplerTest.hyper("").strategies(), null));
         TestProbe<Sampler.Command> sampler = KIT.createTestProbe();
         List<GroupTask> step0 = request(source, sampler, 3);
         assertEquals(TrainingBatches.indices(DATA.size(), 0, 3, SEED), step0.stream().map(GroupTask::problemId).toList());
@@ -49,7 +58,7 @@ class PromptSourceTest {
         assertEquals(1, refilled.refills());
         assertEquals(DATA.get(refilled.problemId()), refilled.problem());
         // The replacement is a fixed function of the seed and the question's place: a second run draws the same.
-        ActorRef<PromptSource.Command> rerun = KIT.spawn(PromptSource.create(DATA, 3, 4, SEED, 0, 10, 0, SamplerTest.hyper("").strategies()));
+        ActorRef<PromptSource.Command> rerun = KIT.spawn(PromptSource.create(DATA, 3, 4, SEED, 0, 10, 0, SamplerTest.hyper("").strategies(), null));
         TestProbe<Sampler.Command> other = KIT.createTestProbe();
         request(rerun, other, 3);
         rerun.tell(new PromptSource.Refill(uniform));
@@ -61,5 +70,49 @@ class PromptSourceTest {
         assertNotEquals(refilled.attempt(), twice.attempt());
         KIT.stop(source);
         KIT.stop(rerun);
+    }
+
+    @Test
+    void aResumedCurriculumChoosesTheFirstBatchAndIsReportedBackWithItsNewObservations() {
+        // A narrow curriculum that has seen every question: only 4, 9 and 30 sit at the mean accuracy 0.5.
+        Strategies strategies = SamplerTest.hyper("eapo.algorithm.expo.curriculum { enabled = true, sigma = 0.05, "
+                + "smoothing = 0.5 }").strategies();
+        double[] accuracies = new double[DATA.size()];
+        Arrays.fill(accuracies, 1.0);
+        for (int medium : new int[] {4, 9, 30}) {
+            accuracies[medium] = 0.5;
+        }
+        QuestionCurriculum resumed = QuestionCurriculum.of(accuracies, strategies.curriculum());
+        ActorRef<PromptSource.Command> source = KIT.spawn(PromptSource.create(DATA, 3, 4, SEED, 5, 10, 0, strategies,
+                resumed));
+        TestProbe<Sampler.Command> sampler = KIT.createTestProbe();
+        List<GroupTask> step5 = request(source, sampler, 3);
+        assertEquals(Set.of(4, 9, 30), step5.stream().map(GroupTask::problemId).collect(Collectors.toSet()));
+        assertEquals(5, step5.get(0).step(), "the resumed run opens its first step");
+
+        GroupTask nine = step5.stream().filter(t -> t.problemId() == 9).findFirst().orElseThrow();
+        source.tell(new PromptSource.GroupCompleted(nine.key(), 1.0));
+        TestProbe<Learner.Command> learner = KIT.createTestProbe();
+        source.tell(new PromptSource.ReportCurriculum(learner.ref()));
+        double[] expected = accuracies.clone();
+        expected[9] = 0.75; // smoothing 0.5 between 0.5 and 1
+        assertArrayEquals(expected, learner.expectMessageClass(Learner.CurriculumSnapshot.class).accuracies(), 1e-12);
+        assertEquals(0.5, resumed.runningAccuracy(9), "the PromptSource works on its own copy");
+        KIT.stop(source);
+
+        UserInputException wrongData = assertThrows(UserInputException.class, () -> PromptSource.create(
+                DATA.subList(0, 20), 3, 4, SEED, 5, 10, 0, strategies, resumed));
+        assertTrue(wrongData.getMessage().contains("covers 50 questions, but the training data has 20"),
+                wrongData.getMessage());
+    }
+
+    @Test
+    void withoutTheCurriculumNothingIsReported() {
+        ActorRef<PromptSource.Command> source = KIT.spawn(PromptSource.create(DATA, 3, 4, SEED, 0, 10, 0,
+                SamplerTest.hyper("").strategies(), null));
+        TestProbe<Learner.Command> learner = KIT.createTestProbe();
+        source.tell(new PromptSource.ReportCurriculum(learner.ref()));
+        learner.expectNoMessage(java.time.Duration.ofMillis(200));
+        KIT.stop(source);
     }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.Device;
 import ai.eapo.algorithm.AdaptiveKl;
 import ai.eapo.algorithm.HyperParameters;
+import ai.eapo.algorithm.QuestionCurriculum;
 import ai.eapo.data.TrainingBatches;
 import ai.eapo.model.Checkpoint;
 import ai.eapo.model.PolicyModel;
@@ -25,10 +26,15 @@ class StrategiesPipelineTest {
 
     static final int QUESTIONS = 8;
 
-    /** Runs {@code steps} steps; returns every batch the learner received. */
-    private static List<List<ScoredGroup>> run(HyperParameters hyper, boolean withReference, int steps,
-                                               PipelineTest.Recorder recorder) throws Exception {
+    /** What the learner received: every step's batch, and EXPO's curriculum as it last kept it (null when none). */
+    private record Received(List<List<ScoredGroup>> batches, QuestionCurriculum curriculum) {
+    }
+
+    /** Runs {@code steps} steps. */
+    private static Received run(HyperParameters hyper, boolean withReference, int steps,
+                                PipelineTest.Recorder recorder) throws Exception {
         List<List<ScoredGroup>> batches = new ArrayList<>();
+        QuestionCurriculum curriculum;
         try (PolicyModel policy = Checkpoint.load(PipelineTest.BASE, Device.cpu());
              PolicyModel reference = withReference ? policy.replica() : null;
              PolicyTokenizer tokenizer = PolicyTokenizer.load(PipelineTest.BASE, policy.config());
@@ -42,11 +48,12 @@ class StrategiesPipelineTest {
                 }
             }
             recorder.awaitFinished();
+            curriculum = learner.curriculum(); // the learner thread set it before its last step
         }
         for (StepMetrics m : recorder.all) {
             assertTrue(!m.skipped() && Double.isFinite(m.loss()), "step " + m.step() + " was skipped or not finite");
         }
-        return batches;
+        return new Received(batches, curriculum);
     }
 
     /** The problems the step of {@code batch} takes without any strategy: the dataset order. */
@@ -61,7 +68,7 @@ class StrategiesPipelineTest {
                 + "exgrpo { enabled = true, start-accuracy = 0, ratio = 0.5 } }");
         int g = hyper.groupSize();
         PipelineTest.Recorder recorder = new PipelineTest.Recorder();
-        List<List<ScoredGroup>> batches = run(hyper, false, 5, recorder);
+        List<List<ScoredGroup>> batches = run(hyper, false, 5, recorder).batches();
         int experiential = 0;
         for (List<ScoredGroup> batch : batches) {
             assertEquals(QUESTIONS, batch.size());
@@ -87,7 +94,8 @@ class StrategiesPipelineTest {
                 + "expo { kl { enabled = true, beta-max = 0.05, steepness = 10, midpoint = 0.5 }, "
                 + "curriculum { enabled = true, sigma = 0.2 } } }");
         PipelineTest.Recorder recorder = new PipelineTest.Recorder();
-        List<List<ScoredGroup>> batches = run(hyper, true, 4, recorder);
+        Received received = run(hyper, true, 4, recorder);
+        List<List<ScoredGroup>> batches = received.batches();
         AdaptiveKl kl = hyper.strategies().adaptiveKl();
         for (StepMetrics m : recorder.all) {
             assertEquals(kl.coefficient(m.accuracy()), m.klCoef(), 1e-12, "β(acc) at step " + m.step());
@@ -104,6 +112,9 @@ class StrategiesPipelineTest {
             differs |= !batch.stream().map(ScoredGroup::problemId).toList().equals(datasetOrder(batch));
         }
         assertTrue(differs);
+        // The learner keeps the PromptSource's running accuracies for its checkpoints.
+        assertTrue(received.curriculum() != null && received.curriculum().seen() >= QUESTIONS,
+                "the learner heard of the curriculum's observations");
     }
 
     @Test
@@ -112,7 +123,7 @@ class StrategiesPipelineTest {
                 + "advantage { drop-uniform-groups = true, max-refills = 3 }, "
                 + "dapo.overlong { enabled = true, cache-length = 16 } }");
         PipelineTest.Recorder recorder = new PipelineTest.Recorder();
-        List<List<ScoredGroup>> batches = run(hyper, false, 3, recorder);
+        List<List<ScoredGroup>> batches = run(hyper, false, 3, recorder).batches();
         int refilled = 0;
         int uniform = 0;
         for (List<ScoredGroup> batch : batches) {

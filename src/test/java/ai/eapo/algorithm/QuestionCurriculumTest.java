@@ -282,6 +282,22 @@ class QuestionCurriculumTest {
     }
 
     @Test
+    void aSnapshotIsACopyThatRebuildsTheSameCurriculum() {
+        QuestionCurriculum original = new QuestionCurriculum(4, withSmoothing(0.5));
+        original.observe(1, 0.25);
+        double[] snapshot = original.accuracies();
+        assertArrayEquals(new double[] {Double.NaN, 0.25, Double.NaN, Double.NaN}, snapshot);
+        snapshot[1] = 0.75;
+        assertEquals(0.25, original.runningAccuracy(1), "the snapshot is a copy");
+        QuestionCurriculum rebuilt = QuestionCurriculum.of(original.accuracies(), withSmoothing(0.5));
+        assertEquals(1, rebuilt.seen());
+        assertEquals(original.select(3, new SplittableRandom(2)), rebuilt.select(3, new SplittableRandom(2)));
+        IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
+                () -> QuestionCurriculum.of(new double[] {0.5, -0.1}, withSmoothing(0.5)));
+        assertTrue(error.getMessage().contains("question 1 = -0.1"), error.getMessage());
+    }
+
+    @Test
     void wrongFormatVersionIsRefused() {
         IOException error = assertThrows(IOException.class, () -> read(2, 3, 0.5, 0.5, 0.5));
         assertTrue(error.getMessage().contains("format version 2"), error.getMessage());

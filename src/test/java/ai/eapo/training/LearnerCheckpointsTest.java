@@ -25,9 +25,11 @@ import java.util.Random;
 import java.util.function.DoubleSupplier;
 import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -164,6 +166,34 @@ class LearnerCheckpointsTest {
             checkpoints.restore(policy, learner);
             assertEquals(saved, learner.replay().stats());
             assertEquals(candidates, learner.replay().candidates());
+        }
+    }
+
+    @Test
+    void theCurriculumTheLearnerLastHeardOfSurvivesARestart() throws IOException {
+        HyperParameters expo = HyperParameters.fromConfig(ConfigFactory.parseString(
+                "eapo.algorithm.expo.curriculum.enabled = true").withFallback(HYPER_CONFIG));
+        LearnerCheckpoints checkpoints = new LearnerCheckpoints(run, 1);
+        LearnerCheckpoints unreported = new LearnerCheckpoints(run.resolve("unreported"), 1);
+        double[] heard = {Double.NaN, 0.25, 1.0, 0.0};
+        try (PolicyModel policy = base();
+             LearnerStep learner = new LearnerStep(policy, expo, Knobs.initial(expo, 0), MICRO_BATCH, 1f)) {
+            unreported.save(1, policy, learner, BASE, ONE_SHARD); // before the PromptSource first reported
+            learner.keepCurriculum(heard);
+            checkpoints.save(2, policy, learner, BASE, ONE_SHARD);
+        }
+        try (PolicyModel policy = base();
+             LearnerStep learner = new LearnerStep(policy, expo, Knobs.initial(expo, 0), MICRO_BATCH, 1f)) {
+            assertNull(learner.curriculum());
+            assertEquals(2, checkpoints.restore(policy, learner));
+            assertArrayEquals(heard, learner.curriculum().accuracies(), 0.0);
+            assertEquals(3, learner.curriculum().seen());
+        }
+        // A checkpoint without one resumes with every question unseen.
+        try (PolicyModel policy = base();
+             LearnerStep learner = new LearnerStep(policy, expo, Knobs.initial(expo, 0), MICRO_BATCH, 1f)) {
+            assertEquals(1, unreported.restore(policy, learner));
+            assertNull(learner.curriculum());
         }
     }
 
