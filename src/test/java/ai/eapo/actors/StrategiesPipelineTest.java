@@ -9,6 +9,7 @@ import ai.eapo.algorithm.HyperParameters;
 import ai.eapo.algorithm.QuestionCurriculum;
 import ai.eapo.data.TrainingBatches;
 import ai.eapo.model.Checkpoint;
+import ai.eapo.model.LocalPrior;
 import ai.eapo.model.PolicyModel;
 import ai.eapo.model.PolicyTokenizer;
 import ai.eapo.training.Knobs;
@@ -30,18 +31,21 @@ class StrategiesPipelineTest {
     private record Received(List<List<ScoredGroup>> batches, QuestionCurriculum curriculum) {
     }
 
-    /** Runs {@code steps} steps. */
+    /** Runs {@code steps} steps; with EAPO's prior when {@code hyper} has experience on. */
     private static Received run(HyperParameters hyper, boolean withReference, int steps,
                                 PipelineTest.Recorder recorder) throws Exception {
         List<List<ScoredGroup>> batches = new ArrayList<>();
         QuestionCurriculum curriculum;
+        boolean eapo = hyper.schedule().initialRatio() > 0;
         try (PolicyModel policy = Checkpoint.load(PipelineTest.BASE, Device.cpu());
              PolicyModel reference = withReference ? policy.replica() : null;
+             PolicyModel priorModel = eapo ? Checkpoint.load(PipelineTest.PRIOR, Device.cpu()) : null;
+             LocalPrior prior = eapo ? new LocalPrior(priorModel, PipelineTest.SAMPLING) : null;
              PolicyTokenizer tokenizer = PolicyTokenizer.load(PipelineTest.BASE, policy.config());
              LearnerStep learner = new LearnerStep(policy, reference, hyper, Knobs.initial(hyper, 1),
                      PipelineTest.MICRO_BATCH, 1f);
              PipelineTest.Run run = new PipelineTest.Run()) {
-            run.start(policy, learner, null, new TaskPrompts(tokenizer, "{prompt}\n"), 1, QUESTIONS, steps, recorder);
+            run.start(policy, learner, prior, new TaskPrompts(tokenizer, "{prompt}\n"), 1, QUESTIONS, steps, recorder);
             while (batches.size() < steps) {
                 if (run.learnerInbox.receiveMessage(Duration.ofMinutes(5)) instanceof Learner.Train train) {
                     batches.add(train.groups());
@@ -89,8 +93,9 @@ class StrategiesPipelineTest {
     }
 
     @Test
-    void expoScalesTheKlByBatchAccuracyAndDrawsQuestionsByCurriculum() throws Exception {
-        HyperParameters hyper = PipelineTest.hyper("eapo.algorithm { experience.initial-ratio = 0, "
+    void expoWithEapoScalesTheKlByBatchAccuracyAndDrawsQuestionsByCurriculum() throws Exception {
+        // EXPO combines with EAPO: the prior writes at critical tokens of the experience-augmented responses.
+        HyperParameters hyper = PipelineTest.hyper("eapo.algorithm { experience.initial-ratio = 0.5, "
                 + "expo { kl { enabled = true, beta-max = 0.05, steepness = 10, midpoint = 0.5 }, "
                 + "curriculum { enabled = true, sigma = 0.2 } } }");
         PipelineTest.Recorder recorder = new PipelineTest.Recorder();
@@ -102,6 +107,7 @@ class StrategiesPipelineTest {
             assertTrue(m.referenceKl() >= 0 && Double.isFinite(m.referenceKl()), "KL to the reference is measured");
         }
         assertTrue(recorder.all.get(recorder.all.size() - 1).referenceKl() > 0, "the policy moved off the reference");
+        assertTrue(recorder.all.stream().anyMatch(m -> m.resampledRatio() > 0), "the prior wrote some tokens");
         for (List<ScoredGroup> batch : batches) {
             assertEquals(QUESTIONS, batch.stream().mapToInt(ScoredGroup::problemId).distinct().count(),
                     "a step's curriculum draws distinct questions");
