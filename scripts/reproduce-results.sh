@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The results table of issue #7 on the embedded task: GRPO vs EAPO over several seeds, then sweeps of tau, the
-# annealing steps T, the IS mode and the experience granularity, all from the committed tiny base and prior with the
+# annealing steps T, the IS mode and the experience granularity, and the sibling methods of issue #8 (ExGRPO,
+# EXPO, DAPO, and EAPO with EXPO's curriculum) with their configuration defaults, all from the committed tiny base and prior with the
 # same budget per run (steps x questions x group size). Each run is a full `eapo-node train` run in
 # results/table/<name>-s<seed>/; a run whose summary.json is complete is skipped, so the script continues where an
 # interrupted one stopped (delete a run's directory to redo it). Then `bench pipeline` measures the step time of
@@ -50,6 +51,11 @@ SWEEPS=(
   "is-shaped|$(conf is-shaped 'eapo.algorithm.is.mode = shaped')"
   "token-pos|$(conf token-pos 'eapo.algorithm.advantage.correct-experience-only = true')"
   "trajectory-pos|$(conf trajectory-pos 'eapo.algorithm { experience.granularity = trajectory, advantage.correct-experience-only = true }')"
+  "exgrpo|--grpo $(conf exgrpo 'eapo.algorithm.exgrpo.enabled = true')"
+  "expo-kl|--grpo $(conf expo-kl 'eapo.algorithm.expo.kl.enabled = true')"
+  "expo-curriculum|--grpo $(conf expo-curriculum 'eapo.algorithm.expo.curriculum.enabled = true')"
+  "eapo-curriculum|$(conf eapo-curriculum 'eapo.algorithm.expo.curriculum.enabled = true')"
+  "dapo|--grpo $(conf dapo 'eapo.algorithm { advantage.drop-uniform-groups = true, dapo.overlong.enabled = true }')"
 )
 
 run() { # name flags seed
@@ -77,4 +83,6 @@ java -jar "$WORK/eapo-node.jar" results --dir "$OUT" "${SPEED[@]}" \
     --figure "tau=tau-0,tau-0.3,eapo,tau-3" \
     --figure "annealing=T-0,T-15,T-30,eapo,T-never" \
     --figure "is-mode=eapo,is-none,is-shaped" \
-    --figure "granularity=token-pos,trajectory-pos"
+    --figure "granularity=token-pos,trajectory-pos" \
+    --figure "strategies=grpo,exgrpo,expo-kl,expo-curriculum,dapo" \
+    --figure "with-eapo=grpo,eapo,eapo-curriculum"
