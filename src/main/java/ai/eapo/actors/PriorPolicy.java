@@ -12,8 +12,11 @@ import akka.actor.typed.receptionist.Receptionist;
 import akka.actor.typed.receptionist.ServiceKey;
 
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The frozen prior π_RL. Each {@code Consult} carries every sequence of one sampler's decode step that needs
@@ -21,7 +24,8 @@ import java.util.Map;
  * prefill (see {@link ai.eapo.model.LocalPrior}); {@code Release} frees a finished sequence's cache.
  * Sequence ids are a sampler's own, so the prior tells samplers apart by their reference: it numbers each
  * (sampler, sequence) pair itself. A repeated consultation (a sampler's retry) is answered again: the prior
- * then re-prefills that sequence, so answering twice is harmless.
+ * then re-prefills that sequence, so answering twice is harmless. A sampler that stops (its node died, say)
+ * never releases its sequences, so the prior watches each consulting sampler and frees them then.
  */
 public final class PriorPolicy extends AbstractBehavior<PriorPolicy.Command> {
 
@@ -43,11 +47,15 @@ public final class PriorPolicy extends AbstractBehavior<PriorPolicy.Command> {
     private record SequenceOf(ActorRef<Sampler.Command> sampler, long sequenceId) {
     }
 
+    private record SamplerStopped(ActorRef<Sampler.Command> sampler) implements Command {
+    }
+
     private static final String BUSY_KIND = "prior";
 
     private final ExperiencePrior prior;
     private final BusyTime busy;
     private final Map<SequenceOf, Long> localIds = new HashMap<>();
+    private final Set<ActorRef<Sampler.Command>> watched = new HashSet<>();
     private long nextLocalId;
 
     /** A prior registered with the receptionist, for samplers on other nodes. */
@@ -70,10 +78,14 @@ public final class PriorPolicy extends AbstractBehavior<PriorPolicy.Command> {
         return newReceiveBuilder()
                 .onMessage(Consult.class, this::onConsult)
                 .onMessage(Release.class, this::onRelease)
+                .onMessage(SamplerStopped.class, this::onSamplerStopped)
                 .build();
     }
 
     private Behavior<Command> onConsult(Consult consult) {
+        if (watched.add(consult.sampler())) {
+            getContext().watchWith(consult.sampler(), new SamplerStopped(consult.sampler()));
+        }
         List<ExperiencePrior.Consultation> local = consult.consultations().stream()
                 .map(c -> new ExperiencePrior.Consultation(localIds.computeIfAbsent(
                         new SequenceOf(consult.sampler(), c.sequenceId()), k -> nextLocalId++), c.tokens(), c.uniform()))
@@ -90,6 +102,19 @@ public final class PriorPolicy extends AbstractBehavior<PriorPolicy.Command> {
             Long local = localIds.remove(new SequenceOf(release.sampler(), id));
             if (local != null) {
                 prior.release(local);
+            }
+        }
+        return this;
+    }
+
+    private Behavior<Command> onSamplerStopped(SamplerStopped stopped) {
+        watched.remove(stopped.sampler());
+        Iterator<Map.Entry<SequenceOf, Long>> entries = localIds.entrySet().iterator();
+        while (entries.hasNext()) {
+            Map.Entry<SequenceOf, Long> entry = entries.next();
+            if (entry.getKey().sampler().equals(stopped.sampler())) {
+                prior.release(entry.getValue());
+                entries.remove();
             }
         }
         return this;
