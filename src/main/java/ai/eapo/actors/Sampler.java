@@ -28,7 +28,6 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CompletableFuture;
 
@@ -162,7 +161,7 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
         this.settings = settings;
         this.peers = peers;
         this.transfer = new WeightTransfer(context.getSystem());
-        this.decoder = new ContinuousDecoder(replica.model, settings.sampling(), Set.of(prompts.eos()),
+        this.decoder = new ContinuousDecoder(replica.model, settings.sampling(), prompts.stopIds(),
                 settings.decodeBatchSize(), this::isCritical);
         decoder.setWeightVersion(replica.version);
         peers.busy().register(BUSY_KIND);

@@ -8,7 +8,6 @@ import ai.eapo.verify.MathVerifier;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 
 /** Greedy accuracy of a policy on held-out problems: the number runs report before and after training. */
 public final class HeldOutEvaluation {
@@ -27,7 +26,7 @@ public final class HeldOutEvaluation {
         for (int i = 0; i < problems.size(); i++) {
             requests.add(new Generator.Request(i, prompts.prompt(problems.get(i)), maxNewTokens, i));
         }
-        List<Generator.Completion> out = new Generator(policy, GREEDY, Set.of(prompts.eos()), decodeBatchSize)
+        List<Generator.Completion> out = new Generator(policy, GREEDY, prompts.stopIds(), decodeBatchSize)
                 .generate(requests);
         double correct = 0;
         for (int i = 0; i < problems.size(); i++) {

@@ -13,7 +13,6 @@ import ai.eapo.verify.MathVerifier;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -67,7 +66,7 @@ public final class SynchronousTrainer {
         }
         Generator.Experience experience = prior == null ? null
                 : new Generator.Experience(prior, h -> hyper.criticalPoints().isCritical(h));
-        List<Generator.Completion> completions = new Generator(policy, options.sampling(), Set.of(prompts.eos()),
+        List<Generator.Completion> completions = new Generator(policy, options.sampling(), prompts.stopIds(),
                 options.decodeBatchSize(), experience).generate(requests);
 
         List<ScoredGroup> groups = new ArrayList<>();

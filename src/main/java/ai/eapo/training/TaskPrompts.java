@@ -20,9 +20,21 @@ public record TaskPrompts(PolicyTokenizer tokenizer, String template) {
         return tokenizer.encode(template.replace(PLACEHOLDER, problem.prompt()));
     }
 
+    /**
+     * Every end-of-sequence id the model declares (config.json, generation_config.json, tokenizer_config.json): a
+     * response ends at the first of them. An instruct model ends its turn with {@code <|im_end|>} but also declares
+     * {@code <|endoftext|>}, so stopping at one alone would run its turns on to the token limit.
+     */
+    public java.util.Set<Long> stopIds() {
+        if (tokenizer.eosIds().isEmpty()) {
+            throw new ai.eapo.UserInputException("the tokenizer names no end-of-sequence token");
+        }
+        return tokenizer.eosIds();
+    }
+
+    /** The one end token appended to a supervised target: the lowest of {@link #stopIds()}. */
     public long eos() {
-        return tokenizer.eosIds().stream().sorted().findFirst()
-                .orElseThrow(() -> new ai.eapo.UserInputException("the tokenizer names no end-of-sequence token"));
+        return stopIds().stream().sorted().findFirst().orElseThrow();
     }
 
     public String decode(long[] tokens) {

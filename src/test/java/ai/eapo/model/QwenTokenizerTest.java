@@ -39,7 +39,7 @@ class QwenTokenizerTest {
 
     @BeforeAll
     static void load() throws IOException {
-        dir = tokenizerDir();
+        dir = TestPaths.qwenTokenizer();
         if (!Files.isRegularFile(dir.resolve("tokenizer.json"))) {
             fail("Qwen tokenizer not found in " + dir + ": run scripts/fetch-qwen-tokenizer.sh first"
                     + " (or point -Deapo.qwenTokenizer=DIR at a directory holding Qwen's tokenizer.json)");
@@ -53,16 +53,6 @@ class QwenTokenizerTest {
         if (tokenizer != null) {
             tokenizer.close();
         }
-    }
-
-    static Path tokenizerDir() {
-        String explicit = System.getProperty("eapo.qwenTokenizer");
-        if (explicit != null && !explicit.isBlank()) {
-            return Path.of(explicit).toAbsolutePath().normalize();
-        }
-        // Surefire sets basedir to the repository root; from an IDE the working directory usually is it.
-        Path root = Path.of(System.getProperty("basedir", System.getProperty("user.dir")));
-        return root.resolve("build").resolve("qwen-tokenizer").toAbsolutePath().normalize();
     }
 
     static final List<String> MATH = List.of(
