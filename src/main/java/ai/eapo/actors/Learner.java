@@ -65,6 +65,21 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
 
     /** What the learner reports, called on its own thread. */
     public interface Listener {
+        /** For a node without the learner role, whose pipeline never trains. */
+        Listener NONE = new Listener() {
+            @Override
+            public void onStep(StepMetrics metrics) {
+            }
+
+            @Override
+            public void onKnobsChanged(long effectiveStep, Knobs knobs) {
+            }
+
+            @Override
+            public void onFinished() {
+            }
+        };
+
         void onStep(StepMetrics metrics);
 
         void onKnobsChanged(long effectiveStep, Knobs knobs);

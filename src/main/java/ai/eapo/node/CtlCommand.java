@@ -55,7 +55,7 @@ final class CtlCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Map<String, String> changes = parse();
-        Config defaults = TrainCommand.load(Map.of(), configFile);
+        Config defaults = ConfigOptions.load(Map.of(), List.of(), configFile);
         String target = node != null ? node
                 : defaults.getString("eapo.node.hostname") + ":" + defaults.getInt("eapo.node.port");
         String[] hostPort = target.split(":");

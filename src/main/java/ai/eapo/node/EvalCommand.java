@@ -20,6 +20,7 @@ import com.typesafe.config.Config;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -90,8 +91,8 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--device", description = "cpu or gpu:N (eapo.device).")
     String device;
 
-    @Option(names = "--config", description = "HOCON file overriding conf/application.conf.")
-    Path configFile;
+    @Mixin
+    ConfigOptions configOptions;
 
     @Option(names = "--out", description = "Output directory (default: <eapo.train.results-dir>/eval-<model dir>-<data file>).")
     Path out;
@@ -149,19 +150,19 @@ final class EvalCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** application.conf, overridden by --config, overridden by flags. */
+    /** application.conf, overridden by --config, by --set, then by flags. */
     Config config() {
         Map<String, Object> flags = new LinkedHashMap<>();
-        TrainCommand.put(flags, "eapo.train.test", data);
-        TrainCommand.put(flags, "eapo.rollout.temperature", temperature);
-        TrainCommand.put(flags, "eapo.rollout.top-p", topP);
-        TrainCommand.put(flags, "eapo.rollout.top-k", topK);
-        TrainCommand.put(flags, "eapo.rollout.max-new-tokens", maxNewTokens);
-        TrainCommand.put(flags, "eapo.rollout.decode-batch-size", batchSize);
-        TrainCommand.put(flags, "eapo.data.prompt-template", promptTemplate);
-        TrainCommand.put(flags, "eapo.train.seed", seed);
-        TrainCommand.put(flags, "eapo.device", device);
-        return TrainCommand.load(flags, configFile);
+        ConfigOptions.put(flags, "eapo.train.test", data);
+        ConfigOptions.put(flags, "eapo.rollout.temperature", temperature);
+        ConfigOptions.put(flags, "eapo.rollout.top-p", topP);
+        ConfigOptions.put(flags, "eapo.rollout.top-k", topK);
+        ConfigOptions.put(flags, "eapo.rollout.max-new-tokens", maxNewTokens);
+        ConfigOptions.put(flags, "eapo.rollout.decode-batch-size", batchSize);
+        ConfigOptions.put(flags, "eapo.data.prompt-template", promptTemplate);
+        ConfigOptions.put(flags, "eapo.train.seed", seed);
+        ConfigOptions.put(flags, "eapo.device", device);
+        return configOptions.load(flags);
     }
 
     /** Checks every setting before anything is loaded; a bad one is named with its flag and value. */

@@ -5,6 +5,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -17,7 +18,7 @@ import java.util.concurrent.Callable;
 /**
  * {@code train}: EAPO (or GRPO with {@code --grpo}) on the asynchronous actor pipeline: every role in this
  * JVM by default, or this node's roles of a cluster ({@code --role}, {@code --seed-nodes}). Settings come
- * from {@code conf/application.conf}, then {@code --config FILE}, then flags.
+ * from {@code conf/application.conf}, then {@code --config FILE}, then {@code --set KEY=VALUE}, then flags.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Train on the actor pipeline (all roles in this JVM, or this node's roles of a cluster); "
@@ -25,8 +26,8 @@ import java.util.concurrent.Callable;
                 + "learner checkpoints (a restart with the same --run-id resumes) and the final model.")
 final class TrainCommand implements Callable<Integer> {
 
-    @Option(names = "--config", description = "HOCON file overriding conf/application.conf.")
-    Path configFile;
+    @Mixin
+    ConfigOptions configOptions;
 
     @Option(names = "--model", description = "Policy to train, a local HF directory (eapo.train.model).")
     String model;
@@ -103,63 +104,35 @@ final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** application.conf, overridden by --config, overridden by flags. */
+    /** application.conf, overridden by --config, by --set, then by flags. */
     Config config() {
         Map<String, Object> flags = new LinkedHashMap<>();
-        put(flags, "eapo.train.model", model);
-        put(flags, "eapo.train.prior", prior);
-        put(flags, "eapo.train.data", data);
-        put(flags, "eapo.train.test", test);
-        put(flags, "eapo.train.steps", steps);
-        put(flags, "eapo.train.questions-per-step", questionsPerStep);
-        put(flags, "eapo.train.seed", seed);
-        put(flags, "eapo.train.eval-size", evalSize);
-        put(flags, "eapo.train.eval-every", evalEvery);
-        put(flags, "eapo.train.results-dir", resultsDir);
-        put(flags, "eapo.pipeline.samplers", samplers);
-        put(flags, "eapo.pipeline.max-staleness", maxStaleness);
-        put(flags, "eapo.algorithm.experience.entropy-threshold", tau);
-        put(flags, "eapo.algorithm.experience.anneal-steps", annealingSteps);
-        put(flags, "eapo.algorithm.optimizer.lr", learningRate);
-        put(flags, "eapo.device", device);
-        put(flags, "eapo.node.port", port);
-        put(flags, "eapo.node.hostname", host);
-        put(flags, "eapo.node.roles", roles);
-        put(flags, "eapo.node.seed-nodes", seedNodes);
+        ConfigOptions.put(flags, "eapo.train.model", model);
+        ConfigOptions.put(flags, "eapo.train.prior", prior);
+        ConfigOptions.put(flags, "eapo.train.data", data);
+        ConfigOptions.put(flags, "eapo.train.test", test);
+        ConfigOptions.put(flags, "eapo.train.steps", steps);
+        ConfigOptions.put(flags, "eapo.train.questions-per-step", questionsPerStep);
+        ConfigOptions.put(flags, "eapo.train.seed", seed);
+        ConfigOptions.put(flags, "eapo.train.eval-size", evalSize);
+        ConfigOptions.put(flags, "eapo.train.eval-every", evalEvery);
+        ConfigOptions.put(flags, "eapo.train.results-dir", resultsDir);
+        ConfigOptions.put(flags, "eapo.pipeline.samplers", samplers);
+        ConfigOptions.put(flags, "eapo.pipeline.max-staleness", maxStaleness);
+        ConfigOptions.put(flags, "eapo.algorithm.experience.entropy-threshold", tau);
+        ConfigOptions.put(flags, "eapo.algorithm.experience.anneal-steps", annealingSteps);
+        ConfigOptions.put(flags, "eapo.algorithm.optimizer.lr", learningRate);
+        ConfigOptions.put(flags, "eapo.device", device);
+        ConfigOptions.put(flags, "eapo.node.port", port);
+        ConfigOptions.put(flags, "eapo.node.hostname", host);
+        ConfigOptions.put(flags, "eapo.node.roles", roles);
+        ConfigOptions.put(flags, "eapo.node.seed-nodes", seedNodes);
         if (tls) {
             flags.put("eapo.node.tls.enabled", true);
         }
         if (grpo) {
             flags.put("eapo.algorithm.experience.initial-ratio", 0);
         }
-        return load(flags, configFile);
-    }
-
-    /** {@code flags} over {@code configFile} (may be null) over conf/application.conf, resolved. */
-    static Config load(Map<String, Object> flags, Path configFile) {
-        Config file = ConfigFactory.empty();
-        if (configFile != null) {
-            if (!Files.isRegularFile(configFile)) {
-                throw new UserInputException("config file " + configFile + " does not exist");
-            }
-            try {
-                file = ConfigFactory.parseFile(configFile.toFile());
-            } catch (ConfigException e) {
-                throw new UserInputException("config file " + configFile + ": " + e.getMessage());
-            }
-        }
-        try {
-            return ConfigFactory.load(ConfigFactory.parseMap(flags).withFallback(file)
-                    .withFallback(ConfigFactory.defaultApplication()));
-        } catch (ConfigException e) {
-            throw new UserInputException(e.getMessage());
-        }
-    }
-
-    /** Sets {@code key} to a flag's value when the flag was given. */
-    static void put(Map<String, Object> flags, String key, Object value) {
-        if (value != null) {
-            flags.put(key, value instanceof Path p ? p.toString() : value);
-        }
+        return configOptions.load(flags);
     }
 }

@@ -48,7 +48,7 @@ final class TrainingRun {
             if (run.cluster.has(Pipeline.Role.LEARNER)) {
                 learn(run, config, runIdFlag);
             } else {
-                PipelineRun.Outcome outcome = run.run(0, null);
+                PipelineRun.Outcome outcome = run.run(0, Learner.Listener.NONE);
                 System.out.printf("the run is over; this %s node served it for %.0f s%n", run.cluster.describeRoles(),
                         outcome.seconds());
             }
