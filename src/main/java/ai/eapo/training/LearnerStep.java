@@ -81,9 +81,11 @@ public final class LearnerStep implements AutoCloseable {
         double correct = 0;
         int responses = 0;
         for (ScoredGroup g : groups) {
-            for (double reward : g.rewards()) {
-                correct += ScoredGroup.isCorrect(reward) ? 1 : 0;
-                responses++;
+            for (int j = 0; j < g.rewards().length; j++) {
+                if (g.generated(j)) {
+                    correct += ScoredGroup.isCorrect(g.rewards()[j]) ? 1 : 0;
+                    responses++;
+                }
             }
         }
         return adaptive.coefficient(responses == 0 ? 0 : correct / responses);

@@ -31,9 +31,22 @@ public record ScoredGroup(long step, int question, int problemId, long[] prompt,
         return reward > 0;
     }
 
-    /** Share of this group's responses that are correct. */
+    /** Whether response {@code j} was generated for this step: every one but the replayed trajectory. */
+    public boolean generated(int j) {
+        return j != replayedSlot;
+    }
+
+    /** Share of this group's generated responses that are correct (a replayed trajectory is correct by choice). */
     public double accuracy() {
-        return java.util.Arrays.stream(rewards).filter(ScoredGroup::isCorrect).count() / (double) rewards.length;
+        int generated = 0;
+        int correct = 0;
+        for (int j = 0; j < rewards.length; j++) {
+            if (generated(j)) {
+                generated++;
+                correct += isCorrect(rewards[j]) ? 1 : 0;
+            }
+        }
+        return generated == 0 ? Double.NaN : (double) correct / generated;
     }
 
     /** The problem id of a group from the synchronous loop, which runs no strategy that needs one. */

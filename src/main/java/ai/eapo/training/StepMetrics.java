@@ -26,7 +26,10 @@ public record StepMetrics(long step, long weightVersion, double alpha, double ta
                           double learningRate, int groups, double klCoef, double referenceKl,
                           ExperienceReplay.Stats replay) {
 
-    /** Sums over the responses of a step's groups. */
+    /**
+     * Sums over the responses generated for the step's groups; an ExGRPO replayed trajectory is trained on but was
+     * generated earlier (and is correct by choice), so it counts in none of these numbers.
+     */
     static StepMetrics of(long step, Knobs knobs, double alpha, double klCoef, List<ScoredGroup> groups,
                           PolicyUpdate.Report report, double seconds, ExperienceReplay.Stats replay) {
         double rewardSum = 0;
@@ -40,6 +43,9 @@ public record StepMetrics(long step, long weightVersion, double alpha, double ta
         long tokens = 0;
         for (ScoredGroup g : groups) {
             for (int j = 0; j < g.responses().size(); j++) {
+                if (!g.generated(j)) {
+                    continue;
+                }
                 var c = g.responses().get(j);
                 double reward = g.rewards()[j];
                 rewardSum += reward;

@@ -69,5 +69,12 @@ class ExperienceReplayTest {
         assertArrayEquals(new double[] {-0.3125, 0.4375, -0.3125, 0.1875}, group.advantages().advantages(), 1e-12);
         assertSame(onPolicy, completed.get(1), "a full group is left as it is");
         assertEquals(1, replay.stats().replayed());
+
+        // The replayed trajectory was not generated this step: the step's numbers leave it out.
+        assertEquals(1.0 / 3, group.accuracy(), 1e-12);
+        StepMetrics metrics = StepMetrics.of(2, Knobs.initial(LearnerCheckpointsTest.HYPER, 0), 0, 0, completed,
+                PolicyUpdate.Report.empty(), 1.0, replay.stats());
+        assertEquals(2.0 / 7, metrics.accuracy(), 1e-12, "2 correct of the 7 generated responses");
+        assertEquals(7 * 2, metrics.tokens());
     }
 }
