@@ -76,5 +76,7 @@ class ExperienceReplayTest {
                 PolicyUpdate.Report.empty(), 1.0, replay.stats());
         assertEquals(2.0 / 7, metrics.accuracy(), 1e-12, "2 correct of the 7 generated responses");
         assertEquals(7 * 2, metrics.tokens());
+        assertEquals(2, metrics.groups());
+        assertEquals(0, metrics.uniformGroups());
     }
 }

@@ -48,6 +48,17 @@ class ScoredGroupTest {
     }
 
     @Test
+    void aStepCountsItsGroupsWithoutSignal() {
+        ScoredGroup allWrong = ScoredGroup.of(0, 0, 0, new long[]{1}, RESPONSES, new double[4], ALL);
+        ScoredGroup mixed = ScoredGroup.of(0, 1, 1, new long[]{1}, RESPONSES, REWARDS, ALL);
+        StepMetrics metrics = StepMetrics.of(0, Knobs.initial(LearnerCheckpointsTest.HYPER, 0), 0, 0,
+                List.of(allWrong, mixed, allWrong), PolicyUpdate.Report.empty(), 1.0, null);
+        assertEquals(3, metrics.groups());
+        assertEquals(2, metrics.uniformGroups());
+        assertEquals(2.0 / 12, metrics.accuracy(), 1e-12);
+    }
+
+    @Test
     void aGroupLeftWithFewerThanTwoResponsesCarriesNoSignal() {
         List<Completion> mostlyExperience = List.of(response(0, false), response(1, true), response(2, true));
         ScoredGroup group = ScoredGroup.of(0, 0, 0, new long[]{1}, mostlyExperience, new double[]{1, 0, 0}, CORRECT_ONLY);
