@@ -55,8 +55,8 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
 
     /**
      * The learner's {@link WeightServer} announces version {@code version}: the {@code checksum} of its bytes
-     * (e.g. {@code "crc32c:1a2b3c4d"}; null for a version too large to stream, over 2 GiB), the {@code layout}
-     * of its tensors, and the {@code server} to
+     * (e.g. {@code "crc32c:1a2b3c4d"}; null while every subscriber is in the learner's JVM, as no bytes were
+     * taken), the {@code layout} of its tensors, and the {@code server} to
      * {@link WeightServer.Fetch} it from. A sampler on another node is then streamed the bytes (see
      * {@link WeightTransfer}); one in the learner's JVM is handed the shared snapshot.
      */

@@ -91,10 +91,7 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
     public record Shared(long version, WeightSnapshot snapshot) implements Offer {
     }
 
-    /**
-     * The version asked for is not held; {@code latestVersion} is (−1 when none has been published yet). Also the
-     * answer to another node asking for a version too large to stream (over {@link WeightBytes#MAX_BYTES}).
-     */
+    /** The version asked for is not held; {@code latestVersion} is (−1 when none has been published yet). */
     public record Superseded(long latestVersion) implements Offer, CborSerializable {
     }
 
@@ -111,7 +108,6 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
     private WeightBytes bytes;
     private Sampler.WeightsPublished announced;
     private Sampler.KnobsChanged knobs;
-    private boolean warnedTooLarge;
 
     /** A server with chunks of {@code eapo.weights.chunk-bytes}, registered with the receptionist. */
     public static Behavior<Command> create() {
@@ -160,12 +156,19 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
         this.materializer = Materializer.createMaterializer(context);
     }
 
-    /** {@code bytes} in order, as chunks of at most {@code chunkBytes} that share the array (it is never modified). */
-    public static Source<ByteString, NotUsed> chunks(byte[] bytes, int chunkBytes) {
+    /**
+     * {@code bytes} in order, as chunks of at most {@code chunkBytes} that share its segments (they are never
+     * modified); a chunk never crosses a segment, so the last one of each segment may be shorter.
+     */
+    public static Source<ByteString, NotUsed> chunks(WeightBytes bytes, int chunkBytes) {
         int size = chunkBytes(chunkBytes);
-        return Source.unfold(0, offset -> offset >= bytes.length ? Optional.empty()
-                : Optional.of(Pair.create(offset + Math.min(size, bytes.length - offset),
-                ByteString.fromArrayUnsafe(bytes, offset, Math.min(size, bytes.length - offset)))));
+        return Source.from(bytes.segments()).flatMapConcat(segment -> chunks(segment, size));
+    }
+
+    private static Source<ByteString, NotUsed> chunks(byte[] segment, int size) {
+        return Source.unfold(0, offset -> offset >= segment.length ? Optional.empty()
+                : Optional.of(Pair.create(offset + Math.min(size, segment.length - offset),
+                ByteString.fromArrayUnsafe(segment, offset, Math.min(size, segment.length - offset)))));
     }
 
     @Override
@@ -216,16 +219,8 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
         if (bytes != null || snapshot == null) {
             return;
         }
-        long size = snapshot.layout().totalBytes();
-        if (size <= WeightBytes.MAX_BYTES) {
-            bytes = WeightBytes.of(snapshot);
-            announce();
-        } else if (!warnedTooLarge) {
-            // Samplers in this JVM are still served the shared copy; other nodes cannot be (see onFetch).
-            warnedTooLarge = true;
-            getContext().getLog().error("weight versions of {} bytes are larger than one array ({} bytes): they are "
-                    + "shared with samplers in this JVM but cannot be streamed to other nodes", size, WeightBytes.MAX_BYTES);
-        }
+        bytes = WeightBytes.of(snapshot);
+        announce();
     }
 
     private static boolean isRemote(ActorRef<?> ref) {
@@ -262,14 +257,8 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
             fetch.replyTo().tell(new Shared(snapshot.version(), snapshot));
         } else {
             takeBytes();
-            if (bytes == null) {
-                getContext().getLog().error("version {} is too large to stream; the sampler at {} is not served",
-                        snapshot.version(), fetch.replyTo().path().address());
-                fetch.replyTo().tell(new Superseded(snapshot.version()));
-            } else {
-                SourceRef<ByteString> chunks = chunks(bytes.bytes(), chunkBytes).runWith(StreamRefs.sourceRef(), materializer);
-                fetch.replyTo().tell(new Streamed(bytes.version(), bytes.checksum(), bytes.layout(), chunks));
-            }
+            SourceRef<ByteString> chunks = chunks(bytes, chunkBytes).runWith(StreamRefs.sourceRef(), materializer);
+            fetch.replyTo().tell(new Streamed(bytes.version(), bytes.checksum(), bytes.layout(), chunks));
         }
         return this;
     }

@@ -8,7 +8,6 @@ import akka.stream.Materializer;
 import akka.stream.javadsl.Sink;
 import com.typesafe.config.Config;
 
-import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -20,7 +19,7 @@ import java.util.function.IntFunction;
 /**
  * The receiving end of a streamed weight version ({@link WeightServer.Streamed}), on a sampler's node: pulls
  * the chunks (StreamRefs signal demand, so the server sends no faster than this node copies), writes them
- * into one preallocated array while checksumming, and completes with the {@link WeightBytes} only when the
+ * into preallocated segments while checksumming, and completes with the {@link WeightBytes} only when the
  * length and the checksum match the announcement. Anything else fails the transfer with {@link Failed}, whose
  * reason says what happened; the partial bytes are dropped, so nothing unverified can be loaded.
  *
@@ -114,7 +113,7 @@ public final class WeightTransfer {
     }
 
     /**
-     * Runs {@code offer}'s stream into one array; completes with the verified version, or fails with
+     * Runs {@code offer}'s stream into the version's segments; completes with the verified version, or fails with
      * {@link Failed} (directly, not wrapped, for this stage's own handlers).
      */
     public CompletionStage<WeightBytes> receive(WeightServer.Streamed offer) {
@@ -123,14 +122,13 @@ public final class WeightTransfer {
         try {
             receiver = WeightBytes.receive(version, offer.layout(), offer.checksum());
         } catch (IllegalArgumentException e) {
-            // An announcement this node cannot take at all (unknown checksum algorithm, too large): not retryable.
+            // An announcement this node cannot take at all (unknown checksum algorithm, absurd size): not retryable.
             return CompletableFuture.failedFuture(e);
         }
         CompletableFuture<WeightBytes> result = new CompletableFuture<>();
         offer.chunks().getSource()
                 .completionTimeout(settings.timeout())
-                .runWith(Sink.foreach(chunk -> receiver.write(chunk.size(),
-                        (array, at) -> chunk.copyToBuffer(ByteBuffer.wrap(array, at, chunk.size())))), materializer)
+                .runWith(Sink.foreach(chunk -> receiver.write(chunk.asByteBuffer())), materializer)
                 .whenComplete((done, error) -> {
                     if (error != null) {
                         result.completeExceptionally(failure(version, receiver, unwrap(error)));

@@ -9,14 +9,16 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.zip.CRC32C;
 
 /**
  * One weight version as host bytes, the form in which it crosses nodes: the tensors of its {@link WeightLayout}
- * as little-endian fp32, one after the other in layout order, in one array, with a checksum of all of them.
+ * as little-endian fp32, one after the other in layout order, with a checksum of all of them.
  *
  * <p>A {@code WeightBytes} is either made from a {@link WeightSnapshot} on the learner's node ({@link #of}) or
  * received ({@link #receive}, {@link #verified}): a received one exists only once its length and checksum
@@ -27,25 +29,38 @@ import java.util.zip.CRC32C;
  * it guards against truncation and corruption in transit, not against a forger, which is what Artery's
  * mutual TLS is for. A receiver follows the algorithm the checksum names; {@code sha256} is accepted too.
  *
- * <p>The bytes are one Java array, so a version must stay below 2 GiB (about 530M fp32 parameters).
+ * <p>The bytes are kept in {@linkplain #segments() segments} of {@link #SEGMENT_BYTES} (the last one shorter),
+ * not in one array: a Java array holds at most 2 GiB, and a 1.5B-parameter model is 6.2 GB. A tensor may
+ * straddle two segments. The checksum runs over the segments in order, so it is the checksum of the bytes
+ * one after the other, whatever the segment size.
  */
 public final class WeightBytes {
 
     /** The algorithm of the checksums this class makes. */
     public static final String ALGORITHM = "crc32c";
 
-    /** Largest array the JVM reliably allocates. */
-    public static final long MAX_BYTES = Integer.MAX_VALUE - 8;
+    /**
+     * Bytes per segment: few segments for billions of parameters (93 for 6.2 GB), each small enough to allocate
+     * in a fragmented heap, and a multiple of every power-of-two chunk size up to it, so streamed chunks stay full.
+     */
+    public static final int SEGMENT_BYTES = 64 * 1024 * 1024;
+
+    /** Largest array the JVM reliably allocates: the bound of {@link #bytes()} and of the segment count. */
+    private static final int MAX_ARRAY_LENGTH = Integer.MAX_VALUE - 8;
 
     private final long version;
     private final WeightLayout layout;
-    private final byte[] bytes;
+    private final byte[][] segments;
+    private final int segmentBytes;
+    private final long length;
     private final String checksum;
 
-    private WeightBytes(long version, WeightLayout layout, byte[] bytes, String checksum) {
+    private WeightBytes(long version, WeightLayout layout, Filler filled, String checksum) {
         this.version = version;
         this.layout = layout;
-        this.bytes = bytes;
+        this.segments = filled.segments;
+        this.segmentBytes = filled.segmentBytes;
+        this.length = filled.length;
         this.checksum = checksum;
     }
 
@@ -54,19 +69,16 @@ public final class WeightBytes {
      * Throws {@link IllegalStateException} when the snapshot was already freed.
      */
     public static WeightBytes of(WeightSnapshot snapshot) {
-        WeightLayout layout = snapshot.layout();
-        byte[] bytes = new byte[arrayLength(layout)];
-        if (!snapshot.copyBytes(bytes)) {
-            throw new IllegalStateException("weight version " + snapshot.version() + " was released before its bytes were taken");
-        }
-        return new WeightBytes(snapshot.version(), layout, bytes, checksum(bytes));
+        return of(snapshot, SEGMENT_BYTES);
     }
 
-    /** {@code "crc32c:<8 hex digits>"} of {@code bytes}. */
-    public static String checksum(byte[] bytes) {
-        Digest digest = Digest.of(ALGORITHM);
-        digest.update(bytes, 0, bytes.length);
-        return digest.value();
+    /** {@link #of(WeightSnapshot)} in segments of {@code segmentBytes} (tests use tiny ones). */
+    static WeightBytes of(WeightSnapshot snapshot, int segmentBytes) {
+        Filler filler = new Filler(snapshot.version(), snapshot.layout(), segmentBytes, Digest.of(ALGORITHM));
+        if (!snapshot.copyBytes(filler::append)) {
+            throw new IllegalStateException("weight version " + snapshot.version() + " was released before its bytes were taken");
+        }
+        return new WeightBytes(snapshot.version(), snapshot.layout(), filler, filler.digest.value());
     }
 
     /**
@@ -75,13 +87,18 @@ public final class WeightBytes {
      */
     public static WeightBytes verified(long version, WeightLayout layout, String checksum, byte[] bytes) {
         Receiver receiver = receive(version, layout, checksum);
-        receiver.write(bytes, 0, bytes.length);
+        receiver.write(ByteBuffer.wrap(bytes));
         return receiver.finish();
     }
 
-    /** Receives version {@code version} piece by piece into one preallocated array, checksumming as it goes. */
+    /** Receives version {@code version} piece by piece into preallocated segments, checksumming as it goes. */
     public static Receiver receive(long version, WeightLayout layout, String checksum) {
-        return new Receiver(version, layout, checksum);
+        return receive(version, layout, checksum, SEGMENT_BYTES);
+    }
+
+    /** {@link #receive(long, WeightLayout, String)} into segments of {@code segmentBytes} (tests use tiny ones). */
+    static Receiver receive(long version, WeightLayout layout, String checksum, int segmentBytes) {
+        return new Receiver(version, layout, checksum, segmentBytes);
     }
 
     public long version() {
@@ -96,54 +113,156 @@ public final class WeightBytes {
         return checksum;
     }
 
-    public int length() {
-        return bytes.length;
+    public long length() {
+        return length;
     }
 
-    /** The bytes themselves, not a copy: never modify them (a server streams them to every node). */
+    /**
+     * The segments in order, not copies: never modify them (a server streams them to every node). Each holds
+     * {@link #SEGMENT_BYTES} but the last, which holds the rest.
+     */
+    public List<byte[]> segments() {
+        return List.of(segments);
+    }
+
+    /**
+     * A copy of all the bytes in one new array, for tools and tests on versions below 2 GiB; throws
+     * {@link IllegalStateException} for a larger version.
+     */
     public byte[] bytes() {
-        return bytes;
+        if (length > MAX_ARRAY_LENGTH) {
+            throw new IllegalStateException(this + " does not fit one array (at most " + MAX_ARRAY_LENGTH + " bytes)");
+        }
+        byte[] all = new byte[(int) length];
+        copyTo(0, ByteBuffer.wrap(all));
+        return all;
     }
 
     /**
      * Overwrites {@code model}'s weights with this version. Checks first that the layout fits the model (an
-     * {@link IllegalArgumentException} naming the first mismatching tensor changes nothing); the host copies
-     * live in a sub-manager of the model's device that is closed before returning.
+     * {@link IllegalArgumentException} naming the first mismatching tensor changes nothing), and refuses a tensor
+     * over 2 GiB, which no buffer holds (SafeTensors refuses to load one too); the host copies live in a
+     * sub-manager of the model's device that is closed before returning.
      */
     public void loadInto(PolicyModel model) {
         layout.requireMatches(model);
-        // One host copy the engine reads in place (from_blob), sliced per tensor; freed with its last reference.
-        ByteBuffer host = ByteBuffer.allocateDirect(bytes.length).order(ByteOrder.nativeOrder());
-        if (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
-            host.put(bytes);
-        } else {
-            host.asFloatBuffer().put(ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer());
-        }
         try (NDManager work = NDManager.newBaseManager(model.device())) {
             Map<String, NDArray> source = new LinkedHashMap<>();
-            int offset = 0;
+            long offset = 0;
             for (WeightLayout.Tensor t : layout.tensors()) {
-                int length = (int) t.bytes();
-                ByteBuffer slice = host.slice(offset, length).order(ByteOrder.nativeOrder());
-                source.put(t.name(), work.create(slice, new Shape(t.shape()), DataType.FLOAT32));
-                offset += length;
+                source.put(t.name(), work.create(hostValues(t, offset), new Shape(t.shape()), DataType.FLOAT32));
+                offset += t.bytes();
             }
             model.loadWeights(source);
         }
     }
 
-    @Override
-    public String toString() {
-        return "WeightBytes[version=" + version + ", " + bytes.length + " bytes, " + checksum + "]";
+    /**
+     * The values of tensor {@code t}, which starts {@code offset} bytes in, in a direct buffer of native order:
+     * the engine reads it in place (from_blob), and it is freed with its last reference.
+     */
+    private ByteBuffer hostValues(WeightLayout.Tensor t, long offset) {
+        if (t.bytes() > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("tensor '" + t.name() + "' " + Arrays.toString(t.shape()) + " has "
+                    + t.bytes() + " bytes: more than one buffer holds (2 GiB)");
+        }
+        ByteBuffer values = ByteBuffer.allocateDirect((int) t.bytes()).order(ByteOrder.LITTLE_ENDIAN);
+        copyTo(offset, values);
+        values.flip();
+        if (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
+            return values;
+        }
+        ByteBuffer swapped = ByteBuffer.allocateDirect(values.remaining()).order(ByteOrder.nativeOrder());
+        swapped.asFloatBuffer().put(values.asFloatBuffer());
+        return swapped;
     }
 
-    private static int arrayLength(WeightLayout layout) {
-        long total = layout.totalBytes();
-        if (total > MAX_BYTES) {
-            throw new IllegalArgumentException("a weight version of " + total + " bytes does not fit one array (at most "
-                    + MAX_BYTES + ")");
+    /** Copies bytes from {@code from} on into {@code destination}, until it is full. */
+    private void copyTo(long from, ByteBuffer destination) {
+        forEachPart(from, destination.remaining(), segmentBytes,
+                (segment, offset, part) -> destination.put(segments[segment], offset, part));
+    }
+
+    @Override
+    public String toString() {
+        return "WeightBytes[version=" + version + ", " + length + " bytes, " + checksum + "]";
+    }
+
+    /**
+     * Lengths of the segments that hold {@code length} bytes: {@code segmentBytes} each, the last one the rest.
+     * Throws {@link IllegalArgumentException} when there would be more segments than one array indexes.
+     */
+    static int[] segmentLengths(long length, int segmentBytes) {
+        long count = length == 0 ? 0 : (length - 1) / segmentBytes + 1;
+        if (count > MAX_ARRAY_LENGTH) {
+            throw new IllegalArgumentException("a weight version of " + length + " bytes needs more than "
+                    + MAX_ARRAY_LENGTH + " segments of " + segmentBytes + " bytes");
         }
-        return (int) total;
+        int[] lengths = new int[(int) count];
+        Arrays.fill(lengths, segmentBytes);
+        if (count > 0) {
+            lengths[lengths.length - 1] = (int) (length - (count - 1) * segmentBytes);
+        }
+        return lengths;
+    }
+
+    /** One part of a byte range that lies in a single segment. */
+    @FunctionalInterface
+    interface PartAction {
+        void accept(int segment, int offset, int length);
+    }
+
+    /**
+     * Calls {@code action}, in order, on each part of bytes {@code [from, from + length)} that lies in one segment
+     * of {@code segmentBytes}: the segment's index, the part's offset in it, and its length.
+     */
+    static void forEachPart(long from, long length, int segmentBytes, PartAction action) {
+        long end = from + length;
+        for (long at = from; at < end; ) {
+            int offset = (int) (at % segmentBytes);
+            int part = (int) Math.min(end - at, segmentBytes - offset);
+            action.accept((int) (at / segmentBytes), offset, part);
+            at += part;
+        }
+    }
+
+    /**
+     * Fills preallocated segments for {@code layout} with successive pieces, checksumming them on the way; throws
+     * {@link Rejected} (CORRUPT) for bytes past the layout's length.
+     */
+    private static final class Filler {
+        private final long version;
+        private final byte[][] segments;
+        private final int segmentBytes;
+        private final long length;
+        private final Digest digest;
+        private long filled;
+
+        Filler(long version, WeightLayout layout, int segmentBytes, Digest digest) {
+            this.version = version;
+            this.length = layout.totalBytes();
+            this.segmentBytes = segmentBytes;
+            this.digest = digest;
+            int[] lengths = segmentLengths(length, segmentBytes);
+            this.segments = new byte[lengths.length][];
+            for (int i = 0; i < lengths.length; i++) {
+                segments[i] = new byte[lengths[i]];
+            }
+        }
+
+        /** Appends the remaining bytes of {@code piece}. */
+        void append(ByteBuffer piece) {
+            int size = piece.remaining();
+            if (size > length - filled) {
+                throw new Rejected(Rejected.Reason.CORRUPT, "weight version " + version + " is corrupt: more than the "
+                        + length + " bytes of its layout");
+            }
+            forEachPart(filled, size, segmentBytes, (segment, offset, part) -> {
+                piece.get(segments[segment], offset, part);
+                digest.update(segments[segment], offset, part);
+            });
+            filled += size;
+        }
     }
 
     /** Received bytes that do not match what was announced: too few, too many, or another checksum. */
@@ -169,7 +288,7 @@ public final class WeightBytes {
     }
 
     /**
-     * Fills one array of the announced length with successive pieces and checksums them on the way;
+     * Fills preallocated segments of the announced length with successive pieces and checksums them on the way;
      * {@link #finish} hands out the bytes only when they are complete and match the checksum. Not thread-safe:
      * one writer at a time (a stream's elements arrive one after the other).
      */
@@ -177,74 +296,52 @@ public final class WeightBytes {
         private final long version;
         private final WeightLayout layout;
         private final String expected;
-        private final Digest digest;
-        private final byte[] bytes;
-        private int filled;
+        private final Filler filler;
         private boolean finished;
 
-        private Receiver(long version, WeightLayout layout, String expected) {
+        private Receiver(long version, WeightLayout layout, String expected, int segmentBytes) {
             this.version = version;
             this.layout = layout;
             this.expected = expected;
-            this.digest = Digest.of(algorithmOf(expected));
-            this.bytes = new byte[arrayLength(layout)];
+            this.filler = new Filler(version, layout, segmentBytes, Digest.of(algorithmOf(expected)));
         }
 
-        /** Appends {@code length} bytes of {@code piece}; throws {@link Rejected} (CORRUPT) past the announced length. */
-        public void write(byte[] piece, int offset, int length) {
-            requireRoom(length);
-            System.arraycopy(piece, offset, bytes, filled, length);
-            digest.update(bytes, filled, length);
-            filled += length;
+        /**
+         * Appends the remaining bytes of {@code piece} (e.g. an Akka ByteString's {@code asByteBuffer()}), which
+         * may straddle segments; throws {@link Rejected} (CORRUPT) past the announced length.
+         */
+        public void write(ByteBuffer piece) {
+            requireUnfinished();
+            filler.append(piece);
         }
 
-        /** Appends a piece that copies itself into {@code (array, offset)} (e.g. an Akka ByteString). */
-        public void write(int length, PieceCopier copier) {
-            requireRoom(length);
-            copier.copyTo(bytes, filled);
-            digest.update(bytes, filled, length);
-            filled += length;
+        public long received() {
+            return filler.filled;
         }
 
-        /** A piece that copies its bytes into an array at an offset. */
-        @FunctionalInterface
-        public interface PieceCopier {
-            void copyTo(byte[] array, int offset);
-        }
-
-        public int received() {
-            return filled;
-        }
-
-        public int expectedLength() {
-            return bytes.length;
+        public long expectedLength() {
+            return filler.length;
         }
 
         /** The verified bytes; throws {@link Rejected} when they are short or do not match the checksum. */
         public WeightBytes finish() {
-            if (finished) {
-                throw new IllegalStateException("version " + version + " was already finished");
-            }
+            requireUnfinished();
             finished = true;
-            if (filled < bytes.length) {
-                throw new Rejected(Rejected.Reason.SHORT, "weight version " + version + " is short: " + filled
-                        + " of " + bytes.length + " bytes");
+            if (filler.filled < filler.length) {
+                throw new Rejected(Rejected.Reason.SHORT, "weight version " + version + " is short: " + filler.filled
+                        + " of " + filler.length + " bytes");
             }
-            String actual = digest.value();
+            String actual = filler.digest.value();
             if (!actual.equals(expected)) {
                 throw new Rejected(Rejected.Reason.CORRUPT, "weight version " + version + " is corrupt: checksum "
                         + actual + ", announced " + expected);
             }
-            return new WeightBytes(version, layout, bytes, expected);
+            return new WeightBytes(version, layout, filler, expected);
         }
 
-        private void requireRoom(int length) {
+        private void requireUnfinished() {
             if (finished) {
                 throw new IllegalStateException("version " + version + " was already finished");
-            }
-            if (length > bytes.length - filled) {
-                throw new Rejected(Rejected.Reason.CORRUPT, "weight version " + version + " is corrupt: more than the "
-                        + bytes.length + " bytes of its layout");
             }
         }
     }

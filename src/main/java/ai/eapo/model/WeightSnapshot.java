@@ -49,43 +49,47 @@ public final class WeightSnapshot {
         return layout;
     }
 
+    /** Where {@link #copyBytes} writes: successive pieces of little-endian fp32, in order. */
+    @FunctionalInterface
+    public interface ByteSink {
+        /** Takes the remaining bytes of {@code piece}, a view of a tensor's memory that is not valid afterwards. */
+        void write(ByteBuffer piece);
+    }
+
     /**
      * Writes this version's values into {@code destination} as little-endian fp32, tensor after tensor in
-     * {@link #layout()} order ({@code destination.length} must be {@code layout().totalBytes()}); false when the
-     * snapshot was freed (a newer one exists). Holds a reference while copying; device tensors are copied to
-     * the host through a temporary manager that is closed before returning.
+     * {@link #layout()} order, {@code layout().totalBytes()} bytes in all; false when the snapshot was freed (a
+     * newer one exists). Holds a reference while copying; device tensors are copied to the host through a
+     * temporary manager that is closed before returning.
      */
-    public boolean copyBytes(byte[] destination) {
-        if (destination.length != layout.totalBytes()) {
-            throw new IllegalArgumentException("version " + version + " has " + layout.totalBytes() + " bytes, not "
-                    + destination.length);
-        }
+    public boolean copyBytes(ByteSink destination) {
         if (!retain()) {
             return false;
         }
         try (NDManager host = manager.newSubManager(Device.cpu())) {
-            int offset = 0;
             for (NDArray tensor : tensors.values()) {
                 NDArray onHost = tensor;
                 if (!tensor.getDevice().equals(Device.cpu())) {
                     onHost = tensor.toDevice(Device.cpu(), true);
                     onHost.attach(host);
                 }
-                // A view of the (contiguous) tensor's memory when on the host: no copy before this one.
-                ByteBuffer values = onHost.toByteBuffer(true);
-                int length = values.remaining();
-                if (values.order() == ByteOrder.LITTLE_ENDIAN) {
-                    values.get(destination, offset, length);
-                } else {
-                    ByteBuffer.wrap(destination, offset, length).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer()
-                            .put(values.asFloatBuffer());
-                }
-                offset += length;
+                // A view of the (contiguous) tensor's memory when on the host: no copy before the destination's.
+                destination.write(littleEndian(onHost.toByteBuffer(true)));
             }
             return true;
         } finally {
             release();
         }
+    }
+
+    /** {@code values} when they are little-endian already, else a little-endian copy of them. */
+    private static ByteBuffer littleEndian(ByteBuffer values) {
+        if (values.order() == ByteOrder.LITTLE_ENDIAN) {
+            return values;
+        }
+        ByteBuffer copy = ByteBuffer.allocate(values.remaining()).order(ByteOrder.LITTLE_ENDIAN);
+        copy.asFloatBuffer().put(values.asFloatBuffer());
+        return copy;
     }
 
     /** Takes a reference unless the snapshot is already freed; returns whether it did. */

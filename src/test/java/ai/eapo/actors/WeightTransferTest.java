@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.eapo.model.Checkpoint;
 import ai.eapo.model.PolicyModel;
 import ai.eapo.model.WeightBytes;
+import ai.eapo.model.WeightBytesTest;
 import ai.eapo.model.WeightLayout;
 import ai.eapo.model.WeightSnapshot;
 import ai.eapo.training.Knobs;
@@ -116,7 +117,7 @@ class WeightTransferTest {
 
     /** The version's bytes as the server would stream them, in chunks. */
     static List<ByteString> chunks(WeightBytes bytes, int chunkBytes) {
-        return WeightServer.chunks(bytes.bytes(), chunkBytes).runWith(akka.stream.javadsl.Sink.seq(),
+        return WeightServer.chunks(bytes, chunkBytes).runWith(akka.stream.javadsl.Sink.seq(),
                 Materializer.matFromSystem(LEARNER_NODE.system())).toCompletableFuture().join();
     }
 
@@ -190,6 +191,34 @@ class WeightTransferTest {
         WeightBytes received = new WeightTransfer(SAMPLER_NODE.system()).receive(streamed).toCompletableFuture()
                 .get(WAIT.toSeconds(), TimeUnit.SECONDS);
         assertEquals(streamed.checksum(), received.checksum());
+    }
+
+    @Test
+    void aVersionInManySegmentsIsStreamedSegmentBySegmentAndArrivesWhole() throws Exception {
+        // Segments of 1 MiB + 3 bytes: tensors and floats straddle them, and 64 KiB chunks do not divide them.
+        int segmentBytes = 1024 * 1024 + 3;
+        int chunkBytes = 64 * 1024;
+        WeightSnapshot snapshot = WeightSnapshot.of(TINY, 0);
+        WeightBytes bytes;
+        try {
+            bytes = WeightBytesTest.inSegments(snapshot, segmentBytes);
+        } finally {
+            snapshot.release();
+        }
+        assertTrue(bytes.segments().size() > 1, bytes.segments().size() + " segments");
+        List<ByteString> chunks = chunks(bytes, chunkBytes);
+        // No chunk crosses a segment: each segment is cut on its own, its last chunk shorter.
+        int perSegment = (segmentBytes + chunkBytes - 1) / chunkBytes;
+        int last = bytes.segments().get(bytes.segments().size() - 1).length;
+        assertEquals((bytes.segments().size() - 1) * perSegment + (last + chunkBytes - 1) / chunkBytes, chunks.size());
+        assertEquals(segmentBytes - (perSegment - 1) * chunkBytes, chunks.get(perSegment - 1).size());
+
+        WeightBytes received = new WeightTransfer(SAMPLER_NODE.system()).receive(offerAcross(bytes, Source.from(chunks)))
+                .toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        WeightBytes oneSegment = bytesOfTiny();
+        assertEquals(oneSegment.checksum(), bytes.checksum());
+        assertEquals(oneSegment.checksum(), received.checksum());
+        assertArrayEquals(oneSegment.bytes(), received.bytes());
     }
 
     @Test
