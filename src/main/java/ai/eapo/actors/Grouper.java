@@ -15,6 +15,7 @@ import akka.actor.typed.receptionist.Receptionist;
 import akka.actor.typed.receptionist.ServiceKey;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -132,13 +133,7 @@ public final class Grouper extends AbstractBehavior<Grouper.Command> {
 
     /** DAPO's overlong penalty of each response (0 when it is off). */
     private double[] penalties(Generator.Completion[] responses) {
-        double[] penalties = new double[responses.length];
-        if (overlong.enabled()) {
-            for (int j = 0; j < responses.length; j++) {
-                penalties[j] = overlong.penalty(responses[j].tokens().length, maxNewTokens);
-            }
-        }
-        return penalties;
+        return overlong.penalties(Arrays.stream(responses).mapToInt(c -> c.tokens().length).toArray(), maxNewTokens);
     }
 
     /** Sends every step, in order, whose questions are all complete. */

@@ -181,7 +181,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     private Behavior<Command> onSetKnobs(SetKnobs set) {
         Knobs changed;
         try {
-            changed = learner.knobs().with(set.changes());
+            changed = learner.changed(set.changes());
         } catch (UserInputException e) {
             set.replyTo().tell(new KnobsReply(learner.knobs().asMap(), e.getMessage(), version));
             return this;

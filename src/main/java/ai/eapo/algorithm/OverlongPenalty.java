@@ -36,6 +36,39 @@ public record OverlongPenalty(boolean enabled, int cacheLength, double factor) {
     }
 
     /**
+     * Checks, before a run starts, that an enabled penalty's L_cache is below the generation limit
+     * {@code maxLength} (the ramp would otherwise start before the first token).
+     *
+     * @throws IllegalArgumentException naming both values
+     */
+    public void requireFits(int maxLength) {
+        if (enabled) {
+            requireBelow(maxLength);
+        }
+    }
+
+    private void requireBelow(int maxLength) {
+        if (cacheLength >= maxLength) {
+            throw new IllegalArgumentException(KEY_CACHE_LENGTH + " = " + cacheLength
+                    + " must be < the max length = " + maxLength + " (eapo.rollout.max-new-tokens)");
+        }
+    }
+
+    /**
+     * The penalties of responses of these lengths added to their rewards: {@link #penalty} each when the penalty
+     * is enabled, else 0.
+     */
+    public double[] penalties(int[] responseLengths, int maxLength) {
+        double[] penalties = new double[responseLengths.length];
+        if (enabled) {
+            for (int j = 0; j < penalties.length; j++) {
+                penalties[j] = penalty(responseLengths[j], maxLength);
+            }
+        }
+        return penalties;
+    }
+
+    /**
      * The (non-positive) length penalty of a response of {@code responseLength} tokens generated with
      * a limit of {@code maxLength} new tokens.
      *
@@ -43,10 +76,7 @@ public record OverlongPenalty(boolean enabled, int cacheLength, double factor) {
      *     below {@code maxLength} (the ramp would start before the first token); the message names both
      */
     public double penalty(int responseLength, int maxLength) {
-        if (cacheLength >= maxLength) {
-            throw new IllegalArgumentException(KEY_CACHE_LENGTH + " = " + cacheLength
-                    + " must be < the max length = " + maxLength);
-        }
+        requireBelow(maxLength);
         if (responseLength < 0) {
             throw new IllegalArgumentException("response length = " + responseLength + ": must be >= 0");
         }

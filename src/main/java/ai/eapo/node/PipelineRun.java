@@ -91,6 +91,11 @@ final class PipelineRun implements AutoCloseable {
         List<ProblemSet.Problem> heldOut = learns ? ProblemSet.read(Path.of(train.getString("test")), format) : List.of();
         test = heldOut.subList(0, Math.min(heldOut.size(), train.getInt("eval-size")));
         rollout = TrainingOptions.rolloutOptions(config, train.getLong("seed"));
+        try {
+            hyper.strategies().overlong().requireFits(rollout.maxNewTokens());
+        } catch (IllegalArgumentException e) {
+            throw new UserInputException(e.getMessage());
+        }
         verifier = new MathVerifier(VerifierOptions.fromConfig(config));
         knobs = Knobs.initial(hyper, config.getInt("eapo.pipeline.max-staleness"));
         boolean needsPolicy = learns || samples;

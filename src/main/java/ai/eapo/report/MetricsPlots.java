@@ -43,7 +43,7 @@ public final class MetricsPlots {
 
     static final List<Chart> CHARTS = List.of(
             new Chart("reward_accuracy.png", "Reward and accuracy", "value",
-                    List.of("reward_mean", "accuracy", "ea_accuracy"), List.of("heldout_accuracy")),
+                    List.of("reward_mean", "accuracy", "ea_accuracy", "policy_accuracy"), List.of("heldout_accuracy")),
             new Chart("resampled_ratio.png", "Experience: resampled ratio and alpha", "ratio",
                     List.of("resampled_ratio", "alpha"), List.of()),
             new Chart("entropy.png", "Policy entropy", "entropy (nats)",

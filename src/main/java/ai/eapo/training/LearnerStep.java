@@ -91,6 +91,22 @@ public final class LearnerStep implements AutoCloseable {
         return adaptive.coefficient(responses == 0 ? 0 : correct / responses);
     }
 
+    /**
+     * The knobs after {@code changes} (by knob name), validated for this run: besides each knob's own range, a run
+     * that started without experience (initial-ratio 0: GRPO, or ExGRPO) loaded no prior, so it cannot turn
+     * experience on.
+     *
+     * @throws ai.eapo.UserInputException naming the offending knob and value; nothing changes
+     */
+    public Knobs changed(java.util.Map<String, String> changes) {
+        Knobs changed = knobs.with(changes);
+        if (base.schedule().initialRatio() == 0 && changed.initialRatio() > 0) {
+            throw new ai.eapo.UserInputException(Knobs.INITIAL_RATIO + " = " + changed.initialRatio() + ": this run "
+                    + "started with initial-ratio 0, so no prior was loaded; start an EAPO run to use experience");
+        }
+        return changed;
+    }
+
     /** Applies new knobs from the next step on (they are valid by construction). */
     public void setKnobs(Knobs knobs) {
         this.knobs = knobs;

@@ -9,6 +9,8 @@ import java.util.List;
  * @param weightVersion the version the step produced
  * @param accuracy share of responses judged correct (the reward is 1 or 0, so equal to rewardMean here)
  * @param eaAccuracy accuracy of the experience-augmented responses
+ * @param policyAccuracy accuracy of the ordinary responses (the policy's own, no prior), to set against
+ *     {@code eaAccuracy}
  * @param resampledRatio share of the experience-augmented responses' tokens that came from the prior
  * @param kl mean k3 KL(behaviour ‖ π_θ) on policy-sampled tokens: drift from the weights that sampled
  * @param tokensPerS the step's generated tokens per second of wall time from the end of the previous step
@@ -22,7 +24,8 @@ import java.util.List;
  * @param replay ExGRPO's buffer after the step (size, retired questions, trajectories replayed); null when off
  */
 public record StepMetrics(long step, long weightVersion, double alpha, double tau, long annealingSteps,
-                          double rewardMean, double accuracy, double eaAccuracy, double resampledRatio,
+                          double rewardMean, double accuracy, double eaAccuracy, double policyAccuracy,
+                          double resampledRatio,
                           double entropyMean, double loss, double gradNorm, double kl, double clipFraction,
                           double isWeightMean, boolean skipped, long tokens, double tokensPerS, double stalenessMean,
                           double learningRate, int groups, int uniformGroups, double klCoef, double referenceKl,
@@ -36,6 +39,7 @@ public record StepMetrics(long step, long weightVersion, double alpha, double ta
                           PolicyUpdate.Report report, double seconds, ExperienceReplay.Stats replay) {
         double rewardSum = 0;
         double eaRewardSum = 0;
+        double policyRewardSum = 0;
         int responses = 0;
         int eaResponses = 0;
         long eaTokens = 0;
@@ -62,12 +66,15 @@ public record StepMetrics(long step, long weightVersion, double alpha, double ta
                     eaRewardSum += reward;
                     eaTokens += c.tokens().length;
                     resampledTokens += c.resampledCount();
+                } else {
+                    policyRewardSum += reward;
                 }
             }
         }
         double rewardMean = responses == 0 ? Double.NaN : rewardSum / responses;
         return new StepMetrics(step, step + 1, alpha, knobs.tau(), knobs.annealingSteps(), rewardMean, rewardMean,
                 eaResponses == 0 ? Double.NaN : eaRewardSum / eaResponses,
+                responses == eaResponses ? Double.NaN : policyRewardSum / (responses - eaResponses),
                 eaTokens == 0 ? 0 : (double) resampledTokens / eaTokens,
                 tokens == 0 ? Double.NaN : entropySum / tokens, report.loss(), report.gradNorm(), report.kl(),
                 report.clipFraction(), report.meanIsWeight(), report.skipped(), tokens,

@@ -44,6 +44,11 @@ public final class SynchronousTrainer {
             throw new ai.eapo.UserInputException("the synchronous loop (train-sync) does not run ExGRPO or the EXPO "
                     + "curriculum (they choose questions as training goes); use train");
         }
+        try {
+            hyper.strategies().overlong().requireFits(options.maxNewTokens());
+        } catch (IllegalArgumentException e) {
+            throw new ai.eapo.UserInputException(e.getMessage());
+        }
         this.policy = policy;
         this.prompts = prompts;
         this.prior = prior;
@@ -76,8 +81,10 @@ public final class SynchronousTrainer {
             for (int j = 0; j < groupSize; j++) {
                 rewards[j] = verifier.verify(prompts.decode(responses.get(j).tokens()), batch.get(q).answer()).reward();
             }
+            double[] penalties = hyper.strategies().overlong().penalties(
+                    responses.stream().mapToInt(c -> c.tokens().length).toArray(), options.maxNewTokens());
             groups.add(ScoredGroup.of(step, q, ScoredGroup.UNKNOWN_PROBLEM, requests.get(q * groupSize).prompt(), responses,
-                    rewards, hyper.advantage()));
+                    rewards, penalties, hyper.advantage()));
         }
         return learner.apply(step, groups, () -> (System.nanoTime() - start) / 1e9);
     }

@@ -1,5 +1,6 @@
 package ai.eapo.algorithm;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -104,5 +105,21 @@ class OverlongPenaltyTest {
     private static void assertRefused(OverlongPenalty options, String expectedInMessage) {
         IllegalArgumentException error = assertThrows(IllegalArgumentException.class, options::validate);
         assertTrue(error.getMessage().contains(expectedInMessage), error.getMessage());
+    }
+
+    @Test
+    void penaltiesOfABatchAreZeroWhenOffAndTheRampWhenOn() {
+        int[] lengths = {10, 64, 72, 80};
+        // L_max 80, L_cache 16: the ramp starts after 64 tokens.
+        assertArrayEquals(new double[] {0, 0, -0.5, -1.0}, DEFAULTS.penalties(lengths, 80), TOLERANCE);
+        assertArrayEquals(new double[4], new OverlongPenalty(false, 16, 1.0).penalties(lengths, 80));
+    }
+
+    @Test
+    void aCacheAsLongAsTheLimitIsRefusedBeforeARunOnlyWhenThePenaltyIsOn() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DEFAULTS.requireFits(16));
+        assertTrue(e.getMessage().contains("cache-length = 16 must be < the max length = 16"), e.getMessage());
+        new OverlongPenalty(false, 16, 1.0).requireFits(16);
+        DEFAULTS.requireFits(17);
     }
 }

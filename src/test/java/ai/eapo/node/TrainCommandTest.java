@@ -91,6 +91,13 @@ class TrainCommandTest {
             assertEquals(EapoNode.EXIT_BAD_INPUT, port.exit(), port.err());
             assertTrue(port.err().contains("--port"), port.err());
         }
+        EapoNodeTest.Run overlong = EapoNodeTest.run("train", "--set", "eapo.algorithm.dapo.overlong.enabled=true",
+                "--set", "eapo.algorithm.dapo.overlong.cache-length=80", "--results-dir", dir.toString());
+        assertEquals(EapoNode.EXIT_BAD_INPUT, overlong.exit());
+        assertTrue(overlong.err().contains("cache-length = 80 must be < the max length = 80"), overlong.err());
+        EapoNodeTest.Run misspelt = EapoNodeTest.run("train", "--set", "eapo.algorithm.exgrpo.enable=true");
+        assertEquals(EapoNode.EXIT_BAD_INPUT, misspelt.exit());
+        assertTrue(misspelt.err().contains("no such key eapo.algorithm.exgrpo.enable"), misspelt.err());
         EapoNodeTest.Run ctl = EapoNodeTest.run("ctl", "set", "tau", "--node", "127.0.0.1:1");
         assertEquals(EapoNode.EXIT_BAD_INPUT, ctl.exit());
         assertTrue(ctl.err().contains("name=value"), ctl.err());

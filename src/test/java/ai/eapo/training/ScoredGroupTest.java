@@ -59,6 +59,18 @@ class ScoredGroupTest {
     }
 
     @Test
+    void aStepSetsTheAccuracyOfExperienceAgainstThatOfThePolicysOwnResponses() {
+        // Slots: on-policy 1, on-policy 1, EA 0, EA 0; then on-policy 0, on-policy 1, EA 1, EA 0.
+        ScoredGroup first = ScoredGroup.of(0, 0, 0, new long[]{1}, RESPONSES, new double[]{1, 1, 0, 0}, ALL);
+        ScoredGroup second = ScoredGroup.of(0, 1, 1, new long[]{1}, RESPONSES, new double[]{0, 1, 1, 0}, ALL);
+        StepMetrics metrics = StepMetrics.of(0, Knobs.initial(LearnerCheckpointsTest.HYPER, 0), 0, 0,
+                List.of(first, second), PolicyUpdate.Report.empty(), 1.0, null);
+        assertEquals(3.0 / 4, metrics.policyAccuracy(), 1e-12);
+        assertEquals(1.0 / 4, metrics.eaAccuracy(), 1e-12);
+        assertEquals(4.0 / 8, metrics.accuracy(), 1e-12);
+    }
+
+    @Test
     void aGroupLeftWithFewerThanTwoResponsesCarriesNoSignal() {
         List<Completion> mostlyExperience = List.of(response(0, false), response(1, true), response(2, true));
         ScoredGroup group = ScoredGroup.of(0, 0, 0, new long[]{1}, mostlyExperience, new double[]{1, 0, 0}, CORRECT_ONLY);
