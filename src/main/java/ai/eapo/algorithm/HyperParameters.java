@@ -67,7 +67,9 @@ public record HyperParameters(
                             config.getDouble(OptimizerOptions.KEY_BETA2),
                             config.getDouble(OptimizerOptions.KEY_WEIGHT_DECAY),
                             config.getDouble(OptimizerOptions.KEY_ADAM_EPSILON),
-                            extendedDouble(config, OptimizerOptions.KEY_MAX_GRAD_NORM)),
+                            extendedDouble(config, OptimizerOptions.KEY_MAX_GRAD_NORM),
+                            config.getInt(OptimizerOptions.KEY_MINI_BATCHES),
+                            config.getInt(OptimizerOptions.KEY_EPOCHS)),
                     Strategies.fromConfig(config));
         } catch (ConfigException e) {
             // Missing key or wrong type: typesafe's message already names the key and its origin.

@@ -1,7 +1,7 @@
 package ai.eapo.algorithm;
 
 /**
- * AdamW and gradient clipping for the learner step (spec section 4).
+ * AdamW, gradient clipping and the optimizer steps per batch for the learner step (spec section 4).
  *
  * @param learningRate lr (live knob)
  * @param beta1 AdamW β1 in [0, 1)
@@ -9,9 +9,12 @@ package ai.eapo.algorithm;
  * @param weightDecay decoupled weight decay ≥ 0
  * @param adamEpsilon ε added to AdamW's denominator, &gt; 0
  * @param maxGradNorm global gradient-norm clip, &gt; 0 (inf: no clipping)
+ * @param miniBatches M ≥ 1: each batch is split into M mini-batches, one optimizer step each (verl's
+ *     ppo_mini_batch_size = batch / M); 1 = one step per batch
+ * @param epochs E ≥ 1: passes over the batch's mini-batches (PPO epochs)
  */
 public record OptimizerOptions(double learningRate, double beta1, double beta2, double weightDecay,
-        double adamEpsilon, double maxGradNorm) {
+        double adamEpsilon, double maxGradNorm, int miniBatches, int epochs) {
 
     public static final String KEY_LEARNING_RATE = "eapo.algorithm.optimizer.lr";
     public static final String KEY_BETA1 = "eapo.algorithm.optimizer.beta1";
@@ -19,6 +22,8 @@ public record OptimizerOptions(double learningRate, double beta1, double beta2, 
     public static final String KEY_WEIGHT_DECAY = "eapo.algorithm.optimizer.weight-decay";
     public static final String KEY_ADAM_EPSILON = "eapo.algorithm.optimizer.epsilon";
     public static final String KEY_MAX_GRAD_NORM = "eapo.algorithm.optimizer.max-grad-norm";
+    public static final String KEY_MINI_BATCHES = "eapo.algorithm.optimizer.mini-batches";
+    public static final String KEY_EPOCHS = "eapo.algorithm.optimizer.epochs";
 
     /** @throws IllegalArgumentException naming the offending key and value */
     public void validate() {
@@ -31,5 +36,15 @@ public record OptimizerOptions(double learningRate, double beta1, double beta2, 
         OptionCheck.require(adamEpsilon > 0.0 && Double.isFinite(adamEpsilon), KEY_ADAM_EPSILON, adamEpsilon,
                 "must be a finite number > 0");
         OptionCheck.require(maxGradNorm > 0.0, KEY_MAX_GRAD_NORM, maxGradNorm, "must be > 0 (inf: no clipping)");
+        OptionCheck.require(miniBatches >= 1, KEY_MINI_BATCHES, miniBatches, "must be >= 1");
+        OptionCheck.require(epochs >= 1, KEY_EPOCHS, epochs, "must be >= 1");
+    }
+
+    /** These options with another learning rate (a live knob), validated. */
+    public OptimizerOptions withLearningRate(double rate) {
+        OptimizerOptions changed = new OptimizerOptions(rate, beta1, beta2, weightDecay, adamEpsilon, maxGradNorm,
+                miniBatches, epochs);
+        changed.validate();
+        return changed;
     }
 }

@@ -61,9 +61,15 @@ public final class Generator {
 
     /**
      * Generates every request; completions come back in request order. The prior answers each step's
-     * parked sequences at once, so this is the synchronous form of what the Sampler actor does.
+     * parked sequences at once, so this is the synchronous form of what the Sampler actor does. The tokens
+     * record weight version 0.
      */
     public List<Completion> generate(List<Request> requests) {
+        return generate(requests, 0);
+    }
+
+    /** {@link #generate(List)} with the model's weights being version {@code weightVersion}, which the tokens record. */
+    public List<Completion> generate(List<Request> requests, long weightVersion) {
         for (Request r : requests) {
             if (r.experience() && experience == null) {
                 throw new IllegalArgumentException("request " + r.id() + " is experience-augmented but no prior is given");
@@ -72,6 +78,7 @@ public final class Generator {
         Map<Long, Completion> done = new HashMap<>();
         DoublePredicate isCritical = experience == null ? h -> false : experience.isCritical();
         try (ContinuousDecoder decoder = new ContinuousDecoder(model, params, stopIds, maxBatch, isCritical)) {
+            decoder.setWeightVersion(weightVersion);
             requests.forEach(decoder::submit);
             while (!decoder.idle()) {
                 ContinuousDecoder.StepResult step = decoder.step();

@@ -51,10 +51,7 @@ public final class AdamW implements AutoCloseable {
 
     /** A new learning rate from the next step on (a live knob). */
     public void setLearningRate(double learningRate) {
-        OptimizerOptions changed = new OptimizerOptions(learningRate, options.beta1(), options.beta2(),
-                options.weightDecay(), options.adamEpsilon(), options.maxGradNorm());
-        changed.validate();
-        options = changed;
+        options = options.withLearningRate(learningRate);
     }
 
     /** Updates made so far (skipped steps do not count): the exponent of the bias correction. */

@@ -45,7 +45,8 @@ public final class LearnerStep implements AutoCloseable {
         this.replay = hyper.strategies().exgrpo().enabled()
                 ? new ExperienceReplay(hyper.strategies().exgrpo(), logProbTemperature) : null;
         this.optimizer = new AdamW(policy.parameters(), hyper.optimizer());
-        this.update = new PolicyUpdate(policy, reference, optimizer, hyper.loss(), microBatchSize, logProbTemperature);
+        this.update = new PolicyUpdate(policy, reference, optimizer, hyper.loss(), microBatchSize,
+                hyper.optimizer().miniBatches(), hyper.optimizer().epochs(), logProbTemperature);
         setKnobs(knobs);
     }
 
@@ -64,7 +65,7 @@ public final class LearnerStep implements AutoCloseable {
         }
         double klCoef = klCoefficient(groups);
         PolicyUpdate.Report report = trajectories.isEmpty() ? PolicyUpdate.Report.empty()
-                : update.step(trajectories, klCoef);
+                : update.step(trajectories, klCoef, step);
         if (replay != null) {
             replay.record(groups, step);
         }

@@ -1,7 +1,9 @@
 package ai.eapo.training;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.eapo.algorithm.LossAggregation;
 import ai.eapo.algorithm.LossOptions;
@@ -10,15 +12,24 @@ import ai.eapo.algorithm.PolicyLossInputs;
 import ai.eapo.model.PolicyModel;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.Function;
 
 /**
  * The learner's IS-corrected policy-gradient step (spec sections 3–4) on a batch of trajectories: log-probs
- * recomputed under the current weights, {@link PolicyLoss} per micro-batch, gradients accumulated, one
- * {@link AdamW} step. There is one optimizer step per batch, so the proximal policy π_prox (weights at the
- * start of the step) is the current policy with its gradient stopped: the ratio ρ is 1 in value and carries
- * the gradient, and the behaviour weight corrects both prior tokens and sampler staleness.
+ * recomputed under the current weights, {@link PolicyLoss} per micro-batch, gradients accumulated, an
+ * {@link AdamW} step.
+ *
+ * <p>By default there is one optimizer step per batch, so the proximal policy π_prox (weights at the start of the
+ * step) is the current policy with its gradient stopped: the ratio ρ is 1 in value and carries the gradient, and
+ * PPO's clip never acts. With {@code optimizer.mini-batches} M &gt; 1 or {@code optimizer.epochs} E &gt; 1 (verl's
+ * ppo_mini_batch_size / ppo_epochs), π_prox is recomputed once up front and the batch is split into M contiguous
+ * mini-batches, each one optimizer step, E times over: from the second update on ρ ≠ 1 and the clip bounds it.
+ *
+ * <p>The behaviour weight corrects prior tokens and sampler staleness; a token the policy sampled with the very
+ * weights being trained (its version is the step's) has weight exactly 1 (spec §3), not the ratio of two
+ * computations of the same distribution.
  */
 public final class PolicyUpdate {
 
@@ -26,7 +37,9 @@ public final class PolicyUpdate {
      * Per-step statistics for the metrics. {@code kl}: mean k3 estimate of KL(behaviour ‖ π_θ) over the tokens
      * the policy itself sampled, i.e. how far the learner has drifted from the weights that generated the
      * batch (0 when nothing is stale); NaN when no token was sampled by the policy. {@code referenceKl}: mean k3
-     * estimate of KL(π_θ ‖ π_ref) per response token, NaN without a reference model.
+     * estimate of KL(π_θ ‖ π_ref) per response token, NaN without a reference model. With several updates per
+     * step, {@code loss} and {@code gradNorm} are means over the updates, {@code skipped} says whether any update
+     * was skipped, and the token statistics cover every update.
      */
     public record Report(double loss, double gradNorm, boolean skipped, double clipFraction, double meanIsWeight,
                          double kl, double referenceKl, long tokens) {
@@ -41,61 +54,129 @@ public final class PolicyUpdate {
     private final PolicyModel reference;
     private final AdamW optimizer;
     private final int microBatchSize;
+    private final int miniBatches;
+    private final int epochs;
     private final float temperature;
     private final LossOptions lossOptions;
 
-    /** {@code reference}: the frozen π_ref of the KL penalty, or null when no step uses one. */
+    /**
+     * {@code reference}: the frozen π_ref of the KL penalty, or null when no step uses one; {@code miniBatches} and
+     * {@code epochs}: the optimizer steps per batch, as in {@link ai.eapo.algorithm.OptimizerOptions}.
+     */
     public PolicyUpdate(PolicyModel model, PolicyModel reference, AdamW optimizer, LossOptions lossOptions,
-                        int microBatchSize, float temperature) {
-        if (microBatchSize < 1) {
-            throw new IllegalArgumentException("micro-batch size must be >= 1, got " + microBatchSize);
+                        int microBatchSize, int miniBatches, int epochs, float temperature) {
+        if (microBatchSize < 1 || miniBatches < 1 || epochs < 1) {
+            throw new IllegalArgumentException("micro-batch size, mini-batches and epochs must be >= 1, got "
+                    + microBatchSize + ", " + miniBatches + ", " + epochs);
         }
         this.model = model;
         this.reference = reference;
         this.optimizer = optimizer;
         this.lossOptions = lossOptions;
         this.microBatchSize = microBatchSize;
+        this.miniBatches = miniBatches;
+        this.epochs = epochs;
         this.temperature = temperature;
     }
 
     /**
-     * One update with KL coefficient {@code klCoef} in place of the configured one.
+     * The update of learner step {@code version} (the weights being trained are that version) with KL
+     * coefficient {@code klCoef} in place of the configured one.
      *
      * @throws IllegalArgumentException when {@code klCoef} is positive but there is no reference model
      */
-    public Report step(List<Trajectory> batch, double klCoef) {
-        return step(batch, lossOptions.withKlCoef(klCoef));
-    }
-
-    private Report step(List<Trajectory> batch, LossOptions lossOptions) {
-        if (lossOptions.klCoef() > 0 && reference == null) {
-            throw new IllegalArgumentException(LossOptions.KEY_KL_COEF + " = " + lossOptions.klCoef()
+    public Report step(List<Trajectory> batch, double klCoef, long version) {
+        LossOptions options = lossOptions.withKlCoef(klCoef);
+        if (options.klCoef() > 0 && reference == null) {
+            throw new IllegalArgumentException(LossOptions.KEY_KL_COEF + " = " + options.klCoef()
                     + " needs a reference model, and this learner has none");
         }
+        Totals totals = new Totals();
+        if (miniBatches == 1 && epochs == 1) {
+            update(batch, null, options, version, totals);
+        } else {
+            List<float[]> proximal = proximalLogProbs(batch);
+            int parts = Math.min(miniBatches, batch.size());
+            for (int epoch = 0; epoch < epochs; epoch++) {
+                for (int i = 0; i < parts; i++) {
+                    int from = i * batch.size() / parts;
+                    int to = (i + 1) * batch.size() / parts;
+                    update(batch.subList(from, to), proximal.subList(from, to), options, version, totals);
+                }
+            }
+        }
+        return totals.report(batch.stream().mapToLong(t -> t.tokens().length).sum());
+    }
+
+    /**
+     * One optimizer step on {@code batch}, whose π_prox log-probs are {@code proximal} (per trajectory, per response
+     * token) or, when null, the current policy's.
+     */
+    private void update(List<Trajectory> batch, List<float[]> proximal, LossOptions options, long version,
+                        Totals totals) {
         long tokens = batch.stream().mapToLong(t -> t.tokens().length).sum();
-        double denominator = lossOptions.aggregation() == LossAggregation.TOKEN_MEAN ? tokens : batch.size();
-        double[] clipSum = new double[1];
-        double[] weightSum = new double[1];
-        double[] drift = new double[2];
-        double[] referenceKl = new double[1];
+        double denominator = options.aggregation() == LossAggregation.TOKEN_MEAN ? tokens : batch.size();
         List<Function<NDManager, NDArray>> microBatches = new ArrayList<>();
         for (int from = 0; from < batch.size(); from += microBatchSize) {
-            List<Trajectory> part = batch.subList(from, Math.min(batch.size(), from + microBatchSize));
+            int to = Math.min(batch.size(), from + microBatchSize);
+            List<Trajectory> part = batch.subList(from, to);
+            List<float[]> partProximal = proximal == null ? null : proximal.subList(from, to);
             long partTokens = part.stream().mapToLong(t -> t.tokens().length).sum();
             microBatches.add(m -> {
-                PolicyLossInputs in = inputs(part, m);
-                addDrift(in, drift);
-                PolicyLoss.Result r = PolicyLoss.compute(in, lossOptions, denominator);
+                PolicyLossInputs in = inputs(part, partProximal, version, m);
+                addDrift(in, totals.drift);
+                PolicyLoss.Result r = PolicyLoss.compute(in, options, denominator);
                 // Token-weighted so that the batch statistics do not depend on the micro-batch split.
-                clipSum[0] += r.clipFraction() * partTokens;
-                weightSum[0] += r.meanIsWeight() * partTokens;
-                referenceKl[0] += r.klMean().orElse(Double.NaN) * partTokens;
+                totals.clipSum += r.clipFraction() * partTokens;
+                totals.weightSum += r.meanIsWeight() * partTokens;
+                totals.referenceKlSum += r.klMean().orElse(Double.NaN) * partTokens;
+                totals.tokens += partTokens;
                 return r.loss();
             });
         }
         AdamW.StepReport report = optimizer.step(microBatches);
-        return new Report(report.loss(), report.gradNorm(), report.skipped(), clipSum[0] / tokens,
-                weightSum[0] / tokens, drift[1] == 0 ? Double.NaN : drift[0] / drift[1], referenceKl[0] / tokens, tokens);
+        totals.lossSum += report.loss();
+        totals.gradNormSum += report.gradNorm();
+        totals.skipped |= report.skipped();
+        totals.updates++;
+    }
+
+    /** Sums over the updates of one step. */
+    private static final class Totals {
+        double lossSum;
+        double gradNormSum;
+        boolean skipped;
+        int updates;
+        double clipSum;
+        double weightSum;
+        double referenceKlSum;
+        /** Tokens seen by the loss over all updates (each epoch counts them again). */
+        long tokens;
+        final double[] drift = new double[2];
+
+        Report report(long batchTokens) {
+            return new Report(lossSum / updates, gradNormSum / updates, skipped, clipSum / tokens, weightSum / tokens,
+                    drift[1] == 0 ? Double.NaN : drift[0] / drift[1], referenceKlSum / tokens, batchTokens);
+        }
+    }
+
+    /** log π_prox of every response token under the weights at the start of the step, without a gradient. */
+    private List<float[]> proximalLogProbs(List<Trajectory> batch) {
+        List<float[]> out = new ArrayList<>(batch.size());
+        for (int from = 0; from < batch.size(); from += microBatchSize) {
+            List<Trajectory> part = batch.subList(from, Math.min(batch.size(), from + microBatchSize));
+            try (NDManager m = NDManager.newBaseManager(model.device())) {
+                Padded padded = Padded.of(part);
+                float[] logProbs = model.tokenLogProbs(m.create(padded.ids, padded.shape), m.create(padded.targets,
+                        padded.shape), temperature).stopGradient().toFloatArray();
+                for (int r = 0; r < part.size(); r++) {
+                    Trajectory t = part.get(r);
+                    int at = r * padded.length + t.prompt().length - 1;
+                    out.add(Arrays.copyOfRange(logProbs, at, at + t.tokens().length));
+                }
+            }
+        }
+        return out;
     }
 
     /** Adds the k3 terms (r − 1 − log r, r = π_θ / behaviour) of tokens the sampling policy drew and their count. */
@@ -110,13 +191,36 @@ public final class PolicyUpdate {
         sumAndCount[1] += sampled.sum().getFloat();
     }
 
-    /** Right-padded [B, L] tensors for a micro-batch; only response positions are unmasked. */
-    private PolicyLossInputs inputs(List<Trajectory> part, NDManager m) {
+    /** Token ids and targets of a micro-batch, right-padded to [B, L]; position p−1+i predicts response token i. */
+    private record Padded(long[] ids, long[] targets, int length, Shape shape) {
+        static Padded of(List<Trajectory> part) {
+            int rows = part.size();
+            int length = part.stream().mapToInt(Trajectory::inputLength).max().orElseThrow();
+            long[] ids = new long[rows * length];
+            long[] targets = new long[rows * length];
+            for (int r = 0; r < rows; r++) {
+                Trajectory t = part.get(r);
+                int base = r * length;
+                int p = t.prompt().length;
+                System.arraycopy(t.prompt(), 0, ids, base, p);
+                System.arraycopy(t.tokens(), 0, ids, base + p, t.tokens().length - 1);
+                System.arraycopy(t.tokens(), 0, targets, base + p - 1, t.tokens().length);
+            }
+            return new Padded(ids, targets, length, new Shape(rows, length));
+        }
+    }
+
+    /**
+     * The loss inputs of a micro-batch; only response positions are unmasked. A token sampled by the policy with
+     * the weights of this step ({@code version}) gets π_prox as its behaviour log-prob, so its weight is exactly 1.
+     */
+    private PolicyLossInputs inputs(List<Trajectory> part, List<float[]> proximal, long version, NDManager m) {
+        Padded padded = Padded.of(part);
         int rows = part.size();
-        int length = part.stream().mapToInt(Trajectory::inputLength).max().orElseThrow();
-        long[] ids = new long[rows * length];
-        long[] targets = new long[rows * length];
+        int length = padded.length;
         float[] behaviour = new float[rows * length];
+        float[] proximalValues = proximal == null ? null : new float[rows * length];
+        float[] current = new float[rows * length];
         float[] resampled = new float[rows * length];
         float[] replayed = new float[rows * length];
         boolean anyReplayed = false;
@@ -124,29 +228,31 @@ public final class PolicyUpdate {
         float[] mask = new float[rows * length];
         for (int r = 0; r < rows; r++) {
             Trajectory t = part.get(r);
-            int base = r * length;
-            int p = t.prompt().length;
-            System.arraycopy(t.prompt(), 0, ids, base, p);
-            System.arraycopy(t.tokens(), 0, ids, base + p, t.tokens().length - 1);
-            // Position p-1+i predicts response token i.
+            int first = r * length + t.prompt().length - 1;
             for (int i = 0; i < t.tokens().length; i++) {
-                int at = base + p - 1 + i;
-                targets[at] = t.tokens()[i];
+                int at = first + i;
                 behaviour[at] = t.behaviourLogProbs()[i];
+                if (proximalValues != null) {
+                    proximalValues[at] = proximal.get(r)[i];
+                }
                 resampled[at] = t.resampled()[i] ? 1f : 0f;
                 replayed[at] = t.replayed() ? 1f : 0f;
+                current[at] = !t.resampled()[i] && !t.replayed() && t.weightVersions()[i] == version ? 1f : 0f;
                 mask[at] = 1f;
             }
             advantages[r] = (float) t.advantage();
             anyReplayed |= t.replayed();
         }
-        Shape shape = new Shape(rows, length);
-        NDArray idArray = m.create(ids, shape);
-        NDArray targetArray = m.create(targets, shape);
+        Shape shape = padded.shape;
+        NDArray idArray = m.create(padded.ids, shape);
+        NDArray targetArray = m.create(padded.targets, shape);
         NDArray logProbs = model.tokenLogProbs(idArray, targetArray, temperature);
+        NDArray proximalLogProbs = proximal == null ? logProbs : m.create(proximalValues, shape);
+        NDArray behaviourLogProbs = NDArrays.where(m.create(current, shape).toType(DataType.BOOLEAN, false),
+                proximalLogProbs.stopGradient(), m.create(behaviour, shape));
         NDArray referenceLogProbs = reference == null ? null
                 : reference.tokenLogProbs(idArray, targetArray, temperature).stopGradient();
-        return new PolicyLossInputs(logProbs, logProbs, m.create(behaviour, shape), m.create(resampled, shape),
+        return new PolicyLossInputs(logProbs, proximalLogProbs, behaviourLogProbs, m.create(resampled, shape),
                 m.create(advantages, new Shape(rows, 1)), m.create(mask, shape), referenceLogProbs,
                 anyReplayed ? m.create(replayed, shape) : null);
     }

@@ -145,7 +145,8 @@ public record ScoredGroup(long step, int question, int problemId, long[] prompt,
                 continue;
             }
             Completion c = responses.get(j);
-            out.add(new Trajectory(prompt, c.tokens(), c.logProbs(), c.resampled(), j == replayedSlot, a[j]));
+            out.add(new Trajectory(prompt, c.tokens(), c.logProbs(), c.resampled(), c.weightVersions(), j == replayedSlot,
+                    a[j]));
         }
         return out;
     }

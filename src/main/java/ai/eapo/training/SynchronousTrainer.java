@@ -72,7 +72,7 @@ public final class SynchronousTrainer {
         Generator.Experience experience = prior == null ? null
                 : new Generator.Experience(prior, h -> hyper.criticalPoints().isCritical(h));
         List<Generator.Completion> completions = new Generator(policy, options.sampling(), prompts.stopIds(),
-                options.decodeBatchSize(), experience).generate(requests);
+                options.decodeBatchSize(), experience).generate(requests, step);
 
         List<ScoredGroup> groups = new ArrayList<>();
         for (int q = 0; q < batch.size(); q++) {

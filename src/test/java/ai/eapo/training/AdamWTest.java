@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class AdamWTest {
 
-    static final OptimizerOptions OPTIONS = new OptimizerOptions(1e-2, 0.9, 0.999, 0.01, 1e-8, 1.0);
+    static final OptimizerOptions OPTIONS = new OptimizerOptions(1e-2, 0.9, 0.999, 0.01, 1e-8, 1.0, 1, 1);
     static final int SEQUENCES = 4;
     static final int LENGTH = 12;
 
