@@ -14,9 +14,10 @@ import java.util.Set;
 
 /**
  * Sequences decoded together with a key/value cache (continuous batching): sequences {@link #join} between
- * steps with one prefill of their prompts, every {@link #step} feeds one token per sequence, and finished
- * sequences {@link #leave}. Each row keeps its own length; the cache is laid out [rows, kvHeads, capacity,
- * headDim] per layer, grows by doubling, and positions past a row's length are masked out.
+ * steps with one prefill of their prompts, every {@link #step} feeds one token per sequence ({@link #extend}
+ * any number, so a row that fell behind catches up), and finished sequences {@link #leave}. Each row keeps its
+ * own length; the cache is laid out [rows, kvHeads, capacity, headDim] per layer, grows by doubling, and
+ * positions past a row's length are masked out.
  *
  * <p>The cache is owned by this batch (closed with it); logits are returned in the caller's manager so the
  * caller can close each step's work in one go.
@@ -113,42 +114,79 @@ public final class DecodeBatch implements AutoCloseable {
 
     /**
      * Like {@link #step(long[], NDManager)}, but only rows with {@code advancing[i]} take their token: the
-     * others (waiting for a prior's token, say) keep their length, their logits row is meaningless, and the
-     * cache slot written for them is overwritten when they next advance.
+     * others (waiting for a prior's token, say) keep their length and their logits row is meaningless.
      */
     public NDArray step(long[] tokens, boolean[] advancing, NDManager out) {
         if (tokens.length != size() || advancing.length != size()) {
             throw new IllegalArgumentException("step needs one token and one flag per row: " + size() + " rows, "
                     + tokens.length + " tokens, " + advancing.length + " flags");
         }
-        ensureCapacity(maxLength() + 1);
+        List<long[]> fed = new ArrayList<>(tokens.length);
+        for (int i = 0; i < tokens.length; i++) {
+            fed.add(advancing[i] ? new long[]{tokens[i]} : new long[0]);
+        }
+        return extend(fed, out);
+    }
+
+    /**
+     * Feeds each row its new tokens (row order of {@link #sequenceIds}; an empty array leaves the row as it is)
+     * in one forward pass and returns, in {@code out}, the logits [rows, vocab] of the token after each row's
+     * last new token (meaningless for a row fed nothing). This is how a sequence that went on without this batch
+     * (the policy's tokens between two consultations of a prior) catches up, instead of prefilling again.
+     *
+     * <p>The rows are padded to the longest feed. Padding queries write their keys and values past their row's
+     * new length, where they stay masked until the row's next feed overwrites them.
+     */
+    public NDArray extend(List<long[]> newTokens, NDManager out) {
+        int rows = size();
+        if (newTokens.size() != rows) {
+            throw new IllegalArgumentException("extend needs one token array per row: " + rows + " rows, "
+                    + newTokens.size() + " arrays");
+        }
+        int width = Math.max(1, newTokens.stream().mapToInt(t -> t.length).max().orElse(0));
+        long[] ids = new long[rows * width];
+        long[] rowOf = new long[rows * width];
+        long[] slots = new long[rows * width]; // cache slot (= position) of every fed token, padding included
+        long[] last = new long[rows];
+        for (int b = 0; b < rows; b++) {
+            long[] fed = newTokens.get(b);
+            System.arraycopy(fed, 0, ids, b * width, fed.length);
+            for (int i = 0; i < width; i++) {
+                rowOf[b * width + i] = b;
+                slots[b * width + i] = lengths[b] + i;
+            }
+            last[b] = Math.max(0, fed.length - 1);
+        }
+        ensureCapacity(maxLength() + width);
         NDArray logits;
         try (NDManager work = out.newSubManager()) {
-            NDArray ids = work.create(tokens, new Shape(tokens.length, 1));
-            float[] pos = new float[tokens.length];
-            for (int i = 0; i < pos.length; i++) {
-                pos[i] = lengths[i];
-            }
-            NDArray positions = work.create(pos, new Shape(pos.length, 1));
-            NDArray rowIndex = work.arange(0, tokens.length, 1, DataType.INT64);
-            NDArray writeAt = work.create(lengths.clone());
-            // Position j of row b is visible when j <= length_b (its cache plus the token being fed).
-            NDArray slots = work.arange(0, capacity, 1, DataType.INT64).expandDims(0);
-            NDArray mask = slots.gt(writeAt.expandDims(1)).toType(DataType.FLOAT32, false).mul(MASKED)
-                    .reshape(tokens.length, 1, 1, 1, capacity);
-            NDArray hidden = model.forward(ids, positions, (layer, q, k, v, groups) -> {
-                NDIndex at = new NDIndex("{}, :, {}, :", rowIndex, writeAt);
-                keys[layer].set(at, k.squeeze(2));
-                values[layer].set(at, v.squeeze(2));
+            NDArray tokens = work.create(ids, new Shape(rows, width));
+            NDArray writeAt = work.create(slots, new Shape(rows, width));
+            NDIndex at = new NDIndex("{}, :, {}, :", work.create(rowOf, new Shape(rows, width)), writeAt);
+            // Fed token i of row b sees slots j <= length_b + i: the row's cache, the earlier new tokens, itself.
+            NDArray mask = work.arange(0, capacity, 1, DataType.INT64).gt(writeAt.expandDims(-1))
+                    .toType(DataType.FLOAT32, false).mul(MASKED).reshape(rows, 1, 1, width, capacity);
+            NDArray positions = writeAt.toType(DataType.FLOAT32, false);
+            NDArray hidden = model.forward(tokens, positions, (layer, q, k, v, groups) -> {
+                keys[layer].set(at, k.transpose(0, 2, 1, 3)); // [rows, width, kvHeads, d], as indexed by at
+                values[layer].set(at, v.transpose(0, 2, 1, 3));
                 return PolicyModel.groupedAttention(q, keys[layer], values[layer], groups, mask);
             });
-            logits = model.lmHead(hidden).squeeze(1);
+            // Each row's last new token; a decode step's only one needs no gather.
+            NDArray lastHidden = width == 1 ? hidden.squeeze(1) : lastOfEachRow(hidden, last, work);
+            logits = model.lmHead(lastHidden);
             logits.attach(out);
         }
-        for (int i = 0; i < lengths.length; i++) {
-            lengths[i] += advancing[i] ? 1 : 0;
+        for (int b = 0; b < rows; b++) {
+            lengths[b] += newTokens.get(b).length;
         }
         return logits;
+    }
+
+    /** hidden[b, last[b]] for every row b: [rows, hidden]. */
+    private static NDArray lastOfEachRow(NDArray hidden, long[] last, NDManager work) {
+        NDArray rowIndex = work.arange(0, last.length, 1, DataType.INT64);
+        return hidden.get(new NDIndex("{}, {}", rowIndex, work.create(last)));
     }
 
     /** Removes the given sequences (unknown ids are ignored) and frees their cache rows. */

@@ -5,16 +5,18 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.IntStream;
 
 /**
- * A prior model in this JVM with a KV cache per consulting sequence. A sequence whose cache is exactly one
- * token behind is advanced by one batched decode step; one further behind (it advanced on the policy alone
- * since its last consultation) is re-prefilled in one pass, so the prior's work follows consultations,
- * not every generated token.
+ * A prior model in this JVM with a KV cache per consulting sequence. A sequence's history only grows, so a
+ * cached sequence consulting again is fed just the tokens it generated since its cache was last fed (one
+ * token, or many when the policy went on alone between two critical positions): every cached sequence that
+ * consults catches up in one batched {@link DecodeBatch#extend}, and the prior processes each response about
+ * once, not once per consultation. Only sequences it does not hold (new, evicted, or asking with a history no
+ * longer than their cache, a retry after a restart) are prefilled.
  */
 public final class LocalPrior implements ExperiencePrior, AutoCloseable {
 
@@ -32,6 +34,8 @@ public final class LocalPrior implements ExperiencePrior, AutoCloseable {
     private final Map<Long, Integer> seen = new HashMap<>();
     /** Consecutive calls each cached sequence did not consult in. */
     private final Map<Long, Integer> idleCalls = new HashMap<>();
+    /** Tokens fed to the prior since it was created (prefills and catch-ups, padding excluded). */
+    private long tokensFed;
 
     public LocalPrior(PolicyModel prior, SamplingParams params) {
         this.prior = prior;
@@ -41,73 +45,13 @@ public final class LocalPrior implements ExperiencePrior, AutoCloseable {
 
     @Override
     public List<Draw> consult(List<Consultation> consultations) {
-        // Sequences exactly one token ahead of their cache advance in one batched step; others re-prefill.
-        List<Long> stale = new ArrayList<>();
-        for (Consultation c : consultations) {
-            Integer have = seen.get(c.sequenceId());
-            if (have != null && have != c.tokens().length - 1) {
-                stale.add(c.sequenceId());
-            }
-        }
-        batch.leave(stale);
-        stale.forEach(id -> {
-            seen.remove(id);
-            idleCalls.remove(id);
-        });
-
+        Map<Long, Consultation> byId = new HashMap<>();
+        consultations.forEach(c -> byId.put(c.sequenceId(), c));
+        evictStaleAndIdle(byId);
         Map<Long, Draw> answers = new HashMap<>();
         try (NDManager step = prior.manager().newSubManager()) {
-            List<Long> inBatch = batch.sequenceIds();
-            if (!inBatch.isEmpty()) {
-                Map<Long, Consultation> byId = new HashMap<>();
-                consultations.forEach(c -> byId.put(c.sequenceId(), c));
-                // Rows not consulting in this call wait (a sampler's sequences consult in several phases, one call
-                // each); a row idle for more than MAX_IDLE_CALLS calls leaves, so the cache stays bounded by the
-                // sequences consulting now and then, and a sequence asked again later re-prefills.
-                List<Long> gone = new ArrayList<>();
-                for (long id : inBatch) {
-                    if (byId.containsKey(id)) {
-                        idleCalls.remove(id);
-                    } else if (idleCalls.merge(id, 1, Integer::sum) > MAX_IDLE_CALLS) {
-                        gone.add(id);
-                    }
-                }
-                batch.leave(gone);
-                gone.forEach(id -> {
-                    seen.remove(id);
-                    idleCalls.remove(id);
-                });
-                List<Long> rows = batch.sequenceIds();
-                long[] last = new long[rows.size()];
-                boolean[] advancing = new boolean[rows.size()];
-                List<Long> advancingIds = new ArrayList<>();
-                for (int i = 0; i < rows.size(); i++) {
-                    Consultation c = byId.get(rows.get(i));
-                    if (c != null) {
-                        last[i] = c.tokens()[c.tokens().length - 1];
-                        advancing[i] = true;
-                        advancingIds.add(rows.get(i));
-                    }
-                }
-                if (!advancingIds.isEmpty()) {
-                    NDArray logits = batch.step(last, advancing, step);
-                    long[] rowsOf = IntStream.range(0, rows.size()).filter(i -> advancing[i]).asLongStream().toArray();
-                    draw(logits.get(new NDIndex("{}", step.create(rowsOf))), advancingIds, byId, answers);
-                }
-            }
-            List<Long> joining = new ArrayList<>();
-            List<long[]> prompts = new ArrayList<>();
-            Map<Long, Consultation> joiningById = new HashMap<>();
-            for (Consultation c : consultations) {
-                if (!answers.containsKey(c.sequenceId())) {
-                    joining.add(c.sequenceId());
-                    prompts.add(c.tokens());
-                    joiningById.put(c.sequenceId(), c);
-                }
-            }
-            if (!joining.isEmpty()) {
-                draw(batch.join(joining, prompts, step), joining, joiningById, answers);
-            }
+            catchUp(byId, answers, step);
+            joinTheRest(consultations, answers, step);
         }
         List<Draw> out = new ArrayList<>();
         for (Consultation c : consultations) {
@@ -115,6 +59,76 @@ public final class LocalPrior implements ExperiencePrior, AutoCloseable {
             out.add(answers.get(c.sequenceId()));
         }
         return out;
+    }
+
+    /**
+     * Drops the caches that cannot answer: a consulting sequence whose history is not longer than its cache (its
+     * last token's logits are gone), and a row idle for more than MAX_IDLE_CALLS calls. Rows not consulting in a
+     * call wait (a sampler's sequences consult in several phases, one call each); evicting the long idle ones
+     * keeps the cache bounded by the sequences consulting now and then, and a sequence asked again later
+     * re-prefills.
+     */
+    private void evictStaleAndIdle(Map<Long, Consultation> byId) {
+        List<Long> gone = new ArrayList<>();
+        for (long id : batch.sequenceIds()) {
+            Consultation c = byId.get(id);
+            if (c != null) {
+                idleCalls.remove(id);
+                if (seen.get(id) >= c.tokens().length) {
+                    gone.add(id);
+                }
+            } else if (idleCalls.merge(id, 1, Integer::sum) > MAX_IDLE_CALLS) {
+                gone.add(id);
+            }
+        }
+        batch.leave(gone);
+        gone.forEach(id -> {
+            seen.remove(id);
+            idleCalls.remove(id);
+        });
+    }
+
+    /** Feeds every cached, consulting sequence the tokens its cache lacks, in one pass, and draws its answer. */
+    private void catchUp(Map<Long, Consultation> byId, Map<Long, Draw> answers, NDManager step) {
+        List<Long> rows = batch.sequenceIds();
+        List<long[]> newTokens = new ArrayList<>();
+        List<Long> consulting = new ArrayList<>();
+        List<Long> consultingRows = new ArrayList<>();
+        for (int row = 0; row < rows.size(); row++) {
+            Consultation c = byId.get(rows.get(row));
+            long[] missing = new long[0];
+            if (c != null) {
+                missing = Arrays.copyOfRange(c.tokens(), seen.get(c.sequenceId()), c.tokens().length);
+                consulting.add(c.sequenceId());
+                consultingRows.add((long) row);
+            }
+            newTokens.add(missing);
+            tokensFed += missing.length;
+        }
+        if (consulting.isEmpty()) {
+            return;
+        }
+        NDArray logits = batch.extend(newTokens, step);
+        long[] rowsOf = consultingRows.stream().mapToLong(Long::longValue).toArray();
+        draw(logits.get(new NDIndex("{}", step.create(rowsOf))), consulting, byId, answers);
+    }
+
+    /** Prefills the consulting sequences the prior holds no cache for, in consultation order, and draws for them. */
+    private void joinTheRest(List<Consultation> consultations, Map<Long, Draw> answers, NDManager step) {
+        List<Long> joining = new ArrayList<>();
+        List<long[]> prompts = new ArrayList<>();
+        Map<Long, Consultation> joiningById = new HashMap<>();
+        for (Consultation c : consultations) {
+            if (!answers.containsKey(c.sequenceId())) {
+                joining.add(c.sequenceId());
+                prompts.add(c.tokens());
+                joiningById.put(c.sequenceId(), c);
+                tokensFed += c.tokens().length;
+            }
+        }
+        if (!joining.isEmpty()) {
+            draw(batch.join(joining, prompts, step), joining, joiningById, answers);
+        }
     }
 
     private void draw(NDArray logits, List<Long> ids, Map<Long, Consultation> byId, Map<Long, Draw> answers) {
@@ -135,6 +149,11 @@ public final class LocalPrior implements ExperiencePrior, AutoCloseable {
     /** Sequences whose caches the prior holds now (bounded by the sequences consulting within a few calls). */
     public int cachedSequences() {
         return batch.size();
+    }
+
+    /** Tokens the prior has run through its layers since creation (each prefill and catch-up; no padding). */
+    long tokensFed() {
+        return tokensFed;
     }
 
     @Override

@@ -130,6 +130,57 @@ class DecodeBatchTest {
     }
 
     @Test
+    void extendingRowsByDifferentCountsEqualsFullForwardAndStepsGoOnFromThere() {
+        Random r = new Random(6);
+        int[] prompts = {5, 2, 30, 11};
+        // Tokens each row is fed per extend call; the third call takes row 2 from 33 to 83 tokens, past the
+        // first cache capacity (64), while the others are in the batch.
+        int[][] feeds = {{0, 1, 3, 7}, {7, 3, 0, 1}, {40, 0, 50, 2}};
+        int steps = 3;
+        try (NDManager m = NDManager.newBaseManager(); DecodeBatch batch = new DecodeBatch(model)) {
+            long[][] seqs = new long[prompts.length][];
+            float[][][] full = new float[prompts.length][][];
+            List<Long> ids = new ArrayList<>();
+            List<long[]> firstTokens = new ArrayList<>();
+            int[] fed = prompts.clone();
+            for (int s = 0; s < prompts.length; s++) {
+                int total = prompts[s] + steps;
+                for (int[] feed : feeds) {
+                    total += feed[s];
+                }
+                seqs[s] = randomIds(r, total);
+                full[s] = fullLogits(seqs[s], m);
+                ids.add((long) s);
+                firstTokens.add(java.util.Arrays.copyOf(seqs[s], prompts[s]));
+            }
+            batch.join(ids, firstTokens, m);
+            for (int call = 0; call < feeds.length; call++) {
+                List<long[]> newTokens = new ArrayList<>();
+                for (int s = 0; s < prompts.length; s++) {
+                    newTokens.add(java.util.Arrays.copyOfRange(seqs[s], fed[s], fed[s] + feeds[call][s]));
+                    fed[s] += feeds[call][s];
+                }
+                NDArray logits = batch.extend(newTokens, m);
+                for (int s = 0; s < prompts.length; s++) {
+                    if (feeds[call][s] > 0) {
+                        assertClose(full[s][fed[s] - 1], logits.get(s).toFloatArray(), "call " + call + " seq " + s);
+                    }
+                }
+            }
+            for (int t = 0; t < steps; t++) {
+                long[] tokens = new long[prompts.length];
+                for (int s = 0; s < prompts.length; s++) {
+                    tokens[s] = seqs[s][fed[s]++];
+                }
+                NDArray logits = batch.step(tokens, m);
+                for (int s = 0; s < prompts.length; s++) {
+                    assertClose(full[s][fed[s] - 1], logits.get(s).toFloatArray(), "step " + t + " seq " + s);
+                }
+            }
+        }
+    }
+
+    @Test
     void generationDoesNotDependOnBatching() {
         Random r = new Random(3);
         List<Generator.Request> requests = new ArrayList<>();
