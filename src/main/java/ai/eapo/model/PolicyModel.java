@@ -20,8 +20,8 @@ import java.util.Map;
  * RMSNorm → SwiGLU MLP → residual) → RMSNorm → lm_head. Everything is computed in fp32.
  *
  * <p>Two forward paths share the weights: {@link #logits} runs whole sequences (with autograd when the
- * caller records gradients; used by the learner), and {@link #forward} with a {@link KvCache} runs the
- * incremental decoder of {@link DecodeBatch}. Weights keep their Hugging Face names and layouts, so loading
+ * caller records gradients; used by the learner), and {@link #forward} with an {@link Attention} over a
+ * key/value cache runs the incremental decoder of {@link DecodeBatch}. Weights keep their Hugging Face names and layouts, so loading
  * and saving are name-for-name copies.
  */
 public final class PolicyModel implements AutoCloseable {
