@@ -119,7 +119,8 @@ public final class Grouper extends AbstractBehavior<Grouper.Command> {
         if (group.count == group.responses.length) {
             pending.keySet().removeIf(k -> k.question().equals(question));
             ScoredGroup scored = ScoredGroup.of(question.step(), question.question(), v.task().problemId(), group.prompt,
-                    List.of(group.responses), group.rewards, penalties(group.responses), advantages);
+                    List.of(group.responses), group.rewards, penalties(group.responses), advantages)
+                    .withRefills(v.task().refills());
             if (scored.uniform() && advantages.dropUniformGroups() && v.task().refills() < advantages.maxRefills()) {
                 promptSource.tell(new PromptSource.Refill(v.task()));
                 return this;

@@ -21,10 +21,12 @@ import java.util.List;
  *     experience-augmented responses that {@link AdvantageOptions#correctExperienceOnly()} leaves out); the
  *     advantages are computed over the trained responses and are 0 for the others
  * @param replayedSlot the slot of the replayed trajectory (ExGRPO), or −1 when the group has none
+ * @param refills how many problems DAPO's dynamic sampling tried in this batch slot before this group's (each
+ *     one's group had no learning signal); 0 without refills
  */
 public record ScoredGroup(long step, int question, int problemId, long[] prompt, List<Completion> responses,
                           double[] rewards, double[] penalties, GroupAdvantages advantages, boolean[] trained,
-                          int replayedSlot) {
+                          int replayedSlot, int refills) {
 
     /** Whether a reward means a correct response: 1 from the Verifier, never 0 or a format penalty. */
     public static boolean isCorrect(double reward) {
@@ -86,7 +88,7 @@ public record ScoredGroup(long step, int question, int problemId, long[] prompt,
             shaped[j] = rewards[j] + penalties[j];
         }
         return new ScoredGroup(step, question, problemId, prompt, responses, rewards.clone(), penalties.clone(),
-                advantagesOf(shaped, trained, count, options), trained, -1);
+                advantagesOf(shaped, trained, count, options), trained, -1, 0);
     }
 
     /**
@@ -103,7 +105,13 @@ public record ScoredGroup(long step, int question, int problemId, long[] prompt,
         allPenalties[slot] = penalty;
         ScoredGroup scored = of(step, question, problemId, prompt, all, allRewards, allPenalties, options);
         return new ScoredGroup(step, question, problemId, prompt, scored.responses, scored.rewards, scored.penalties,
-                scored.advantages, scored.trained, slot);
+                scored.advantages, scored.trained, slot, refills);
+    }
+
+    /** This group as the one found after {@code count} refills of its batch slot. */
+    public ScoredGroup withRefills(int count) {
+        return new ScoredGroup(step, question, problemId, prompt, responses, rewards, penalties, advantages, trained,
+                replayedSlot, count);
     }
 
     /** GRPO advantages over the trained responses, scattered back to slot order; 0 for the others. */

@@ -19,6 +19,7 @@ import java.util.List;
  * @param groups the questions (groups of responses) the step trained on
  * @param uniformGroups of those, the groups whose rewards were all equal: no learning signal (with dynamic
  *     sampling, the ones still uniform after their refills, left out of the update)
+ * @param refills the problems DAPO's dynamic sampling replaced for this step because their groups had no signal
  * @param klCoef β of the KL penalty in this step (EXPO sets it from the batch accuracy)
  * @param referenceKl mean k3 KL(π_θ ‖ π_ref) per response token; NaN without a reference model
  * @param replay ExGRPO's buffer after the step (size, retired questions, trajectories replayed); null when off
@@ -28,7 +29,8 @@ public record StepMetrics(long step, long weightVersion, double alpha, double ta
                           double resampledRatio,
                           double entropyMean, double loss, double gradNorm, double kl, double clipFraction,
                           double isWeightMean, boolean skipped, long tokens, double tokensPerS, double stalenessMean,
-                          double learningRate, int groups, int uniformGroups, double klCoef, double referenceKl,
+                          double learningRate, int groups, int uniformGroups, int refills, double klCoef,
+                          double referenceKl,
                           ExperienceReplay.Stats replay) {
 
     /**
@@ -79,7 +81,7 @@ public record StepMetrics(long step, long weightVersion, double alpha, double ta
                 tokens == 0 ? Double.NaN : entropySum / tokens, report.loss(), report.gradNorm(), report.kl(),
                 report.clipFraction(), report.meanIsWeight(), report.skipped(), tokens,
                 seconds > 0 ? tokens / seconds : Double.NaN, tokens == 0 ? Double.NaN : stalenessSum / tokens,
-                knobs.learningRate(), groups.size(), (int) groups.stream().filter(ScoredGroup::uniform).count(), klCoef,
-                report.referenceKl(), replay);
+                knobs.learningRate(), groups.size(), (int) groups.stream().filter(ScoredGroup::uniform).count(),
+                groups.stream().mapToInt(ScoredGroup::refills).sum(), klCoef, report.referenceKl(), replay);
     }
 }

@@ -135,6 +135,8 @@ class GrouperTest {
         assertEquals(new PromptSource.GroupCompleted(task.key(), 0.0), source.receiveMessage());
         ScoredGroup group = learner.expectMessageClass(Learner.Train.class).groups().get(0);
         assertTrue(group.uniform());
+        assertEquals(1, group.refills(), "the slot was refilled once");
+        assertEquals(8, group.problemId());
         assertEquals(2, group.responses().stream().filter(c -> c.id() >= 100).count(), "the refilled attempt's responses");
         KIT.stop(grouper);
     }

@@ -94,9 +94,10 @@ class MessageSerializationTest {
         assertArrayEquals(accuracies, roundTrip(new Learner.CurriculumSnapshot(accuracies)).accuracies(), 0.0);
         assertEquals(new NodeGuardian.RunFinished(12), roundTrip(new NodeGuardian.RunFinished(12)));
         ScoredGroup group = ScoredGroup.of(3, 1, 9, new long[]{1, 2}, List.of(completion, completion), new double[]{1, 0},
-                GrouperTest.STD);
+                GrouperTest.STD).withRefills(2);
         Learner.Train train = roundTrip(new Learner.Train(List.of(group)));
         ScoredGroup back = train.groups().get(0);
+        assertEquals(2, back.refills());
         assertArrayEquals(group.advantages().advantages(), back.advantages().advantages(), 0);
         assertArrayEquals(group.responses().get(0).logProbs(), back.responses().get(0).logProbs(), 0f);
         assertInstanceOf(GroupAdvantages.class, back.advantages());

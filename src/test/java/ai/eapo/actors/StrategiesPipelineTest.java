@@ -135,11 +135,15 @@ class StrategiesPipelineTest {
         for (List<ScoredGroup> batch : batches) {
             List<Integer> ordered = datasetOrder(batch);
             for (ScoredGroup group : batch) {
-                refilled += group.problemId() != ordered.get(group.question()) ? 1 : 0;
+                boolean replaced = group.problemId() != ordered.get(group.question());
+                refilled += replaced ? 1 : 0;
+                assertTrue(!replaced || group.refills() > 0, "a replaced problem counts its refills");
                 uniform += group.uniform() ? 1 : 0;
             }
         }
         assertTrue(refilled > 0, "some question without signal was replaced by another problem");
+        assertEquals(batches.stream().flatMap(List::stream).mapToInt(ScoredGroup::refills).sum(),
+                recorder.all.stream().mapToInt(StepMetrics::refills).sum(), "metrics.jsonl counts every refill");
         assertTrue(uniform < refilled, "refills leave fewer groups without signal than they replaced: " + uniform
                 + " uniform, " + refilled + " refilled");
     }
