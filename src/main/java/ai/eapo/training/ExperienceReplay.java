@@ -90,13 +90,11 @@ public final class ExperienceReplay {
      * Pass@1 exceeds the start accuracy.
      */
     public void record(List<ScoredGroup> groups, long step) {
-        int correctAll = 0;
-        int responsesAll = 0;
         for (ScoredGroup g : groups) {
             List<ReplayBuffer.Stored> correct = new ArrayList<>();
             int rollouts = 0;
             for (int j = 0; j < g.responses().size(); j++) {
-                if (j == g.replayedSlot()) {
+                if (!g.generated(j)) {
                     continue;
                 }
                 rollouts++;
@@ -107,10 +105,9 @@ public final class ExperienceReplay {
                 }
             }
             buffer.record(g.problemId(), correct.size(), rollouts, correct, step);
-            correctAll += correct.size();
-            responsesAll += rollouts;
         }
-        if (!active && responsesAll > 0 && (double) correctAll / responsesAll > buffer.options().startAccuracy()) {
+        // NaN (no generated response) never starts it.
+        if (!active && ScoredGroup.accuracy(groups) > buffer.options().startAccuracy()) {
             active = true;
         }
     }

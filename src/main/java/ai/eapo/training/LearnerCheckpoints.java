@@ -133,16 +133,10 @@ public final class LearnerCheckpoints {
             SafeTensors.write(partial.resolve(OPTIMIZER_FILE), moments, STATE_DTYPE);
             writeState(partial.resolve(STATE_FILE), step, optimizer.steps(), learner.knobs());
             if (learner.replay() != null) {
-                try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(
-                        Files.newOutputStream(partial.resolve(REPLAY_FILE))))) {
-                    learner.replay().writeTo(out);
-                }
+                writeData(partial.resolve(REPLAY_FILE), learner.replay()::writeTo);
             }
             if (learner.curriculum() != null) {
-                try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(
-                        Files.newOutputStream(partial.resolve(CURRICULUM_FILE))))) {
-                    learner.curriculum().writeTo(out);
-                }
+                writeData(partial.resolve(CURRICULUM_FILE), learner.curriculum()::writeTo);
             }
             if (Files.exists(complete)) {
                 delete(complete);
@@ -214,9 +208,22 @@ public final class LearnerCheckpoints {
             learner.restoreReplay(replay);
         }
         if (curriculum != null) {
-            learner.keepCurriculum(curriculum.accuracies());
+            learner.restoreCurriculum(curriculum);
         }
         return step;
+    }
+
+    /** How a state writes itself into a data stream. */
+    @FunctionalInterface
+    private interface DataWriter {
+        void writeTo(DataOutputStream out) throws IOException;
+    }
+
+    /** Writes {@code file} through {@code writer}, buffered. */
+    private static void writeData(Path file, DataWriter writer) throws IOException {
+        try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(file)))) {
+            writer.writeTo(out);
+        }
     }
 
     /** The saved curriculum, or null when the checkpoint has none (saved before the first report, or by an older build). */

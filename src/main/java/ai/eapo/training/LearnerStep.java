@@ -79,17 +79,8 @@ public final class LearnerStep implements AutoCloseable {
         if (!adaptive.enabled()) {
             return hyper.loss().klCoef();
         }
-        double correct = 0;
-        int responses = 0;
-        for (ScoredGroup g : groups) {
-            for (int j = 0; j < g.rewards().length; j++) {
-                if (g.generated(j)) {
-                    correct += ScoredGroup.isCorrect(g.rewards()[j]) ? 1 : 0;
-                    responses++;
-                }
-            }
-        }
-        return adaptive.coefficient(responses == 0 ? 0 : correct / responses);
+        double accuracy = ScoredGroup.accuracy(groups);
+        return adaptive.coefficient(Double.isNaN(accuracy) ? 0 : accuracy);
     }
 
     /**
@@ -141,6 +132,11 @@ public final class LearnerStep implements AutoCloseable {
     /** Keeps a snapshot of the curriculum's running accuracies (NaN = unseen) for the next checkpoint. */
     public void keepCurriculum(double[] accuracies) {
         this.curriculum = QuestionCurriculum.of(accuracies, base.strategies().curriculum());
+    }
+
+    /** Takes the curriculum a resumed checkpoint saved (read with this run's options). */
+    void restoreCurriculum(QuestionCurriculum restored) {
+        this.curriculum = restored;
     }
 
     public Knobs knobs() {

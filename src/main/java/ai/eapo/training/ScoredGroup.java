@@ -40,12 +40,19 @@ public record ScoredGroup(long step, int question, int problemId, long[] prompt,
 
     /** Share of this group's generated responses that are correct (a replayed trajectory is correct by choice). */
     public double accuracy() {
+        return accuracy(List.of(this));
+    }
+
+    /** Pass@1 of a batch: the share of its groups' generated responses that are correct; NaN when there are none. */
+    public static double accuracy(List<ScoredGroup> groups) {
         int generated = 0;
         int correct = 0;
-        for (int j = 0; j < rewards.length; j++) {
-            if (generated(j)) {
-                generated++;
-                correct += isCorrect(rewards[j]) ? 1 : 0;
+        for (ScoredGroup g : groups) {
+            for (int j = 0; j < g.rewards.length; j++) {
+                if (g.generated(j)) {
+                    generated++;
+                    correct += isCorrect(g.rewards[j]) ? 1 : 0;
+                }
             }
         }
         return generated == 0 ? Double.NaN : (double) correct / generated;
