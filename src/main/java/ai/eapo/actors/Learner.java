@@ -165,9 +165,9 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
         return seconds;
     }
 
-    /** The WeightServer owns the copy from here on. */
+    /** The WeightServer owns the snapshot from here on: a live view of the policy, valid until its next update. */
     private void publish() {
-        weights.tell(new WeightServer.Publish(WeightSnapshot.of(policy, version)));
+        weights.tell(new WeightServer.Publish(WeightSnapshot.live(policy, version)));
         if (learner.replay() != null) {
             // Before the progress, so the steps it opens already draw from the newest buffer.
             promptSource.tell(new PromptSource.ReplayCandidates(learner.replay().candidates()));

@@ -91,7 +91,10 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
     public record Shared(long version, WeightSnapshot snapshot) implements Offer {
     }
 
-    /** The version asked for is not held; {@code latestVersion} is (−1 when none has been published yet). */
+    /**
+     * The version asked for is not held (or its weights moved on before their bytes were taken); {@code latestVersion}
+     * is the newest published (−1 when none has been published yet). The sampler waits for the next announcement.
+     */
     public record Superseded(long latestVersion) implements Offer, CborSerializable {
     }
 
@@ -213,14 +216,24 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
 
     /**
      * Takes the current version's bytes and checksum, once, when a sampler on another node needs them: samplers
-     * in this JVM load the shared snapshot, so a one-JVM run never pays for the host copy.
+     * in this JVM load the shared snapshot, so a one-JVM run never pays for the host copy. False when there are
+     * none to take: nothing published yet, or the learner's weights moved on past this version before a remote
+     * sampler asked (its next version is announced soon).
      */
-    private void takeBytes() {
-        if (bytes != null || snapshot == null) {
-            return;
+    private boolean takeBytes() {
+        if (bytes != null) {
+            return true;
         }
-        bytes = WeightBytes.of(snapshot);
+        if (snapshot == null) {
+            return false;
+        }
+        try {
+            bytes = WeightBytes.of(snapshot);
+        } catch (IllegalStateException movedOn) {
+            return false;
+        }
         announce();
+        return true;
     }
 
     private static boolean isRemote(ActorRef<?> ref) {
@@ -255,8 +268,9 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
             fetch.replyTo().tell(new Superseded(snapshot == null ? -1 : snapshot.version()));
         } else if (!isRemote(fetch.replyTo())) {
             fetch.replyTo().tell(new Shared(snapshot.version(), snapshot));
+        } else if (!takeBytes()) {
+            fetch.replyTo().tell(new Superseded(snapshot.version()));
         } else {
-            takeBytes();
             SourceRef<ByteString> chunks = chunks(bytes, chunkBytes).runWith(StreamRefs.sourceRef(), materializer);
             fetch.replyTo().tell(new Streamed(bytes.version(), bytes.checksum(), bytes.layout(), chunks));
         }

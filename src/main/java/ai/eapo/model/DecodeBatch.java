@@ -28,6 +28,7 @@ public final class DecodeBatch implements AutoCloseable {
     private static final long INITIAL_CAPACITY = 64;
     private static final float MASKED = -1e30f;
 
+    /** The decoded model as an inference view: its weights without gradients. */
     private final PolicyModel model;
     private final NDManager cacheManager;
     private final List<Long> sequenceIds = new ArrayList<>();
@@ -37,8 +38,8 @@ public final class DecodeBatch implements AutoCloseable {
     private long capacity;
 
     public DecodeBatch(PolicyModel model) {
-        this.model = model;
-        this.cacheManager = model.manager().newSubManager();
+        this.model = model.inferenceView();
+        this.cacheManager = this.model.manager().newSubManager();
         this.keys = new NDArray[model.config().numLayers()];
         this.values = new NDArray[model.config().numLayers()];
     }
@@ -81,7 +82,7 @@ public final class DecodeBatch implements AutoCloseable {
             NDArray tokens = work.create(padded, new Shape(n, longest));
             NDArray positions = work.arange(0, longest, 1, DataType.FLOAT32).expandDims(0);
             NDArray[][] kept = new NDArray[layers][];
-            NDArray hidden = model.forward(tokens, positions, new PolicyModel.CausalAttention(kept));
+            NDArray hidden = model.forward(tokens, positions, new PolicyModel.CausalAttention(kept, work));
             NDArray lastHidden = hidden.get(new NDIndex("{}, {}", work.arange(0, n, 1, DataType.INT64), work.create(last)));
             NDArray logits = model.lmHead(lastHidden);
             logits.attach(out);
@@ -292,5 +293,6 @@ public final class DecodeBatch implements AutoCloseable {
     public void close() {
         freeCache();
         cacheManager.close();
+        model.close();
     }
 }

@@ -144,11 +144,7 @@ public record ModelConfig(
 
     /** Number of trainable parameters, from the shapes alone. */
     public long parameterCount() {
-        long attn = (long) hiddenSize * numHeads * headDim * 2 + (long) hiddenSize * numKvHeads * headDim * 2;
-        long mlp = 3L * hiddenSize * intermediateSize;
-        long perLayer = attn + mlp + 2L * hiddenSize;
-        long embed = (long) vocabSize * hiddenSize;
-        return numLayers * perLayer + hiddenSize + embed * (tieWordEmbeddings ? 1 : 2);
+        return PolicyModel.expectedShapes(this).values().stream().mapToLong(ai.djl.ndarray.types.Shape::size).sum();
     }
 
     private static int requiredInt(JsonNode json, String key, String where) {

@@ -2,6 +2,7 @@ package ai.eapo.model;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -13,6 +14,7 @@ import ai.eapo.UserInputException;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * A decoder-only transformer of the Qwen2 / Qwen2.5 / Qwen3 / LLaMA family, written as plain NDArray code so
@@ -33,6 +35,10 @@ public final class PolicyModel implements AutoCloseable {
     private final Map<String, NDArray> weights;
     /** 1 / theta^(2i/d) for i < d/2: the rotary frequencies, shared by every layer. */
     private final NDArray inverseFrequencies;
+    /** Changes of the weights' values take it exclusively; readers of a published version share it. */
+    private final ReentrantReadWriteLock weightsLock = new ReentrantReadWriteLock();
+    /** Changes of the weights' values so far (loads, optimizer updates); guarded by {@link #weightsLock}. */
+    private long revision;
 
     PolicyModel(ModelConfig config, NDManager manager, Map<String, NDArray> weights) {
         this.config = config;
@@ -130,6 +136,24 @@ public final class PolicyModel implements AutoCloseable {
         return new PolicyModel(config, copyManager, copies);
     }
 
+    /**
+     * The same weights without gradients, for decoding: views of the same storage (nothing is copied, and a load
+     * or an optimizer update of this model shows through), so a forward pass over them records no autograd graph.
+     * Without it, decoding with the learner's weights (which require gradients) on a thread in grad mode chains
+     * every step's graph through the KV cache's in-place writes and keeps it until the cache is freed. Closing
+     * the view frees only its handles.
+     */
+    public PolicyModel inferenceView() {
+        NDManager viewManager = manager.newSubManager();
+        Map<String, NDArray> views = new LinkedHashMap<>();
+        weights.forEach((name, w) -> {
+            NDArray view = w.stopGradient();
+            view.attach(viewManager);
+            views.put(name, view);
+        });
+        return new PolicyModel(config, viewManager, views);
+    }
+
     /** A copy of weight {@code w} without gradient, owned by {@code owner}; leaves nothing behind in this model. */
     NDArray detachedCopy(NDArray w, NDManager owner) {
         try (NDArray view = w.stopGradient()) {
@@ -144,14 +168,52 @@ public final class PolicyModel implements AutoCloseable {
         if (!source.keySet().equals(weights.keySet())) {
             throw new IllegalArgumentException("weights to load do not match this model's tensors");
         }
-        // A native copy into each weight's storage (through a detached view, so autograd never objects):
+        // A native copy into each weight's storage (through detached views, so autograd never objects nor records):
         // NDArray.copyTo goes through a Java direct buffer per tensor that only a garbage collection frees, so
         // resident memory would grow with every version a replica loads.
-        weights.forEach((name, w) -> {
-            try (NDArray target = w.stopGradient()) {
-                target.set(EVERYTHING, source.get(name));
+        updateWeights(() -> weights.forEach((name, w) -> {
+            try (NDArray target = w.stopGradient(); NDArray values = source.get(name).stopGradient()) {
+                target.set(EVERYTHING, values);
             }
-        });
+        }));
+    }
+
+    /** Runs {@code change}, which changes the weights' values in place, while no reader of them runs. */
+    public void updateWeights(Runnable change) {
+        weightsLock.writeLock().lock();
+        try {
+            change.run();
+            revision++;
+        } finally {
+            weightsLock.writeLock().unlock();
+        }
+    }
+
+    /** How many times the weights' values have changed ({@link #updateWeights}). */
+    public long revision() {
+        weightsLock.readLock().lock();
+        try {
+            return revision;
+        } finally {
+            weightsLock.readLock().unlock();
+        }
+    }
+
+    /**
+     * Runs {@code read} on the weights if they are still at {@code expectedRevision}, holding off changes
+     * meanwhile; returns whether it ran.
+     */
+    public boolean readWeights(long expectedRevision, Runnable read) {
+        weightsLock.readLock().lock();
+        try {
+            if (revision != expectedRevision) {
+                return false;
+            }
+            read.run();
+            return true;
+        } finally {
+            weightsLock.readLock().unlock();
+        }
     }
 
     // ---------------------------------------------------------------- whole sequences (learner path)
@@ -164,16 +226,47 @@ public final class PolicyModel implements AutoCloseable {
         NDManager m = ids.getManager();
         long length = ids.getShape().get(1);
         NDArray positions = m.arange(0, length, 1, DataType.FLOAT32).expandDims(0);
-        return lmHead(forward(ids, positions, new CausalAttention(null)));
+        return lmHead(forward(ids, positions, new CausalAttention()));
     }
 
     /**
      * Log-probabilities of {@code targets} [B, L] under softmax(logits / temperature) at each position of
-     * {@code ids} [B, L]: the quantity the learner differentiates. Returns [B, L].
+     * {@code ids} [B, L]: the quantity the learner differentiates. Returns [B, L]. The vocabulary-wide part (the
+     * lm_head, the log-softmax) runs on {@code chunkPositions} positions of a row at a time, so its transients
+     * are [B, chunk, vocab] instead of [B, L, vocab]; the result and its gradients do not depend on the chunk.
      */
+    public NDArray tokenLogProbs(NDArray ids, NDArray targets, float temperature, int chunkPositions) {
+        if (chunkPositions < 1) {
+            throw new IllegalArgumentException("chunk of positions must be >= 1, got " + chunkPositions);
+        }
+        NDManager m = ids.getManager();
+        long length = ids.getShape().get(1);
+        NDArray positions = m.arange(0, length, 1, DataType.FLOAT32).expandDims(0);
+        NDArray hidden = forward(ids, positions, new CausalAttention());
+        NDList chunks = new NDList();
+        for (long from = 0; from < length; from += chunkPositions) {
+            long to = Math.min(length, from + chunkPositions);
+            NDIndex span = new NDIndex(":, {}:{}", from, to);
+            chunks.add(chunkLogProbs(hidden.get(span), targets.get(span), temperature));
+        }
+        return chunks.size() == 1 ? chunks.head() : NDArrays.concat(chunks, 1);
+    }
+
+    /** {@link #tokenLogProbs(NDArray, NDArray, float, int)} over all positions at once. */
     public NDArray tokenLogProbs(NDArray ids, NDArray targets, float temperature) {
-        NDArray logProbs = Constants.divide(logits(ids), temperature).logSoftmax(-1);
-        return logProbs.gather(targets.expandDims(-1), -1).squeeze(-1);
+        return tokenLogProbs(ids, targets, temperature, Integer.MAX_VALUE);
+    }
+
+    /** log softmax(lm_head(hidden) / T)[target] for hidden [B, c, h]; the [B, c, vocab] temporaries die here. */
+    private NDArray chunkLogProbs(NDArray hidden, NDArray targets, float temperature) {
+        NDManager owner = hidden.getManager();
+        try (NDManager scope = owner.newSubManager()) {
+            scope.tempAttachAll(hidden, targets);
+            NDArray logProbs = Constants.divide(lmHead(hidden), temperature).logSoftmax(-1);
+            NDArray picked = logProbs.gather(targets.expandDims(-1), -1).squeeze(-1);
+            picked.attach(owner);
+            return picked;
+        }
     }
 
     // ---------------------------------------------------------------- the transformer
@@ -186,13 +279,28 @@ public final class PolicyModel implements AutoCloseable {
         NDArray x = embed(ids);
         NDArray[] rotary = rotary(positions);
         for (int layer = 0; layer < config.numLayers(); layer++) {
-            String p = "model.layers." + layer + ".";
-            NDArray h = rmsNorm(x, w(p + "input_layernorm.weight"));
-            x = x.add(selfAttention(h, layer, rotary, attention));
-            h = rmsNorm(x, w(p + "post_attention_layernorm.weight"));
-            x = x.add(mlp(h, p));
+            x = block(x, layer, rotary, attention);
         }
         return rmsNorm(x, w("model.norm.weight"));
+    }
+
+    /**
+     * One transformer layer. Its temporaries live in a scope closed at the end of the layer: autograd keeps what
+     * the backward pass needs by reference, everything else (and, without gradients, everything) is freed here
+     * instead of when the caller's manager closes, so a forward pass holds one layer's working set, not all.
+     */
+    private NDArray block(NDArray x, int layer, NDArray[] rotary, Attention attention) {
+        NDManager owner = x.getManager();
+        try (NDManager scope = owner.newSubManager()) {
+            scope.tempAttachAll(x);
+            String p = "model.layers." + layer + ".";
+            NDArray h = rmsNorm(x, w(p + "input_layernorm.weight"));
+            NDArray attended = x.add(selfAttention(h, layer, rotary, attention));
+            h = rmsNorm(attended, w(p + "post_attention_layernorm.weight"));
+            NDArray out = attended.add(mlp(h, p));
+            out.attach(owner);
+            return out;
+        }
     }
 
     NDArray lmHead(NDArray hidden) {
@@ -299,14 +407,23 @@ public final class PolicyModel implements AutoCloseable {
     /** Causal attention over the sequence itself; optionally keeps each layer's K/V to seed a cache. */
     static final class CausalAttention implements Attention {
         private final NDArray[][] keptKeysValues;
+        private final NDManager keptIn;
 
-        CausalAttention(NDArray[][] keptKeysValues) {
+        CausalAttention() {
+            this(null, null);
+        }
+
+        /** Keeps each layer's keys and values in {@code keptKeysValues}, owned by {@code keptIn} (the layer's scope closes). */
+        CausalAttention(NDArray[][] keptKeysValues, NDManager keptIn) {
             this.keptKeysValues = keptKeysValues;
+            this.keptIn = keptIn;
         }
 
         @Override
         public NDArray attend(int layer, NDArray q, NDArray k, NDArray v, int groups) {
             if (keptKeysValues != null) {
+                k.attach(keptIn);
+                v.attach(keptIn);
                 keptKeysValues[layer] = new NDArray[]{k, v};
             }
             long length = q.getShape().get(2);

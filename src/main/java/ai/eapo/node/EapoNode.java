@@ -1,6 +1,8 @@
 package ai.eapo.node;
 
 import ai.eapo.UserInputException;
+import ai.eapo.model.NativeMemory;
+import com.typesafe.config.ConfigFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -21,6 +23,8 @@ public final class EapoNode implements Runnable {
     static final int EXIT_FAILURE = 1;
 
     public static void main(String[] args) {
+        // Before any tensor exists: the allocator's arenas and thresholds hold for the rest of the process.
+        NativeMemory.configure(NativeMemory.Allocator.fromConfig(ConfigFactory.load()));
         System.exit(commandLine().execute(nodeForm(args)));
     }
 

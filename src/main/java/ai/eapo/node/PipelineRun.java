@@ -1,5 +1,6 @@
 package ai.eapo.node;
 
+import ai.djl.Device;
 import ai.eapo.UserInputException;
 import ai.eapo.actors.BusyTime;
 import ai.eapo.actors.Learner;
@@ -11,11 +12,15 @@ import ai.eapo.data.DataFormat;
 import ai.eapo.data.ProblemSet;
 import ai.eapo.model.Checkpoint;
 import ai.eapo.model.LocalPrior;
+import ai.eapo.model.ModelConfig;
 import ai.eapo.model.PolicyModel;
 import ai.eapo.model.PolicyTokenizer;
 import ai.eapo.training.HeldOutEvaluation;
 import ai.eapo.training.Knobs;
 import ai.eapo.training.LearnerStep;
+import ai.eapo.training.MemoryBudget;
+import ai.eapo.training.MemoryLimit;
+import ai.eapo.training.MicroBatching;
 import ai.eapo.training.StepMetrics;
 import ai.eapo.training.SynchronousTrainer;
 import ai.eapo.training.TaskPrompts;
@@ -60,6 +65,8 @@ final class PipelineRun implements AutoCloseable {
     final List<ProblemSet.Problem> test;
     /** The learner's optimizer and knobs; null without the learner role. */
     final LearnerStep learner;
+    /** What this node's configuration needs in memory, checked against the limit before any weight was loaded. */
+    final MemoryBudget budget;
     private final PolicyTokenizer tokenizer;
     private final PolicyModel priorModel;
     /** The frozen π_ref of the KL penalty, or null when no step uses one. */
@@ -71,6 +78,21 @@ final class PipelineRun implements AutoCloseable {
     private final Knobs knobs;
 
     PipelineRun(Config config) {
+        this(config, true);
+    }
+
+    /**
+     * The budget of the node {@code config} describes, computed as a run computes it at start-up (shapes,
+     * tokenizer, data), without loading weights or checking it against the limit: {@code bench memory --budget-only}.
+     */
+    static MemoryBudget budgetOf(Config config) {
+        try (PipelineRun plan = new PipelineRun(config, false)) {
+            return plan.budget;
+        }
+    }
+
+    /** {@code loadModels}: false only for {@link #budgetOf}, which stops before the limit check and the weights. */
+    private PipelineRun(Config config, boolean loadModels) {
         this.config = config;
         cluster = ClusterSettings.of(config);
         try {
@@ -99,31 +121,72 @@ final class PipelineRun implements AutoCloseable {
         verifier = new MathVerifier(VerifierOptions.fromConfig(config));
         knobs = Knobs.initial(hyper, config.getInt("eapo.pipeline.max-staleness"));
         boolean needsPolicy = learns || samples;
-        policy = needsPolicy ? Checkpoint.load(modelDir, Checkpoint.device(config.getString("eapo.device"))) : null;
-        PolicyTokenizer t = null;
-        PolicyModel p = null;
+        Device device = Checkpoint.device(config.getString("eapo.device"));
+        ModelConfig policyShape = needsPolicy ? ModelConfig.read(modelDir) : null;
+        Path priorDir = experience && cluster.has(Pipeline.Role.PRIOR) ? Path.of(train.getString("prior")) : null;
+        // The tokenizer first: the budget needs the longest prompt, and a refused start loads no weights.
+        tokenizer = needsPolicy ? PolicyTokenizer.load(modelDir, policyShape) : null;
+        prompts = tokenizer == null ? null : TrainingOptions.prompts(config, tokenizer);
         try {
-            t = needsPolicy ? PolicyTokenizer.load(modelDir, policy.config()) : null;
-            p = experience && cluster.has(Pipeline.Role.PRIOR)
-                    ? Checkpoint.load(Path.of(train.getString("prior")), Checkpoint.device(config.getString("eapo.device")))
-                    : null;
-        } catch (RuntimeException e) {
-            if (policy != null) {
-                policy.close();
+            budget = MemoryBudget.of(budgetSettings(config, policyShape, priorDir == null ? null
+                    : ModelConfig.read(priorDir), learns, samples));
+            if (loadModels) {
+                MemoryLimit.fromConfig(config, device).requireFits(budget);
             }
-            if (t != null) {
-                t.close();
+        } catch (RuntimeException e) {
+            if (tokenizer != null) {
+                tokenizer.close();
             }
             throw e;
         }
-        tokenizer = t;
+        PolicyModel loaded = null;
+        PolicyModel p = null;
+        try {
+            loaded = needsPolicy && loadModels ? Checkpoint.load(modelDir, device) : null;
+            p = priorDir != null && loadModels ? Checkpoint.load(priorDir, device) : null;
+        } catch (RuntimeException e) {
+            if (loaded != null) {
+                loaded.close();
+            }
+            if (tokenizer != null) {
+                tokenizer.close();
+            }
+            throw e;
+        }
+        policy = loaded;
         priorModel = p;
         prior = priorModel == null ? null : new LocalPrior(priorModel, rollout.sampling());
-        prompts = tokenizer == null ? null : TrainingOptions.prompts(config, tokenizer);
         // The KL reference is the policy as loaded, before any step (a resumed run restores its weights later).
-        reference = learns && hyper.needsReference() ? policy.replica() : null;
-        learner = learns ? new LearnerStep(policy, reference, hyper, knobs, rollout.microBatchSize(),
+        reference = learns && loadModels && hyper.needsReference() ? policy.replica() : null;
+        learner = learns && loadModels ? new LearnerStep(policy, reference, hyper, knobs, rollout.microBatching(),
                 rollout.sampling().logProbTemperature()) : null;
+    }
+
+    /**
+     * The sizes this node's memory budget depends on: its roles, the shapes, the batch and sequence lengths (the
+     * longest prompt of the data, or {@code eapo.memory.prompt-tokens-without-data} on a node that reads none).
+     */
+    private MemoryBudget.Settings budgetSettings(Config config, ModelConfig policyShape, ModelConfig priorShape,
+                                                 boolean learns, boolean samples) {
+        int longestPrompt = config.getInt("eapo.memory.prompt-tokens-without-data");
+        if (!data.isEmpty()) {
+            longestPrompt = 0;
+            for (ProblemSet.Problem problem : data) {
+                longestPrompt = Math.max(longestPrompt, prompts.prompt(problem).length);
+            }
+            for (ProblemSet.Problem problem : test) {
+                longestPrompt = Math.max(longestPrompt, prompts.prompt(problem).length);
+            }
+        }
+        if (learns && longestPrompt + rollout.maxNewTokens() > rollout.microBatching().tokens()) {
+            throw new UserInputException(MicroBatching.KEY_TOKENS + " = " + rollout.microBatching().tokens() + " is "
+                    + "less than one sequence: the longest prompt (" + longestPrompt + " tokens) + max-new-tokens ("
+                    + rollout.maxNewTokens() + "); raise it to at least " + (longestPrompt + rollout.maxNewTokens()));
+        }
+        return new MemoryBudget.Settings(policyShape, priorShape, learns, learns && hyper.needsReference(),
+                samples ? samplers : 0, rollout.decodeBatchSize(), longestPrompt, rollout.maxNewTokens(),
+                config.getInt("eapo.pipeline.max-sequences-in-flight"), rollout.microBatching(),
+                learns && !test.isEmpty(), learns && !samples, config.getBytes("eapo.memory.runtime-overhead"));
     }
 
     /** Greedy accuracy of the policy (as trained so far) on the held-out problems; NaN when eval-size is 0. */

@@ -3,6 +3,7 @@ package ai.eapo.node;
 import ai.eapo.data.ProblemSet;
 import ai.eapo.model.PolicyTokenizer;
 import ai.eapo.model.SamplingParams;
+import ai.eapo.training.MicroBatching;
 import ai.eapo.training.SynchronousTrainer;
 import ai.eapo.training.TaskPrompts;
 import com.typesafe.config.Config;
@@ -65,7 +66,7 @@ final class TrainingOptions {
         Config r = c.getConfig("eapo.rollout");
         return new SynchronousTrainer.Options(r.getInt("max-new-tokens"),
                 new SamplingParams(r.getDouble("temperature"), r.getDouble("top-p"), r.getInt("top-k")),
-                r.getInt("micro-batch-size"), r.getInt("decode-batch-size"), seed);
+                MicroBatching.fromConfig(c), r.getInt("decode-batch-size"), seed);
     }
 
     /**

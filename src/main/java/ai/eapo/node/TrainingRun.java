@@ -4,10 +4,12 @@ import ai.eapo.actors.Learner;
 import ai.eapo.actors.Pipeline;
 import ai.eapo.algorithm.QuestionCurriculum;
 import ai.eapo.model.Checkpoint;
+import ai.eapo.model.NativeMemory;
 import ai.eapo.report.MetricsLog;
 import ai.eapo.report.MetricsPlots;
 import ai.eapo.training.Knobs;
 import ai.eapo.training.LearnerCheckpoints;
+import ai.eapo.training.MemoryBudget;
 import ai.eapo.training.StepMetrics;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -43,19 +45,27 @@ final class TrainingRun {
     private TrainingRun() {
     }
 
-    static void run(Config config, String runIdFlag) throws Exception {
+    /** What a finished run leaves for its caller: its directory (null on a node without the learner) and its budget. */
+    record Finished(Path dir, MemoryBudget budget) {
+    }
+
+    static Finished run(Config config, String runIdFlag) throws Exception {
         try (PipelineRun run = new PipelineRun(config)) {
+            System.out.printf("memory budget of this node: %s (%s)%n", MemoryBudget.gib(run.budget.total()),
+                    "eapo-node bench memory measures it");
             if (run.cluster.has(Pipeline.Role.LEARNER)) {
-                learn(run, config, runIdFlag);
+                return new Finished(learn(run, config, runIdFlag), run.budget);
             } else {
                 PipelineRun.Outcome outcome = run.run(0, Learner.Listener.NONE);
                 System.out.printf("the run is over; this %s node served it for %.0f s%n", run.cluster.describeRoles(),
                         outcome.seconds());
+                return new Finished(null, run.budget);
             }
         }
     }
 
-    private static void learn(PipelineRun run, Config config, String runIdFlag) throws Exception {
+    /** Trains on the learner's node; returns the run's directory. */
+    private static Path learn(PipelineRun run, Config config, String runIdFlag) throws Exception {
         String runId = runIdFlag != null ? runIdFlag
                 : LocalDateTime.now().format(RUN_ID_TIME) + (run.experience ? "-eapo" : "-grpo");
         Path dir = Path.of(config.getString("eapo.train.results-dir")).resolve(runId);
@@ -78,7 +88,7 @@ final class TrainingRun {
         Map<String, Object> summary = startSummary(dir, runId, run, firstStep);
         if (firstStep >= run.steps) {
             System.out.printf("run %s already trained all %d steps%n", runId, run.steps);
-            return;
+            return dir;
         }
         PipelineRun.Outcome outcome;
         try (MetricsLog log = new MetricsLog(dir.resolve("metrics.jsonl"), firstStep);
@@ -103,6 +113,7 @@ final class TrainingRun {
         System.out.printf("busy share per actor: %s%n", outcome.busyShares());
         System.out.printf("wrote %s (metrics.jsonl, config.conf, summary.json, %d plots, checkpoints/, checkpoint/) "
                 + "in %.0f s%n", dir, plots.size(), outcome.seconds());
+        return dir;
     }
 
     /**
@@ -170,6 +181,8 @@ final class TrainingRun {
             if (evaluate) {
                 extra.put("heldout_accuracy", run.heldOutAccuracy());
             }
+            NativeMemory.residentBytes().ifPresent(b -> extra.put("resident_mb", Math.round(b / 1e6)));
+            NativeMemory.peakResidentBytes().ifPresent(b -> extra.put("peak_resident_mb", Math.round(b / 1e6)));
             log.write(MetricsLog.line(m, extra));
             if (checkpointEvery > 0 && (done % checkpointEvery == 0 || done == run.steps)) {
                 checkpoints.save(done, run.policy, run.learner, run.modelDir, maxShardBytes);

@@ -2,6 +2,7 @@ package ai.eapo.training;
 
 import ai.eapo.data.ProblemSet;
 import ai.eapo.model.Generator;
+import ai.eapo.model.NativeMemory;
 import ai.eapo.model.PolicyModel;
 import ai.eapo.model.SamplingParams;
 import ai.eapo.verify.MathVerifier;
@@ -32,6 +33,7 @@ public final class HeldOutEvaluation {
         for (int i = 0; i < problems.size(); i++) {
             correct += verifier.verify(prompts.decode(out.get(i).tokens()), problems.get(i).answer()).reward();
         }
+        NativeMemory.afterWork();
         return correct / problems.size();
     }
 }

@@ -4,6 +4,7 @@ import ai.eapo.algorithm.AdaptiveKl;
 import ai.eapo.algorithm.HyperParameters;
 import ai.eapo.algorithm.LossOptions;
 import ai.eapo.algorithm.QuestionCurriculum;
+import ai.eapo.model.NativeMemory;
 import ai.eapo.model.PolicyModel;
 
 import java.util.ArrayList;
@@ -28,14 +29,14 @@ public final class LearnerStep implements AutoCloseable {
     private Knobs knobs;
     private HyperParameters hyper;
 
-    public LearnerStep(PolicyModel policy, HyperParameters hyper, Knobs knobs, int microBatchSize,
+    public LearnerStep(PolicyModel policy, HyperParameters hyper, Knobs knobs, MicroBatching microBatching,
                        float logProbTemperature) {
-        this(policy, null, hyper, knobs, microBatchSize, logProbTemperature);
+        this(policy, null, hyper, knobs, microBatching, logProbTemperature);
     }
 
     /** {@code reference}: the frozen π_ref of the KL penalty; required when {@link HyperParameters#needsReference()}. */
-    public LearnerStep(PolicyModel policy, PolicyModel reference, HyperParameters hyper, Knobs knobs, int microBatchSize,
-                       float logProbTemperature) {
+    public LearnerStep(PolicyModel policy, PolicyModel reference, HyperParameters hyper, Knobs knobs,
+                       MicroBatching microBatching, float logProbTemperature) {
         if (hyper.needsReference() && reference == null) {
             throw new IllegalArgumentException("the KL penalty (" + LossOptions.KEY_KL_COEF + " > 0 or "
                     + AdaptiveKl.KEY_ENABLED + ") needs a reference model, and none was given");
@@ -44,8 +45,8 @@ public final class LearnerStep implements AutoCloseable {
         this.policy = policy;
         this.replay = hyper.strategies().exgrpo().enabled()
                 ? new ExperienceReplay(hyper.strategies().exgrpo(), logProbTemperature) : null;
-        this.optimizer = new AdamW(policy.parameters(), hyper.optimizer());
-        this.update = new PolicyUpdate(policy, reference, optimizer, hyper.loss(), microBatchSize,
+        this.optimizer = new AdamW(policy, hyper.optimizer());
+        this.update = new PolicyUpdate(policy, reference, optimizer, hyper.loss(), microBatching,
                 hyper.optimizer().miniBatches(), hyper.optimizer().epochs(), logProbTemperature);
         setKnobs(knobs);
     }
@@ -69,6 +70,7 @@ public final class LearnerStep implements AutoCloseable {
         if (replay != null) {
             replay.record(groups, step);
         }
+        NativeMemory.afterWork();
         return StepMetrics.of(step, knobs, hyper.schedule().ratioAt(step), klCoef, groups, report,
                 wallSeconds.getAsDouble(), replay == null ? null : replay.stats());
     }

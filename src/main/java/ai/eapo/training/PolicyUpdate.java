@@ -53,7 +53,7 @@ public final class PolicyUpdate {
     private final PolicyModel model;
     private final PolicyModel reference;
     private final AdamW optimizer;
-    private final int microBatchSize;
+    private final MicroBatching microBatching;
     private final int miniBatches;
     private final int epochs;
     private final float temperature;
@@ -64,16 +64,15 @@ public final class PolicyUpdate {
      * {@code epochs}: the optimizer steps per batch, as in {@link ai.eapo.algorithm.OptimizerOptions}.
      */
     public PolicyUpdate(PolicyModel model, PolicyModel reference, AdamW optimizer, LossOptions lossOptions,
-                        int microBatchSize, int miniBatches, int epochs, float temperature) {
-        if (microBatchSize < 1 || miniBatches < 1 || epochs < 1) {
-            throw new IllegalArgumentException("micro-batch size, mini-batches and epochs must be >= 1, got "
-                    + microBatchSize + ", " + miniBatches + ", " + epochs);
+                        MicroBatching microBatching, int miniBatches, int epochs, float temperature) {
+        if (miniBatches < 1 || epochs < 1) {
+            throw new IllegalArgumentException("mini-batches and epochs must be >= 1, got " + miniBatches + ", " + epochs);
         }
         this.model = model;
         this.reference = reference;
         this.optimizer = optimizer;
         this.lossOptions = lossOptions;
-        this.microBatchSize = microBatchSize;
+        this.microBatching = microBatching;
         this.miniBatches = miniBatches;
         this.epochs = epochs;
         this.temperature = temperature;
@@ -117,10 +116,10 @@ public final class PolicyUpdate {
         long tokens = batch.stream().mapToLong(t -> t.tokens().length).sum();
         double denominator = options.aggregation() == LossAggregation.TOKEN_MEAN ? tokens : batch.size();
         List<Function<NDManager, NDArray>> microBatches = new ArrayList<>();
-        for (int from = 0; from < batch.size(); from += microBatchSize) {
-            int to = Math.min(batch.size(), from + microBatchSize);
-            List<Trajectory> part = batch.subList(from, to);
-            List<float[]> partProximal = proximal == null ? null : proximal.subList(from, to);
+        int from = 0;
+        for (List<Trajectory> part : microBatching.split(batch, Trajectory::inputLength)) {
+            List<float[]> partProximal = proximal == null ? null : proximal.subList(from, from + part.size());
+            from += part.size();
             long partTokens = part.stream().mapToLong(t -> t.tokens().length).sum();
             microBatches.add(m -> {
                 PolicyLossInputs in = inputs(part, partProximal, version, m);
@@ -163,12 +162,12 @@ public final class PolicyUpdate {
     /** log π_prox of every response token under the weights at the start of the step, without a gradient. */
     private List<float[]> proximalLogProbs(List<Trajectory> batch) {
         List<float[]> out = new ArrayList<>(batch.size());
-        for (int from = 0; from < batch.size(); from += microBatchSize) {
-            List<Trajectory> part = batch.subList(from, Math.min(batch.size(), from + microBatchSize));
-            try (NDManager m = NDManager.newBaseManager(model.device())) {
+        for (List<Trajectory> part : microBatching.split(batch, Trajectory::inputLength)) {
+            try (NDManager m = NDManager.newBaseManager(model.device());
+                 PolicyModel frozen = model.inferenceView()) {
                 Padded padded = Padded.of(part);
-                float[] logProbs = model.tokenLogProbs(m.create(padded.ids, padded.shape), m.create(padded.targets,
-                        padded.shape), temperature).stopGradient().toFloatArray();
+                float[] logProbs = frozen.tokenLogProbs(m.create(padded.ids, padded.shape), m.create(padded.targets,
+                        padded.shape), temperature, microBatching.logitsChunk()).toFloatArray();
                 for (int r = 0; r < part.size(); r++) {
                     Trajectory t = part.get(r);
                     int at = r * padded.length + t.prompt().length - 1;
@@ -246,12 +245,12 @@ public final class PolicyUpdate {
         Shape shape = padded.shape;
         NDArray idArray = m.create(padded.ids, shape);
         NDArray targetArray = m.create(padded.targets, shape);
-        NDArray logProbs = model.tokenLogProbs(idArray, targetArray, temperature);
+        NDArray logProbs = model.tokenLogProbs(idArray, targetArray, temperature, microBatching.logitsChunk());
         NDArray proximalLogProbs = proximal == null ? logProbs : m.create(proximalValues, shape);
         NDArray behaviourLogProbs = NDArrays.where(m.create(current, shape).toType(DataType.BOOLEAN, false),
                 proximalLogProbs.stopGradient(), m.create(behaviour, shape));
         NDArray referenceLogProbs = reference == null ? null
-                : reference.tokenLogProbs(idArray, targetArray, temperature).stopGradient();
+                : reference.tokenLogProbs(idArray, targetArray, temperature, microBatching.logitsChunk()).stopGradient();
         return new PolicyLossInputs(logProbs, proximalLogProbs, behaviourLogProbs, m.create(resampled, shape),
                 m.create(advantages, new Shape(rows, 1)), m.create(mask, shape), referenceLogProbs,
                 anyReplayed ? m.create(replayed, shape) : null);

@@ -23,7 +23,8 @@ import java.util.function.Function;
 public final class SynchronousTrainer {
 
     /** Rollout and batching settings of the loop. */
-    public record Options(int maxNewTokens, SamplingParams sampling, int microBatchSize, int decodeBatchSize, long seed) {
+    public record Options(int maxNewTokens, SamplingParams sampling, MicroBatching microBatching, int decodeBatchSize,
+                          long seed) {
     }
 
     private final PolicyModel policy;
@@ -54,7 +55,7 @@ public final class SynchronousTrainer {
         this.prior = prior;
         this.verifier = verifier;
         this.options = options;
-        this.learner = new LearnerStep(policy, hyper, Knobs.initial(hyper, 0), options.microBatchSize(),
+        this.learner = new LearnerStep(policy, hyper, Knobs.initial(hyper, 0), options.microBatching(),
                 options.sampling().logProbTemperature());
     }
 
@@ -106,8 +107,9 @@ public final class SynchronousTrainer {
         }
         final float denominator = targets;
         List<Function<NDManager, NDArray>> microBatches = new ArrayList<>();
-        for (int from = 0; from < sequences.size(); from += options.microBatchSize()) {
-            int to = Math.min(sequences.size(), from + options.microBatchSize());
+        int microBatchSize = options.microBatching().responses();
+        for (int from = 0; from < sequences.size(); from += microBatchSize) {
+            int to = Math.min(sequences.size(), from + microBatchSize);
             List<long[]> part = sequences.subList(from, to);
             List<Integer> partPrompts = promptLengths.subList(from, to);
             microBatches.add(m -> {

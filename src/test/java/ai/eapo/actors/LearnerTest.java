@@ -1,5 +1,6 @@
 package ai.eapo.actors;
 
+import ai.eapo.training.MicroBatching;
 import ai.eapo.algorithm.HyperParameters;
 import ai.eapo.model.PolicyModel;
 import ai.eapo.training.Knobs;
@@ -42,7 +43,7 @@ class LearnerTest {
     void refusesBadKnobsAppliesGoodOnesFromTheNextStepAndPublishesEveryVersion() throws Exception {
         HyperParameters hyper = SamplerTest.hyper("eapo.algorithm { group-size = 2, experience.entropy-threshold = 1.0 }");
         try (PolicyModel model = SamplerTest.randomModel(7);
-             LearnerStep step = new LearnerStep(model, hyper, Knobs.initial(hyper, 1), 8, 1f)) {
+             LearnerStep step = new LearnerStep(model, hyper, Knobs.initial(hyper, 1), MicroBatching.ofResponses(8), 1f)) {
             TestProbe<WeightServer.Command> server = KIT.createTestProbe();
             TestProbe<PromptSource.Command> source = KIT.createTestProbe();
             PipelineTest.Recorder recorder = new PipelineTest.Recorder();

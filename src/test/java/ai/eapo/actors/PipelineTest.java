@@ -1,5 +1,6 @@
 package ai.eapo.actors;
 
+import ai.eapo.training.MicroBatching;
 import ai.djl.Device;
 import ai.eapo.algorithm.HyperParameters;
 import ai.eapo.data.ProblemSet;
@@ -48,7 +49,7 @@ class PipelineTest {
     static final SamplingParams SAMPLING = new SamplingParams(1, 1, 0);
     static final int MAX_NEW = 80;
     static final int DECODE_BATCH = 64;
-    static final int MICRO_BATCH = 32;
+    static final MicroBatching MICRO_BATCH = MicroBatching.ofResponses(32);
     static final long SEED = 11;
     static final List<ProblemSet.Problem> DATA = ProblemSet.read(Path.of("data/synthetic/train.jsonl"));
 

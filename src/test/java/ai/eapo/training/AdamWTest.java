@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.function.Function;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -60,7 +61,7 @@ class AdamWTest {
     @Test
     void supervisedStepsLearnTheSequences() {
         long[][] seqs = data();
-        try (PolicyModel model = tinyModel(); AdamW adam = new AdamW(model.parameters(), OPTIONS)) {
+        try (PolicyModel model = tinyModel(); AdamW adam = new AdamW(model, OPTIONS)) {
             double first = 0;
             double last = 0;
             for (int step = 0; step < 80; step++) {
@@ -80,7 +81,7 @@ class AdamWTest {
     void microBatchesAccumulateToTheWholeBatchGradient() {
         long[][] seqs = data();
         try (PolicyModel a = tinyModel(); PolicyModel b = tinyModel();
-             AdamW adamA = new AdamW(a.parameters(), OPTIONS); AdamW adamB = new AdamW(b.parameters(), OPTIONS)) {
+             AdamW adamA = new AdamW(a, OPTIONS); AdamW adamB = new AdamW(b, OPTIONS)) {
             for (int step = 0; step < 3; step++) {
                 AdamW.StepReport whole = adamA.step(List.of(microBatch(a, seqs, 0, 4)));
                 AdamW.StepReport split = adamB.step(List.of(microBatch(b, seqs, 0, 1), microBatch(b, seqs, 1, 3), microBatch(b, seqs, 3, 4)));
@@ -95,9 +96,30 @@ class AdamWTest {
     }
 
     @Test
+    void updatingAFewRowsAtATimeEqualsUpdatingWholeWeights() {
+        long[][] seqs = data();
+        try (PolicyModel a = tinyModel(); PolicyModel b = tinyModel();
+             AdamW whole = new AdamW(a, OPTIONS); AdamW sliced = new AdamW(b, OPTIONS, 40)) {
+            float[] initial = a.parameters().get("model.embed_tokens.weight").toFloatArray();
+            for (int step = 0; step < 3; step++) {
+                whole.step(List.of(microBatch(a, seqs, 0, 4)));
+                sliced.step(List.of(microBatch(b, seqs, 0, 4)));
+            }
+            for (Map.Entry<String, NDArray> e : a.parameters().entrySet()) {
+                assertArrayEquals(e.getValue().toFloatArray(), b.parameters().get(e.getKey()).toFloatArray(), 1e-7f,
+                        e.getKey());
+                assertArrayEquals(whole.secondMoments().get(e.getKey()).toFloatArray(),
+                        sliced.secondMoments().get(e.getKey()).toFloatArray(), 1e-9f, e.getKey() + " second moment");
+            }
+            float[] trained = a.parameters().get("model.embed_tokens.weight").toFloatArray();
+            assertTrue(!java.util.Arrays.equals(initial, trained), "the weights moved");
+        }
+    }
+
+    @Test
     void aNonFiniteLossSkipsTheStepAndLeavesWeightsUntouched() {
         long[][] seqs = data();
-        try (PolicyModel model = tinyModel(); AdamW adam = new AdamW(model.parameters(), OPTIONS)) {
+        try (PolicyModel model = tinyModel(); AdamW adam = new AdamW(model, OPTIONS)) {
             List<float[]> before = new ArrayList<>();
             model.parameters().values().forEach(p -> before.add(p.toFloatArray()));
             Function<NDManager, NDArray> poisoned = m -> microBatch(model, seqs, 0, 4).apply(m).mul(Float.NaN);
@@ -117,7 +139,7 @@ class AdamWTest {
     @Test
     void manyStepsLeaveNoArraysBehind() {
         long[][] seqs = data();
-        try (PolicyModel model = tinyModel(); AdamW adam = new AdamW(model.parameters(), OPTIONS)) {
+        try (PolicyModel model = tinyModel(); AdamW adam = new AdamW(model, OPTIONS)) {
             BaseNDManager owner = (BaseNDManager) model.parameters().values().iterator().next().getManager();
             adam.step(List.of(microBatch(model, seqs, 0, 4)));
             int before = owner.getManagedArrays().size();

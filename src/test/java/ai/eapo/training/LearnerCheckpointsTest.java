@@ -41,7 +41,7 @@ class LearnerCheckpointsTest {
             "eapo.algorithm { experience.initial-ratio = 0, optimizer.lr = 1e-3, group-size = 4 }")
             .withFallback(ConfigFactory.load());
     static final HyperParameters HYPER = HyperParameters.fromConfig(HYPER_CONFIG);
-    static final int MICRO_BATCH = 4;
+    static final MicroBatching MICRO_BATCH = MicroBatching.ofResponses(4);
     /** Optimizer steps before the checkpoint: more than one, so that the moments and the bias correction matter. */
     static final int STEPS_BEFORE_SAVE = 3;
     static final long ONE_SHARD = Long.MAX_VALUE;

@@ -28,7 +28,7 @@ class LearnerStepTest {
         HyperParameters eapo = HyperParameters.fromConfig(ConfigFactory.parseString(
                 "eapo.algorithm.experience.initial-ratio = 0.5").withFallback(LearnerCheckpointsTest.HYPER_CONFIG));
         try (PolicyModel policy = LearnerCheckpointsTest.base();
-             LearnerStep learner = new LearnerStep(policy, eapo, Knobs.initial(eapo, 0), 4, 1f)) {
+             LearnerStep learner = new LearnerStep(policy, eapo, Knobs.initial(eapo, 0), MicroBatching.ofResponses(4), 1f)) {
             assertEquals(0.3, learner.changed(Map.of("initial-ratio", "0.3")).initialRatio());
             assertEquals(0.0, learner.changed(Map.of("initial-ratio", "0")).initialRatio(), "an EAPO run may stop it");
         }

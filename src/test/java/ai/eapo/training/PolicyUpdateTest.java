@@ -29,13 +29,13 @@ class PolicyUpdateTest {
     void tokensOfTheWeightsBeingTrainedWeighExactlyOneAndStaleOnesTheirRatio() {
         // The behaviour log-probs (−4 to −5) are not the tiny model's: as stale tokens they get weights ≠ 1.
         try (PolicyModel policy = LearnerCheckpointsTest.base();
-             AdamW optimizer = new AdamW(policy.parameters(), LearnerCheckpointsTest.HYPER.optimizer())) {
+             AdamW optimizer = new AdamW(policy, LearnerCheckpointsTest.HYPER.optimizer())) {
             PolicyUpdate.Report current = update(policy, optimizer, 1, 1).step(batch(), 0, 0);
             assertEquals(1.0, current.meanIsWeight(), 0.0);
             assertEquals(0.0, current.kl(), 0.0, "nothing is stale");
         }
         try (PolicyModel policy = LearnerCheckpointsTest.base();
-             AdamW optimizer = new AdamW(policy.parameters(), LearnerCheckpointsTest.HYPER.optimizer())) {
+             AdamW optimizer = new AdamW(policy, LearnerCheckpointsTest.HYPER.optimizer())) {
             PolicyUpdate.Report stale = update(policy, optimizer, 1, 1).step(batch(), 0, 1);
             assertTrue(Math.abs(stale.meanIsWeight() - 1.0) > 0.01, "weight " + stale.meanIsWeight());
             assertTrue(stale.kl() > 0.01, "drift " + stale.kl());
@@ -46,14 +46,14 @@ class PolicyUpdateTest {
     void miniBatchesAndEpochsTakeOneOptimizerStepEachAndOnlyThenClip() {
         List<Trajectory> batch = batch();
         try (PolicyModel policy = LearnerCheckpointsTest.base();
-             AdamW optimizer = new AdamW(policy.parameters(),
+             AdamW optimizer = new AdamW(policy,
                      LearnerCheckpointsTest.HYPER.optimizer().withLearningRate(0.05))) {
             PolicyUpdate.Report once = update(policy, optimizer, 1, 1).step(batch, 0, 0);
             assertEquals(1, optimizer.steps());
             assertEquals(0.0, once.clipFraction(), 0.0, "one step per batch: the ratio is 1, nothing to clip");
         }
         try (PolicyModel policy = LearnerCheckpointsTest.base();
-             AdamW optimizer = new AdamW(policy.parameters(),
+             AdamW optimizer = new AdamW(policy,
                      LearnerCheckpointsTest.HYPER.optimizer().withLearningRate(0.05))) {
             PolicyUpdate.Report many = update(policy, optimizer, 2, 2).step(batch, 0, 0);
             assertEquals(4, optimizer.steps(), "2 mini-batches x 2 epochs");

@@ -25,7 +25,7 @@ class SynchronousTrainerTest {
 
     static final Path TOKENIZER = Path.of("data/synthetic/tokenizer");
     static final SynchronousTrainer.Options OPTIONS =
-            new SynchronousTrainer.Options(4, new SamplingParams(1.0, 1.0, 0), 64, 64, 1);
+            new SynchronousTrainer.Options(4, new SamplingParams(1.0, 1.0, 0), MicroBatching.ofResponses(64), 64, 1);
 
     static Config config(String overrides) {
         return ConfigFactory.parseString(overrides).withFallback(ConfigFactory.load());
@@ -76,7 +76,7 @@ class SynchronousTrainerTest {
                 "eapo.algorithm { experience.initial-ratio = 0, optimizer.lr = 1e-4 }"));
         List<ProblemSet.Problem> data = ProblemSet.read(Path.of("data/synthetic/train.jsonl"));
         List<ProblemSet.Problem> heldOut = ProblemSet.read(Path.of("data/synthetic/test.jsonl")).subList(0, 200);
-        SynchronousTrainer.Options options = new SynchronousTrainer.Options(80, new SamplingParams(1.0, 1.0, 0), 32, 64, 0);
+        SynchronousTrainer.Options options = new SynchronousTrainer.Options(80, new SamplingParams(1.0, 1.0, 0), MicroBatching.ofResponses(32), 64, 0);
         try (PolicyModel policy = ai.eapo.model.Checkpoint.load(base, Device.cpu());
              PolicyTokenizer tokenizer = PolicyTokenizer.load(base, policy.config())) {
             SynchronousTrainer trainer = new SynchronousTrainer(policy, new TaskPrompts(tokenizer, "{prompt}\n"), null,

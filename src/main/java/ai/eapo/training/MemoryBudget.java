@@ -1,0 +1,173 @@
+package ai.eapo.training;
+
+import ai.eapo.model.ModelConfig;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * What a node's configuration needs in memory, computed from the model shapes and the settings before any work:
+ * every weight copy (the learner's weights, gradients and AdamW moments, a frozen reference, each sampler
+ * replica, the prior), the KV caches at the configured batch and length, the learner's activations and logits
+ * for one micro-batch, and the process's fixed overhead. Everything is fp32 (4 bytes), as the model computes.
+ *
+ * <p>The learner's activations per token are counted from what {@code PolicyModel}'s forward pass keeps for
+ * the backward pass, per layer: the residual stream and both RMSNorms' outputs (6·hidden), the rotated and
+ * reshaped queries and keys and the values (4·q + 4·kv, and 2·q + 2·kv more with q/k norms), the attention
+ * probabilities (heads · length), and the SwiGLU's gate, sigmoid, SiLU, up and product (5·intermediate); then
+ * the log-softmax output (vocab) per position. On top of one micro-batch of those, the backward pass holds
+ * about one layer's worth of gradients, and the chunked log-softmax a few [rows, chunk, vocab] temporaries.
+ */
+public record MemoryBudget(List<Item> items) {
+
+    /** fp32. */
+    static final long FLOAT_BYTES = 4;
+    /** Copies of [rows, chunk, vocab] alive at once in a logits chunk: the logits, scaled, the log-softmax. */
+    static final int LOGITS_CHUNK_COPIES = 3;
+
+    /**
+     * One line of the budget: which role holds it, what it is, how many bytes, and whether it lives with the
+     * tensors on the device (false: in host memory whatever the device, like the JVM's own and the Java heap).
+     */
+    public record Item(String role, String what, long bytes, boolean onDevice) {
+        Item(String role, String what, long bytes) {
+            this(role, what, bytes, true);
+        }
+    }
+
+    /**
+     * The sizes a budget depends on. {@code policy} may be null on a node that neither learns nor samples, and
+     * {@code prior} when this node holds no prior; {@code longestPrompt} is
+     * the longest prompt in tokens; {@code samplers} counts replicas in this JVM (0 without the sampler role).
+     */
+    public record Settings(ModelConfig policy, ModelConfig prior, boolean learner, boolean reference, int samplers,
+                           int decodeBatch, int longestPrompt, int maxNewTokens, int sequencesInFlight,
+                           MicroBatching microBatching, boolean evaluates, boolean remoteSamplers,
+                           long runtimeOverhead) {
+    }
+
+    public MemoryBudget {
+        items = Collections.unmodifiableList(new ArrayList<>(items));
+    }
+
+    /** The budget of {@code s}. */
+    public static MemoryBudget of(Settings s) {
+        List<Item> items = new ArrayList<>();
+        items.add(new Item("process", "JVM, libtorch, tokenizer (eapo.memory.runtime-overhead)", s.runtimeOverhead(),
+                false));
+        long policyWeights = s.policy() == null ? 0 : weightBytes(s.policy());
+        int sequence = s.longestPrompt() + s.maxNewTokens();
+        if (s.learner()) {
+            items.add(new Item("learner", "weights", policyWeights));
+            items.add(new Item("learner", "gradients", policyWeights));
+            items.add(new Item("learner", "AdamW moments (2)", 2 * policyWeights));
+            if (s.reference()) {
+                items.add(new Item("learner", "frozen KL reference", policyWeights));
+            }
+            long tokens = learnerTokens(s.microBatching(), sequence);
+            items.add(new Item("learner", String.format(Locale.ROOT, "activations of a micro-batch (%,d tokens)", tokens),
+                    tokens * activationBytesPerToken(s.policy(), sequence)
+                            + tokens * layerActivationBytesPerToken(s.policy(), sequence)));
+            items.add(new Item("learner", "logits chunks", logitsChunkBytes(s.policy(), s.microBatching(), sequence)));
+            if (s.evaluates()) {
+                items.add(new Item("learner", "held-out evaluation KV cache", kvCacheBytes(s.policy(), s.decodeBatch(),
+                        sequence)));
+            }
+            if (s.remoteSamplers()) {
+                items.add(new Item("learner", "weight bytes served to other nodes (Java heap)", policyWeights, false));
+            }
+        }
+        for (int i = 0; i < s.samplers(); i++) {
+            String role = "sampler " + i;
+            items.add(new Item(role, "policy replica", policyWeights));
+            items.add(new Item(role, "KV cache", kvCacheBytes(s.policy(), s.decodeBatch(), sequence)));
+        }
+        if (s.prior() != null) {
+            items.add(new Item("prior", "weights", weightBytes(s.prior())));
+            items.add(new Item("prior", "KV cache of consulting sequences",
+                    kvCacheBytes(s.prior(), s.sequencesInFlight() * Math.max(1, s.samplers()), sequence)));
+        }
+        return new MemoryBudget(items);
+    }
+
+    public long total() {
+        return items.stream().mapToLong(Item::bytes).sum();
+    }
+
+    /** The items that live with the tensors: on a GPU node, what the device's memory must hold. */
+    public long deviceTotal() {
+        return items.stream().filter(Item::onDevice).mapToLong(Item::bytes).sum();
+    }
+
+    /** The budget as a table: one line per item, then the total. */
+    public String render() {
+        StringBuilder out = new StringBuilder();
+        for (Item item : items) {
+            out.append(String.format(Locale.ROOT, "  %-10s %-58s %10s%s%n", item.role(), item.what(), gib(item.bytes()),
+                    item.onDevice() ? "" : "  (host)"));
+        }
+        out.append(String.format(Locale.ROOT, "  %-10s %-58s %10s%n", "total", "", gib(total())));
+        return out.toString();
+    }
+
+    /** {@code bytes} in GiB with two decimals. */
+    public static String gib(long bytes) {
+        return String.format(Locale.ROOT, "%.2f GiB", bytes / (double) (1L << 30));
+    }
+
+    /** fp32 bytes of every tensor of a checkpoint of {@code config}. */
+    public static long weightBytes(ModelConfig config) {
+        return config.parameterCount() * FLOAT_BYTES;
+    }
+
+    /**
+     * Keys and values of {@code rows} sequences of up to {@code sequence} tokens: the cache is allocated in
+     * powers of two from 64 positions (DecodeBatch), so its length is the power of two above the sequence.
+     */
+    public static long kvCacheBytes(ModelConfig c, long rows, int sequence) {
+        long capacity = cacheCapacity(sequence + 1L);
+        return rows * capacity * c.numLayers() * 2L * c.numKvHeads() * c.headDim() * FLOAT_BYTES;
+    }
+
+    /** DecodeBatch's capacity for {@code needed} positions: 64 doubled until it fits. */
+    static long cacheCapacity(long needed) {
+        long capacity = 64;
+        while (capacity < needed) {
+            capacity *= 2;
+        }
+        return capacity;
+    }
+
+    /** Padded tokens of the largest micro-batch: as many whole sequences as fit the token budget and the row limit. */
+    static long learnerTokens(MicroBatching m, int sequence) {
+        long rows = Math.max(1, Math.min(m.responses(), m.tokens() / sequence));
+        return rows * sequence;
+    }
+
+    /** Bytes the learner's forward pass keeps per token for the backward pass (see the class comment). */
+    public static long activationBytesPerToken(ModelConfig c, int sequence) {
+        return (c.numLayers() * layerFloats(c, sequence) + 2L * c.hiddenSize() + c.vocabSize()) * FLOAT_BYTES;
+    }
+
+    /** One layer's share per token, held again as gradients while the backward pass runs through that layer. */
+    static long layerActivationBytesPerToken(ModelConfig c, int sequence) {
+        return layerFloats(c, sequence) * FLOAT_BYTES;
+    }
+
+    private static long layerFloats(ModelConfig c, int sequence) {
+        long q = (long) c.numHeads() * c.headDim();
+        long kv = (long) c.numKvHeads() * c.headDim();
+        long norms = c.qkNorm() ? 2 * q + 2 * kv : 0;
+        return 6L * c.hiddenSize() + 4 * q + 4 * kv + norms + (long) c.numHeads() * sequence
+                + 5L * c.intermediateSize();
+    }
+
+    /** The [rows, chunk, vocab] temporaries of one logits chunk. */
+    static long logitsChunkBytes(ModelConfig c, MicroBatching m, int sequence) {
+        long rows = Math.max(1, Math.min(m.responses(), m.tokens() / sequence));
+        long chunk = Math.min(m.logitsChunk(), sequence);
+        return LOGITS_CHUNK_COPIES * rows * chunk * c.vocabSize() * FLOAT_BYTES;
+    }
+}

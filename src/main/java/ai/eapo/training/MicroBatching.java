@@ -1,0 +1,60 @@
+package ai.eapo.training;
+
+import com.typesafe.config.Config;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * How the learner splits a batch for its forward/backward passes, so that its memory is bounded by these
+ * limits and not by the number of responses in a step: a micro-batch takes consecutive responses while it has
+ * at most {@code responses} of them and at most {@code tokens} padded tokens (rows × the longest prompt +
+ * response); the vocabulary-wide log-softmax runs on {@code logitsChunk} positions at a time. Gradients
+ * accumulate over micro-batches, so the update does not depend on the split.
+ */
+public record MicroBatching(int responses, long tokens, int logitsChunk) {
+
+    public static final String KEY_RESPONSES = "eapo.rollout.micro-batch-size";
+    public static final String KEY_TOKENS = "eapo.memory.learner-micro-batch-tokens";
+    public static final String KEY_LOGITS_CHUNK = "eapo.memory.logits-chunk-positions";
+
+    public MicroBatching {
+        if (responses < 1 || tokens < 1 || logitsChunk < 1) {
+            throw new IllegalArgumentException("micro-batching needs responses, tokens and logits chunk >= 1, got "
+                    + responses + ", " + tokens + ", " + logitsChunk);
+        }
+    }
+
+    /** At most {@code responses} per micro-batch, without a token limit or logits chunks. */
+    public static MicroBatching ofResponses(int responses) {
+        return new MicroBatching(responses, Long.MAX_VALUE, Integer.MAX_VALUE);
+    }
+
+    public static MicroBatching fromConfig(Config config) {
+        return new MicroBatching(config.getInt(KEY_RESPONSES), config.getLong(KEY_TOKENS), config.getInt(KEY_LOGITS_CHUNK));
+    }
+
+    /**
+     * Contiguous micro-batches of {@code batch} whose inputs are {@code inputLength} tokens long each. A single
+     * input longer than the token limit forms a micro-batch of its own (start-up refuses such a configuration).
+     */
+    public <T> List<List<T>> split(List<T> batch, java.util.function.ToIntFunction<T> inputLength) {
+        List<List<T>> parts = new ArrayList<>();
+        int from = 0;
+        while (from < batch.size()) {
+            int to = from;
+            long longest = 0;
+            while (to < batch.size() && to - from < responses) {
+                long candidate = Math.max(longest, inputLength.applyAsInt(batch.get(to)));
+                if (to > from && candidate * (to - from + 1) > tokens) {
+                    break;
+                }
+                longest = candidate;
+                to++;
+            }
+            parts.add(batch.subList(from, to));
+            from = to;
+        }
+        return parts;
+    }
+}

@@ -1,0 +1,91 @@
+package ai.eapo.training;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.eapo.UserInputException;
+import ai.eapo.model.ModelConfig;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+/** The analytic budget against bytes computed by hand, for a tied GQA Qwen2 and an untied Qwen3 with q/k norms. */
+class MemoryBudgetTest {
+
+    private static final long MIB = 1L << 20;
+
+    /** The embedded tiny policy: Qwen2 (q/k/v biases), tied, 8 heads over 2 KV heads of 32, 4 layers. */
+    static ModelConfig tinyQwen2() {
+        return ModelConfig.qwen2(128, 256, 704, 4, 8, 2, true, List.of(0));
+    }
+
+    /** Qwen3 (q/k RMSNorm, no biases), untied, 4 heads of 32 over 2 KV heads, hidden 64 (≠ heads × head_dim), 3 layers. */
+    static ModelConfig smallQwen3() {
+        ObjectNode json = new ObjectMapper().createObjectNode();
+        json.put("model_type", "qwen3").put("vocab_size", 100).put("hidden_size", 64).put("intermediate_size", 160)
+                .put("num_hidden_layers", 3).put("num_attention_heads", 4).put("num_key_value_heads", 2)
+                .put("head_dim", 32).put("tie_word_embeddings", false).put("rms_norm_eps", 1e-6)
+                .put("rope_theta", 10000.0);
+        return ModelConfig.fromJson(json, "test qwen3");
+    }
+
+    @Test
+    void parameterCountsAreEveryTensorOfTheCheckpoint() {
+        // Per layer: norms 2·256 + q 256·256 + q bias 256 + k, v 2·(64·256 + 64) + o 256·256 + MLP 3·256·704
+        //          = 512 + 65,792 + 32,896 + 65,536 + 540,672 = 705,408; 4 layers + final norm 256 + tied embedding 128·256.
+        assertEquals(4 * 705_408L + 256 + 32_768, tinyQwen2().parameterCount());
+        // Per layer: norms 2·64 + q 128·64 + k, v 2·64·64 + q/k norms 2·32 + o 64·128 + MLP 3·64·160
+        //          = 128 + 8,192 + 8,192 + 64 + 8,192 + 30,720 = 55,488; 3 layers + final norm 64 + embedding and lm_head 2·100·64.
+        assertEquals(3 * 55_488L + 64 + 12_800, smallQwen3().parameterCount());
+    }
+
+    @Test
+    void tiedGqaQwen2WithEverythingOnOneNode() {
+        ModelConfig c = tinyQwen2();
+        MemoryBudget budget = MemoryBudget.of(new MemoryBudget.Settings(c, c, true, false, 1, 64, 20, 80, 128,
+                new MicroBatching(32, 4096, 64), true, false, 600 * MIB));
+        long w = 2_854_656L * 4;                       // fp32 weights: 11,418,624
+        // Sequence 20 + 80 = 100; 4096 / 100 = 40 rows, capped at 32: 3,200 tokens.
+        // Per layer and token: 6·256 + 4·256 + 4·64 + 8 heads·100 + 5·704 = 7,136 floats.
+        // Per token: 4 layers · 7,136 + 2·256 + vocab 128 = 29,184 floats = 116,736 bytes; plus one layer (28,544 bytes).
+        long activations = 3_200L * 116_736 + 3_200L * 28_544;
+        long logits = 3L * 32 * 64 * 128 * 4;          // 3 copies of [32 rows, 64 positions, 128] fp32
+        long kv = 64L * 128 * 4 * 2 * 2 * 32 * 4;      // 64 rows, capacity 128 (≥ 101), 4 layers, K and V, 2 heads of 32
+        long priorKv = 128L * 128 * 4 * 2 * 2 * 32 * 4; // 128 sequences in flight
+        long expected = 600 * MIB + 4 * w + activations + logits + kv /* evaluation */ + w + kv /* sampler */
+                + w + priorKv;
+        assertEquals(expected, budget.total());
+        assertEquals(1_232_807_936L, budget.total(), "the same sum, written out");
+        assertTrue(budget.render().contains("sampler 0"), budget.render());
+    }
+
+    @Test
+    void untiedQwen3WithReferenceAndTwoSamplers() {
+        ModelConfig c = smallQwen3();
+        MemoryBudget budget = MemoryBudget.of(new MemoryBudget.Settings(c, null, true, true, 2, 4, 10, 20, 6,
+                new MicroBatching(8, 100, 16), false, false, 0));
+        long w = 179_328L * 4;                         // 717,312
+        // Sequence 30; 100 / 30 = 3 rows: 90 tokens. Per layer and token: 6·64 + 4·128 + 4·64 + q/k norms (2·128 + 2·64)
+        // + 4 heads·30 + 5·160 = 2,456 floats; per token 3 · 2,456 + 2·64 + 100 = 7,596 floats = 30,384 bytes.
+        long activations = 90L * 30_384 + 90L * 2_456 * 4;
+        long logits = 3L * 3 * 16 * 100 * 4;
+        long kv = 4L * 64 * 3 * 2 * 2 * 32 * 4;        // 4 rows, capacity 64 (≥ 31), 3 layers, K and V, 2 heads of 32
+        assertEquals(5 * w + activations + logits + 2 * (w + kv), budget.total());
+        assertEquals(9_483_936L, budget.total(), "the same sum, written out");
+    }
+
+    @Test
+    void aBudgetOverTheLimitIsRefusedWithItsBreakdown() {
+        ModelConfig c = tinyQwen2();
+        MemoryBudget budget = MemoryBudget.of(new MemoryBudget.Settings(c, c, true, false, 1, 64, 20, 80, 128,
+                new MicroBatching(32, 4096, 64), true, false, 600 * MIB));
+        UserInputException e = assertThrows(UserInputException.class,
+                () -> new MemoryLimit(budget.total() - 1, "a test limit").requireFits(budget));
+        assertTrue(e.getMessage().contains("a test limit") && e.getMessage().contains("AdamW moments")
+                && e.getMessage().contains("eapo.memory.learner-micro-batch-tokens"), e.getMessage());
+        new MemoryLimit(budget.total(), "a test limit").requireFits(budget);
+    }
+}
