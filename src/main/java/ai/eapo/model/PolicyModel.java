@@ -252,6 +252,28 @@ public final class PolicyModel implements AutoCloseable {
         return chunks.size() == 1 ? chunks.head() : NDArrays.concat(chunks, 1);
     }
 
+    /**
+     * Hands {@code perChunk} the logits [B, c, vocab] of the positions of {@code ids} [B, L] from {@code from} on,
+     * {@code chunkPositions} at a time, each chunk freed after it: whole-sequence logits without ever holding
+     * [B, L, vocab]. Without gradients.
+     */
+    public void forEachLogitsChunk(NDArray ids, long from, int chunkPositions, java.util.function.Consumer<NDArray> perChunk) {
+        NDManager m = ids.getManager();
+        long length = ids.getShape().get(1);
+        try (PolicyModel frozen = inferenceView(); NDManager work = m.newSubManager()) {
+            work.tempAttachAll(ids);
+            NDArray hidden = frozen.forward(ids, work.arange(0, length, 1, DataType.FLOAT32).expandDims(0),
+                    new CausalAttention());
+            for (long start = from; start < length; start += chunkPositions) {
+                try (NDManager chunk = work.newSubManager()) {
+                    NDArray part = hidden.get(new NDIndex(":, {}:{}", start, Math.min(length, start + chunkPositions)));
+                    part.attach(chunk);
+                    perChunk.accept(frozen.lmHead(part));
+                }
+            }
+        }
+    }
+
     /** {@link #tokenLogProbs(NDArray, NDArray, float, int)} over all positions at once. */
     public NDArray tokenLogProbs(NDArray ids, NDArray targets, float temperature) {
         return tokenLogProbs(ids, targets, temperature, Integer.MAX_VALUE);

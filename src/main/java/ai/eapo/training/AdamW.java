@@ -7,6 +7,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.training.GradientCollector;
 import ai.eapo.algorithm.OptimizerOptions;
+import ai.eapo.model.NativeMemory;
 import ai.eapo.model.PolicyModel;
 
 import java.util.Collections;
@@ -42,7 +43,9 @@ public final class AdamW implements AutoCloseable {
     private long steps;
 
     /** Rows of a parameter updated at a time hold at most this many elements (64 MiB of fp32). */
-    static final long SLICE_ELEMENTS = 1L << 24;
+    public static final long SLICE_ELEMENTS = 1L << 24;
+    /** Slice-sized temporaries an update holds at once (see {@link #update}): for the memory budget. */
+    public static final int UPDATE_TEMPORARIES = 5;
 
     /** An optimizer of every weight of {@code model}. */
     public AdamW(PolicyModel model, OptimizerOptions options) {
@@ -142,6 +145,9 @@ public final class AdamW implements AutoCloseable {
                     lossSum += loss.getFloat();
                     collector.backward(loss);
                 }
+                // A micro-batch's activations are freed here; hand their pages back before the next one takes its own
+                // (with two arenas shared with the samplers, the next one rarely fits in the same places).
+                NativeMemory.afterWork();
             }
             double norm = globalGradientNorm(work);
             if (!Double.isFinite(norm) || !Double.isFinite(lossSum)) {
@@ -177,8 +183,9 @@ public final class AdamW implements AutoCloseable {
         for (NDArray p : parameters.values()) {
             try (NDManager m = work.newSubManager()) {
                 NDArray g = p.getGradient();
-                g.attach(m); // a view handle; the gradient storage stays with p, the square goes with m
-                sumSquares += g.square().sum().getFloat();
+                g.attach(m); // a view handle; the gradient storage stays with p
+                double norm = g.norm().getFloat(); // a reduction: no parameter-sized square
+                sumSquares += norm * norm;
             }
         }
         return Math.sqrt(sumSquares);

@@ -37,15 +37,20 @@ public final class ExperienceReplay {
 
     private final ReplayBuffer buffer;
     private final float temperature;
+    private final int logitsChunk;
     private boolean active;
     private int replayedLastStep;
 
-    /** {@code temperature}: the sampling temperature, under which trajectory entropies are measured. */
-    public ExperienceReplay(ReplayOptions options, float temperature) {
-        this(new ReplayBuffer(options), temperature, false);
+    /**
+     * {@code temperature}: the sampling temperature, under which trajectory entropies are measured, {@code
+     * logitsChunk} positions at a time.
+     */
+    public ExperienceReplay(ReplayOptions options, float temperature, int logitsChunk) {
+        this(new ReplayBuffer(options), temperature, logitsChunk, false);
     }
 
-    private ExperienceReplay(ReplayBuffer buffer, float temperature, boolean active) {
+    private ExperienceReplay(ReplayBuffer buffer, float temperature, int logitsChunk, boolean active) {
+        this.logitsChunk = logitsChunk;
         this.buffer = buffer;
         this.temperature = temperature;
         this.active = active;
@@ -136,12 +141,13 @@ public final class ExperienceReplay {
         long[] ids = new long[s.prompt().length + s.tokens().length - 1];
         System.arraycopy(s.prompt(), 0, ids, 0, s.prompt().length);
         System.arraycopy(s.tokens(), 0, ids, s.prompt().length, s.tokens().length - 1);
+        double[] sum = new double[1];
         try (NDManager m = NDManager.newBaseManager(policy.device())) {
-            NDArray logits = policy.logits(m.create(ids, new Shape(1, ids.length)));
             // Position prompt−1+i predicts response token i.
-            NDArray response = logits.get("0, " + (s.prompt().length - 1) + ":");
-            return SoftmaxEntropy.ofRows(response, temperature).mean().getFloat();
+            policy.forEachLogitsChunk(m.create(ids, new Shape(1, ids.length)), s.prompt().length - 1, logitsChunk,
+                    logits -> sum[0] += SoftmaxEntropy.ofRows(logits.squeeze(0), temperature).sum().getFloat());
         }
+        return sum[0] / s.tokens().length;
     }
 
     private static Completion asCompletion(ReplayBuffer.Stored s) {
@@ -161,6 +167,6 @@ public final class ExperienceReplay {
     /** The replay state saved by {@link #writeTo}, with this replay's options and temperature. */
     public ExperienceReplay readSaved(DataInputStream in) throws IOException {
         boolean active = in.readBoolean();
-        return new ExperienceReplay(ReplayBuffer.readFrom(in, buffer.options()), temperature, active);
+        return new ExperienceReplay(ReplayBuffer.readFrom(in, buffer.options()), temperature, logitsChunk, active);
     }
 }

@@ -44,7 +44,7 @@ public final class LearnerStep implements AutoCloseable {
         this.base = hyper;
         this.policy = policy;
         this.replay = hyper.strategies().exgrpo().enabled()
-                ? new ExperienceReplay(hyper.strategies().exgrpo(), logProbTemperature) : null;
+                ? new ExperienceReplay(hyper.strategies().exgrpo(), logProbTemperature, microBatching.logitsChunk()) : null;
         this.optimizer = new AdamW(policy, hyper.optimizer());
         this.update = new PolicyUpdate(policy, reference, optimizer, hyper.loss(), microBatching,
                 hyper.optimizer().miniBatches(), hyper.optimizer().epochs(), logProbTemperature);

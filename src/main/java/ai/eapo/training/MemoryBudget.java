@@ -18,7 +18,8 @@ import java.util.Locale;
  * reshaped queries and keys and the values (4·q + 4·kv, and 2·q + 2·kv more with q/k norms), the attention
  * probabilities (heads · length), and the SwiGLU's gate, sigmoid, SiLU, up and product (5·intermediate); then
  * the log-softmax output (vocab) per position. On top of one micro-batch of those, the backward pass holds
- * about one layer's worth of gradients, and the chunked log-softmax a few [rows, chunk, vocab] temporaries.
+ * about one layer's worth of gradients and two gradients of the largest weight, the chunked log-softmax a few
+ * [rows, chunk, vocab] temporaries, and AdamW's update a few copies of one slice of a weight.
  */
 public record MemoryBudget(List<Item> items) {
 
@@ -26,6 +27,11 @@ public record MemoryBudget(List<Item> items) {
     static final long FLOAT_BYTES = 4;
     /** Copies of [rows, chunk, vocab] alive at once in a logits chunk: the logits, scaled, the log-softmax. */
     static final int LOGITS_CHUNK_COPIES = 3;
+    /**
+     * Weight-sized gradients the backward pass holds at once besides the accumulated ones: the one a chunk of the
+     * lm_head (or the embedding) computes and the one it is added to. Measured at 0.5B: the [151,936, 896] ones.
+     */
+    static final int BACKWARD_LARGEST_WEIGHT_COPIES = 2;
 
     /**
      * One line of the budget: which role holds it, what it is, how many bytes, and whether it lives with the
@@ -71,6 +77,11 @@ public record MemoryBudget(List<Item> items) {
                     tokens * activationBytesPerToken(s.policy(), sequence)
                             + tokens * layerActivationBytesPerToken(s.policy(), sequence)));
             items.add(new Item("learner", "logits chunks", logitsChunkBytes(s.policy(), s.microBatching(), sequence)));
+            long largest = largestWeightElements(s.policy());
+            items.add(new Item("learner", "backward: gradients of the largest weight in flight (2)",
+                    BACKWARD_LARGEST_WEIGHT_COPIES * largest * FLOAT_BYTES));
+            items.add(new Item("learner", "optimizer update of one slice", (long) AdamW.UPDATE_TEMPORARIES
+                    * Math.min(largest, AdamW.SLICE_ELEMENTS) * FLOAT_BYTES));
             if (s.evaluates()) {
                 items.add(new Item("learner", "held-out evaluation KV cache", kvCacheBytes(s.policy(), s.decodeBatch(),
                         sequence)));
@@ -131,6 +142,12 @@ public record MemoryBudget(List<Item> items) {
         return rows * capacity * c.numLayers() * 2L * c.numKvHeads() * c.headDim() * FLOAT_BYTES;
     }
 
+    /** Elements of the checkpoint's largest tensor (the embedding or lm_head in every model we train). */
+    static long largestWeightElements(ModelConfig c) {
+        return ai.eapo.model.PolicyModel.expectedShapes(c).values().stream().mapToLong(ai.djl.ndarray.types.Shape::size)
+                .max().orElse(0);
+    }
+
     /** DecodeBatch's capacity for {@code needed} positions: 64 doubled until it fits. */
     static long cacheCapacity(long needed) {
         long capacity = 64;
@@ -140,10 +157,12 @@ public record MemoryBudget(List<Item> items) {
         return capacity;
     }
 
-    /** Padded tokens of the largest micro-batch: as many whole sequences as fit the token budget and the row limit. */
+    /**
+     * Padded tokens of the largest micro-batch: the token budget itself (rows of shorter sequences fill it), or
+     * all the rows it may take at the longest sequence when that is less.
+     */
     static long learnerTokens(MicroBatching m, int sequence) {
-        long rows = Math.max(1, Math.min(m.responses(), m.tokens() / sequence));
-        return rows * sequence;
+        return Math.max(sequence, Math.min(m.tokens(), (long) m.responses() * sequence));
     }
 
     /** Bytes the learner's forward pass keeps per token for the backward pass (see the class comment). */
@@ -164,10 +183,12 @@ public record MemoryBudget(List<Item> items) {
                 + 5L * c.intermediateSize();
     }
 
-    /** The [rows, chunk, vocab] temporaries of one logits chunk. */
+    /**
+     * The [rows, c, vocab] temporaries of one logits chunk: rows × c is at most rows × the chunk and at most the
+     * micro-batch's tokens (c is no longer than a row).
+     */
     static long logitsChunkBytes(ModelConfig c, MicroBatching m, int sequence) {
-        long rows = Math.max(1, Math.min(m.responses(), m.tokens() / sequence));
-        long chunk = Math.min(m.logitsChunk(), sequence);
-        return LOGITS_CHUNK_COPIES * rows * chunk * c.vocabSize() * FLOAT_BYTES;
+        long positions = Math.min((long) m.responses() * Math.min(m.logitsChunk(), sequence), learnerTokens(m, sequence));
+        return LOGITS_CHUNK_COPIES * positions * c.vocabSize() * FLOAT_BYTES;
     }
 }

@@ -41,7 +41,7 @@ class ExperienceReplayTest {
 
     @Test
     void anExperientialGroupIsCompletedByTheStoredTrajectoryWithThePenaltyItWasGenerated() {
-        ExperienceReplay replay = new ExperienceReplay(START_AT_ONCE, 1f);
+        ExperienceReplay replay = new ExperienceReplay(START_AT_ONCE, 1f, 3);
         // Step 1: slot 0 alone is correct, and ran into the overlong ramp.
         ScoredGroup first = ScoredGroup.of(1, 0, PROBLEM, PROMPT, responses(G), new double[] {1, 0, 0, 0},
                 new double[] {-0.5, 0, 0, 0}, NO_NORM);
@@ -78,5 +78,21 @@ class ExperienceReplayTest {
         assertEquals(7 * 2, metrics.tokens());
         assertEquals(2, metrics.groups());
         assertEquals(0, metrics.uniformGroups());
+    }
+
+    @Test
+    void aTrajectorysMeanEntropyIsTheSameInChunksOfAnySize() {
+        long[] tokens = {20, 31, 42, 53, 64, 75, 9};
+        ReplayBuffer.Stored stored = new ReplayBuffer.Stored(PROMPT, tokens, new float[tokens.length], 0, 0);
+        try (PolicyModel policy = LearnerCheckpointsTest.base();
+             ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+            long[] ids = {11, 12, 13, 20, 31, 42, 53, 64, 75};
+            ai.djl.ndarray.NDArray logits = policy.logits(m.create(ids, new ai.djl.ndarray.types.Shape(1, ids.length)));
+            double direct = ai.eapo.algorithm.SoftmaxEntropy.ofRows(logits.get("0, 2:"), 0.8f).mean().getFloat();
+            for (int chunk : new int[]{1, 3, 64}) {
+                assertEquals(direct, new ExperienceReplay(START_AT_ONCE, 0.8f, chunk).meanEntropy(policy, stored), 1e-5,
+                        "chunk " + chunk);
+            }
+        }
     }
 }

@@ -48,17 +48,20 @@ class MemoryBudgetTest {
         MemoryBudget budget = MemoryBudget.of(new MemoryBudget.Settings(c, c, true, false, 1, 64, 20, 80, 128,
                 new MicroBatching(32, 4096, 64), true, false, 600 * MIB));
         long w = 2_854_656L * 4;                       // fp32 weights: 11,418,624
-        // Sequence 20 + 80 = 100; 4096 / 100 = 40 rows, capped at 32: 3,200 tokens.
+        // Sequence 20 + 80 = 100; at most 32 rows of it: 3,200 tokens (under the 4,096 budget).
         // Per layer and token: 6·256 + 4·256 + 4·64 + 8 heads·100 + 5·704 = 7,136 floats.
         // Per token: 4 layers · 7,136 + 2·256 + vocab 128 = 29,184 floats = 116,736 bytes; plus one layer (28,544 bytes).
         long activations = 3_200L * 116_736 + 3_200L * 28_544;
         long logits = 3L * 32 * 64 * 128 * 4;          // 3 copies of [32 rows, 64 positions, 128] fp32
         long kv = 64L * 128 * 4 * 2 * 2 * 32 * 4;      // 64 rows, capacity 128 (≥ 101), 4 layers, K and V, 2 heads of 32
         long priorKv = 128L * 128 * 4 * 2 * 2 * 32 * 4; // 128 sequences in flight
-        long expected = 600 * MIB + 4 * w + activations + logits + kv /* evaluation */ + w + kv /* sampler */
-                + w + priorKv;
+        long largest = 704L * 256;                     // an MLP matrix: larger than the 128 × 256 embedding here
+        long backward = 2 * largest * 4;               // two gradients of the largest weight
+        long optimizer = 5 * largest * 4;              // five copies of a slice: the whole weight fits one
+        long expected = 600 * MIB + 4 * w + activations + logits + backward + optimizer + kv /* evaluation */
+                + w + kv /* sampler */ + w + priorKv;
         assertEquals(expected, budget.total());
-        assertEquals(1_232_807_936L, budget.total(), "the same sum, written out");
+        assertEquals(1_237_854_208L, budget.total(), "the same sum, written out");
         assertTrue(budget.render().contains("sampler 0"), budget.render());
     }
 
@@ -68,13 +71,16 @@ class MemoryBudgetTest {
         MemoryBudget budget = MemoryBudget.of(new MemoryBudget.Settings(c, null, true, true, 2, 4, 10, 20, 6,
                 new MicroBatching(8, 100, 16), false, false, 0));
         long w = 179_328L * 4;                         // 717,312
-        // Sequence 30; 100 / 30 = 3 rows: 90 tokens. Per layer and token: 6·64 + 4·128 + 4·64 + q/k norms (2·128 + 2·64)
+        // Sequence 30; the budget of 100 tokens (8 rows of 30 would be more). Per layer and token: 6·64 + 4·128 + 4·64 + q/k norms (2·128 + 2·64)
         // + 4 heads·30 + 5·160 = 2,456 floats; per token 3 · 2,456 + 2·64 + 100 = 7,596 floats = 30,384 bytes.
-        long activations = 90L * 30_384 + 90L * 2_456 * 4;
-        long logits = 3L * 3 * 16 * 100 * 4;
+        long activations = 100L * 30_384 + 100L * 2_456 * 4;
+        long logits = 3L * 100 * 100 * 4;               // 8 rows × 16 positions > the 100 tokens of a micro-batch
         long kv = 4L * 64 * 3 * 2 * 2 * 32 * 4;        // 4 rows, capacity 64 (≥ 31), 3 layers, K and V, 2 heads of 32
-        assertEquals(5 * w + activations + logits + 2 * (w + kv), budget.total());
-        assertEquals(9_483_936L, budget.total(), "the same sum, written out");
+        long largest = 160L * 64;                      // the MLP's matrices outgrow the 100 × 64 embedding here
+        long backwardAndOptimizer = 2 * largest * 4 + 5 * largest * 4;
+        assertEquals(5 * w + activations + logits + backwardAndOptimizer + 2 * (w + kv), budget.total());
+        assertEquals(10_235_136L, budget.total(), "the same sum, written out");
+        assertEquals(budget.total(), budget.deviceTotal(), "no host-only items without overhead or remote samplers");
     }
 
     @Test
