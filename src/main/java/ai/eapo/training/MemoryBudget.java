@@ -25,6 +25,7 @@ public record MemoryBudget(List<Item> items) {
 
     /** fp32. */
     static final long FLOAT_BYTES = 4;
+    static final String SERVED_WEIGHTS = "weight bytes served to other nodes (Java heap)";
     /** Copies of [rows, chunk, vocab] alive at once in a logits chunk: the logits, scaled, the log-softmax. */
     static final int LOGITS_CHUNK_COPIES = 3;
     /**
@@ -87,7 +88,7 @@ public record MemoryBudget(List<Item> items) {
                         sequence)));
             }
             if (s.remoteSamplers()) {
-                items.add(new Item("learner", "weight bytes served to other nodes (Java heap)", policyWeights, false));
+                items.add(new Item("learner", SERVED_WEIGHTS, policyWeights, false));
             }
         }
         for (int i = 0; i < s.samplers(); i++) {
@@ -105,6 +106,11 @@ public record MemoryBudget(List<Item> items) {
 
     public long total() {
         return items.stream().mapToLong(Item::bytes).sum();
+    }
+
+    /** The items that live in the Java heap (weight bytes served to samplers on other nodes), which -Xmx bounds. */
+    public long heapTotal() {
+        return items.stream().filter(i -> i.what().equals(SERVED_WEIGHTS)).mapToLong(Item::bytes).sum();
     }
 
     /** The items that live with the tensors: on a GPU node, what the device's memory must hold. */

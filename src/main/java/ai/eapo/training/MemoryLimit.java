@@ -57,6 +57,13 @@ public record MemoryLimit(long bytes, String source, boolean device) {
      * @throws UserInputException with the breakdown
      */
     public void requireFits(MemoryBudget budget) {
+        long heap = Runtime.getRuntime().maxMemory();
+        if (budget.heapTotal() > heap) {
+            throw new UserInputException(String.format(Locale.ROOT, "this learner serves weight versions of %s to "
+                            + "samplers on other nodes from the Java heap, which -Xmx limits to %s; nothing was loaded. "
+                            + "Start it with e.g. java -Xmx%dg -jar eapo-node.jar ...", MemoryBudget.gib(budget.heapTotal()),
+                    MemoryBudget.gib(heap), (budget.heapTotal() >> 30) + 2));
+        }
         if (!fits(budget)) {
             throw new UserInputException(String.format(Locale.ROOT, "this configuration needs %s of %s memory, more "
                             + "than %s = %s; nothing was loaded. The budget:%n%s"

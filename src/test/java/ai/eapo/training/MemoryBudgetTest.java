@@ -94,4 +94,16 @@ class MemoryBudgetTest {
                 && e.getMessage().contains("eapo.memory.learner-micro-batch-tokens"), e.getMessage());
         new MemoryLimit(budget.total(), "a test limit").requireFits(budget);
     }
+
+    @Test
+    void aLearnerWhoseServedWeightsExceedTheJavaHeapIsRefusedNamingXmx() {
+        // 2.8B parameters: 11 GB of fp32 bytes for samplers on other nodes, far above any test JVM's -Xmx.
+        ModelConfig big = ModelConfig.qwen2(1000, 4096, 11008, 16, 32, 8, true, List.of(0));
+        MemoryBudget budget = MemoryBudget.of(new MemoryBudget.Settings(big, null, true, false, 0, 8, 10, 10, 8,
+                new MicroBatching(1, 100, 8), false, true, 0));
+        assertTrue(budget.heapTotal() > Runtime.getRuntime().maxMemory());
+        UserInputException e = assertThrows(UserInputException.class,
+                () -> new MemoryLimit(Long.MAX_VALUE, "no limit").requireFits(budget));
+        assertTrue(e.getMessage().contains("-Xmx"), e.getMessage());
+    }
 }
