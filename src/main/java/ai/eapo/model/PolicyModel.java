@@ -144,7 +144,8 @@ public final class PolicyModel implements AutoCloseable {
      * the view frees only its handles.
      */
     public PolicyModel inferenceView() {
-        NDManager viewManager = manager.newSubManager();
+        // Its own manager, like a copy's: a published version's views are not the model's arrays.
+        NDManager viewManager = NDManager.newBaseManager(device());
         Map<String, NDArray> views = new LinkedHashMap<>();
         weights.forEach((name, w) -> {
             NDArray view = w.stopGradient();
