@@ -229,7 +229,7 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
         }
         try {
             bytes = WeightBytes.of(snapshot);
-        } catch (IllegalStateException movedOn) {
+        } catch (WeightBytes.Unreadable movedOn) {
             return false;
         }
         announce();

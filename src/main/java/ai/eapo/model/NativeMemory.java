@@ -27,6 +27,7 @@ public final class NativeMemory {
     private static final int M_MMAP_THRESHOLD = -3;
     private static final int M_ARENA_MAX = -8;
     private static final Path STATUS = Path.of("/proc/self/status");
+    private static final Path MEMINFO = Path.of("/proc/meminfo");
 
     /** {@code eapo.memory.allocator}: arenas (0 = glibc's default), mmap and trim thresholds in bytes, trimming. */
     public record Allocator(int arenaMax, long mmapThreshold, long trimThreshold, boolean trimAfterWork) {
@@ -80,31 +81,23 @@ public final class NativeMemory {
 
     /** Resident set size of this process, in bytes (empty where /proc is not available). */
     public static OptionalLong residentBytes() {
-        return statusField("VmRSS:");
+        return kilobyteField(STATUS, "VmRSS:");
     }
 
     /** The highest resident set size of this process so far, in bytes (empty where /proc is not available). */
     public static OptionalLong peakResidentBytes() {
-        return statusField("VmHWM:");
+        return kilobyteField(STATUS, "VmHWM:");
     }
 
     /** Physical memory of this machine, in bytes (empty where /proc is not available). */
     public static OptionalLong machineBytes() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
-                if (line.startsWith("MemTotal:")) {
-                    return OptionalLong.of(kilobytes(line));
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            return OptionalLong.empty();
-        }
-        return OptionalLong.empty();
+        return kilobyteField(MEMINFO, "MemTotal:");
     }
 
-    private static OptionalLong statusField(String field) {
+    /** The value of the line of {@code file} that starts with {@code field}, a size in kB, in bytes. */
+    private static OptionalLong kilobyteField(Path file, String field) {
         try {
-            for (String line : Files.readAllLines(STATUS)) {
+            for (String line : Files.readAllLines(file)) {
                 if (line.startsWith(field)) {
                     return OptionalLong.of(kilobytes(line));
                 }

@@ -224,10 +224,14 @@ public final class PolicyModel implements AutoCloseable {
      * Padding after a sequence's end never influences its real positions (attention is causal).
      */
     public NDArray logits(NDArray ids) {
-        NDManager m = ids.getManager();
+        return lmHead(hiddenStates(ids));
+    }
+
+    /** Final hidden states [B, L, hidden] of right-padded sequences {@code ids} [B, L], in {@code ids}' manager. */
+    private NDArray hiddenStates(NDArray ids) {
         long length = ids.getShape().get(1);
-        NDArray positions = m.arange(0, length, 1, DataType.FLOAT32).expandDims(0);
-        return lmHead(forward(ids, positions, new CausalAttention()));
+        NDArray positions = ids.getManager().arange(0, length, 1, DataType.FLOAT32).expandDims(0);
+        return forward(ids, positions, new CausalAttention());
     }
 
     /**
@@ -240,10 +244,8 @@ public final class PolicyModel implements AutoCloseable {
         if (chunkPositions < 1) {
             throw new IllegalArgumentException("chunk of positions must be >= 1, got " + chunkPositions);
         }
-        NDManager m = ids.getManager();
         long length = ids.getShape().get(1);
-        NDArray positions = m.arange(0, length, 1, DataType.FLOAT32).expandDims(0);
-        NDArray hidden = forward(ids, positions, new CausalAttention());
+        NDArray hidden = hiddenStates(ids);
         NDList chunks = new NDList();
         for (long from = 0; from < length; from += chunkPositions) {
             long to = Math.min(length, from + chunkPositions);
@@ -263,8 +265,7 @@ public final class PolicyModel implements AutoCloseable {
         long length = ids.getShape().get(1);
         try (PolicyModel frozen = inferenceView(); NDManager work = m.newSubManager()) {
             work.tempAttachAll(ids);
-            NDArray hidden = frozen.forward(ids, work.arange(0, length, 1, DataType.FLOAT32).expandDims(0),
-                    new CausalAttention());
+            NDArray hidden = frozen.hiddenStates(ids);
             for (long start = from; start < length; start += chunkPositions) {
                 try (NDManager chunk = work.newSubManager()) {
                     NDArray part = hidden.get(new NDIndex(":, {}:{}", start, Math.min(length, start + chunkPositions)));

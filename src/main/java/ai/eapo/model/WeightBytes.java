@@ -66,17 +66,25 @@ public final class WeightBytes {
 
     /**
      * The bytes and CRC32C checksum of {@code snapshot}; the caller keeps its reference to the snapshot.
-     * Throws {@link IllegalStateException} when the snapshot was already freed.
+     * Throws {@link Unreadable} when the snapshot was already freed or its weights moved on.
      */
     public static WeightBytes of(WeightSnapshot snapshot) {
         return of(snapshot, SEGMENT_BYTES);
+    }
+
+    /** A version whose bytes can no longer be taken: a newer one exists. */
+    public static final class Unreadable extends IllegalStateException {
+        Unreadable(String message) {
+            super(message);
+        }
     }
 
     /** {@link #of(WeightSnapshot)} in segments of {@code segmentBytes} (tests use tiny ones). */
     static WeightBytes of(WeightSnapshot snapshot, int segmentBytes) {
         Filler filler = new Filler(snapshot.version(), snapshot.layout(), segmentBytes, Digest.of(ALGORITHM));
         if (!snapshot.copyBytes(filler::append)) {
-            throw new IllegalStateException("weight version " + snapshot.version() + " was released before its bytes were taken");
+            throw new Unreadable("weight version " + snapshot.version() + " was released (or its weights moved on) "
+                    + "before its bytes were taken");
         }
         return new WeightBytes(snapshot.version(), snapshot.layout(), filler, filler.digest.value());
     }

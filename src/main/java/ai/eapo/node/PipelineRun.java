@@ -168,16 +168,9 @@ final class PipelineRun implements AutoCloseable {
      */
     private MemoryBudget.Settings budgetSettings(Config config, ModelConfig policyShape, ModelConfig priorShape,
                                                  boolean learns, boolean samples) {
-        int longestPrompt = config.getInt("eapo.memory.prompt-tokens-without-data");
-        if (!data.isEmpty()) {
-            longestPrompt = 0;
-            for (ProblemSet.Problem problem : data) {
-                longestPrompt = Math.max(longestPrompt, prompts.prompt(problem).length);
-            }
-            for (ProblemSet.Problem problem : test) {
-                longestPrompt = Math.max(longestPrompt, prompts.prompt(problem).length);
-            }
-        }
+        int longestPrompt = data.isEmpty() ? config.getInt("eapo.memory.prompt-tokens-without-data")
+                : java.util.stream.Stream.concat(data.stream(), test.stream())
+                        .mapToInt(problem -> prompts.prompt(problem).length).max().orElseThrow();
         if (learns && longestPrompt + rollout.maxNewTokens() > rollout.microBatching().tokens()) {
             throw new UserInputException(MicroBatching.KEY_TOKENS + " = " + rollout.microBatching().tokens() + " is "
                     + "less than one sequence: the longest prompt (" + longestPrompt + " tokens) + max-new-tokens ("

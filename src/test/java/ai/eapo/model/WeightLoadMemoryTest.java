@@ -3,8 +3,6 @@ package ai.eapo.model;
 import ai.djl.Device;
 import org.junit.jupiter.api.Test;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -20,17 +18,12 @@ class WeightLoadMemoryTest {
     /** Allowed growth: far below one model-sized leak per load (11 MB x 100), far above measurement noise. */
     static final long MAX_GROWTH_MB = 150;
 
-    static long residentMegabytes() throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith("VmRSS:")) {
-                return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
-            }
-        }
-        throw new IllegalStateException("no VmRSS in /proc/self/status");
+    static long residentMegabytes() {
+        return NativeMemory.residentBytes().orElseThrow() / (1024 * 1024);
     }
 
     @Test
-    void loadingWeightsRepeatedlyHoldsResidentMemoryFlat() throws IOException {
+    void loadingWeightsRepeatedlyHoldsResidentMemoryFlat() {
         try (PolicyModel learner = Checkpoint.load(Path.of("models/tiny-base"), Device.cpu());
              PolicyModel replica = learner.replica()) {
             replica.loadWeights(learner.parameters()); // warm up allocators
