@@ -16,17 +16,23 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Resident memory of a training run as a user starts it ({@code java -jar eapo-node.jar train}, tiny models,
- * every role in one JVM, held-out evaluations every few steps): after a warm-up of a few steps and the first
- * evaluation it stays flat, and its peak stays within the demo's bound. Before the native memory was bounded,
- * the same run grew by about 100 MB a step and each evaluation added gigabytes.
+ * every role in one JVM, held-out evaluations every few steps): after a warm-up of two evaluation cycles it stays
+ * flat, and its peak stays within the demo's bound. Before the native memory was bounded, the same run grew by
+ * about 100 MB a step and each evaluation added gigabytes.
+ *
+ * <p>The warm-up is two cycles because the allocator's high-water mark can still rise at the second evaluation
+ * (responses grow as the policy trains; seen on CI: 589 MB before, 666 MB after, then flat within 4%). Each later
+ * cycle's highest reading is compared with the warm-up's last cycle, so one noisy reading neither hides nor fakes
+ * a trend, while a leak of a few MB a step over the 12 steps after the warm-up still fails.
  */
 class MemoryIT {
 
     private static final Path JAR = Path.of("target/eapo-node.jar");
-    private static final int STEPS = 16;
     private static final int EVAL_EVERY = 4;
-    /** Resident memory after the last step may exceed that after the warm-up (step 4, evaluation included) by this. */
-    private static final double MAX_GROWTH = 1.15;
+    private static final int WARM_UP_CYCLES = 2;
+    private static final int STEPS = 5 * EVAL_EVERY;
+    /** The highest reading of each cycle after the warm-up may exceed that of the warm-up's last cycle by this. */
+    private static final double MAX_GROWTH = 1.10;
     /** The demo's bound on peak resident memory. */
     private static final long MAX_PEAK_MB = 2000;
 
@@ -47,15 +53,27 @@ class MemoryIT {
             lines.add(json.readTree(line));
         }
         assertEquals(STEPS, lines.size());
-        long warm = lines.get(EVAL_EVERY - 1).get("resident_mb").asLong();
-        long last = lines.get(STEPS - 1).get("resident_mb").asLong();
         long peak = lines.get(STEPS - 1).get("peak_resident_mb").asLong();
         StringBuilder series = new StringBuilder();
         lines.forEach(l -> series.append(l.get("resident_mb").asLong()).append(l.has("heldout_accuracy") ? "e " : " "));
         System.out.printf("MemoryIT: resident MB after each step (e: with an evaluation): %s; peak %d MB%n", series, peak);
-        assertTrue(lines.get(EVAL_EVERY - 1).has("heldout_accuracy"), "the warm-up includes an evaluation");
-        assertTrue(last <= warm * MAX_GROWTH, "resident memory grew from " + warm + " MB after step " + EVAL_EVERY
-                + " to " + last + " MB after step " + STEPS + ": " + series);
+        for (int cycle = 0; cycle < STEPS / EVAL_EVERY; cycle++) {
+            assertTrue(lines.get((cycle + 1) * EVAL_EVERY - 1).has("heldout_accuracy"),
+                    "cycle " + cycle + " ends with an evaluation");
+        }
+        long warm = cycleMax(lines, WARM_UP_CYCLES - 1);
+        for (int cycle = WARM_UP_CYCLES; cycle < STEPS / EVAL_EVERY; cycle++) {
+            long high = cycleMax(lines, cycle);
+            assertTrue(high <= warm * MAX_GROWTH, "resident memory grew from at most " + warm + " MB in steps "
+                    + ((WARM_UP_CYCLES - 1) * EVAL_EVERY + 1) + "-" + WARM_UP_CYCLES * EVAL_EVERY + " to " + high
+                    + " MB in steps " + (cycle * EVAL_EVERY + 1) + "-" + (cycle + 1) * EVAL_EVERY + ": " + series);
+        }
         assertTrue(peak <= MAX_PEAK_MB, "peak resident memory " + peak + " MB > " + MAX_PEAK_MB + " MB: " + series);
+    }
+
+    /** The highest resident memory after any step of evaluation cycle {@code cycle} (0-based). */
+    private static long cycleMax(List<JsonNode> lines, int cycle) {
+        return lines.subList(cycle * EVAL_EVERY, (cycle + 1) * EVAL_EVERY).stream()
+                .mapToLong(l -> l.get("resident_mb").asLong()).max().orElseThrow();
     }
 }
