@@ -121,8 +121,11 @@ public final class Grouper extends AbstractBehavior<Grouper.Command> {
             ScoredGroup scored = ScoredGroup.of(question.step(), question.question(), v.task().problemId(), group.prompt,
                     List.of(group.responses), group.rewards, penalties(group.responses), advantages)
                     .withRefills(v.task().refills());
-            if (scored.uniform() && advantages.dropUniformGroups() && v.task().refills() < advantages.maxRefills()) {
-                promptSource.tell(new PromptSource.Refill(v.task()));
+            if (advantages.dropUniformGroups() && scored.withoutSignal(advantages)
+                    && v.task().refills() < advantages.maxRefills()) {
+                // The dropped group's accuracy still reaches the curriculum: always- and never-solved questions
+                // are exactly the ones it should push down.
+                promptSource.tell(new PromptSource.Refill(v.task(), scored.accuracy()));
                 return this;
             }
             ready.put(question, scored);

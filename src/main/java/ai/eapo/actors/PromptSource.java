@@ -73,10 +73,10 @@ public final class PromptSource extends AbstractBehavior<PromptSource.Command> {
     }
 
     /**
-     * The question's group carried no learning signal (all rewards equal): DAPO dynamic sampling puts another
-     * problem in its place.
+     * The question's group carried no learning signal (all its responses right, or all wrong): DAPO dynamic
+     * sampling puts another problem in its place. {@code accuracy} (0 or 1) reaches the curriculum all the same.
      */
-    public record Refill(GroupTask task) implements Command, CborSerializable {
+    public record Refill(GroupTask task, double accuracy) implements Command, CborSerializable {
     }
 
     /**
@@ -193,11 +193,18 @@ public final class PromptSource extends AbstractBehavior<PromptSource.Command> {
 
     private Behavior<Command> onCompleted(GroupCompleted completed) {
         GroupTask task = outstanding.remove(completed.key());
-        if (task != null && curriculum != null && task.rollouts() == groupSize) {
-            curriculum.observe(task.problemId(), completed.accuracy());
+        if (task != null) {
+            observe(task, completed.accuracy());
         }
         holder.remove(completed.key());
         return this;
+    }
+
+    /** A question's group accuracy, for the curriculum; an ExGRPO group (one replayed slot) is not the policy's. */
+    private void observe(GroupTask task, double accuracy) {
+        if (curriculum != null && task.rollouts() == groupSize) {
+            curriculum.observe(task.problemId(), accuracy);
+        }
     }
 
     private Behavior<Command> onRefill(Refill refill) {
@@ -205,6 +212,7 @@ public final class PromptSource extends AbstractBehavior<PromptSource.Command> {
         if (!outstanding.containsKey(key)) {
             return this;
         }
+        observe(refill.task(), refill.accuracy());
         // A fixed function of the run seed and the question's place, so a rerun refills with the same problems.
         long mix = key.step() * STEP_SEED_MIX + key.question() * QUESTION_SEED_MIX + refill.task().refills();
         int other = new SplittableRandom(seed ^ mix).nextInt(data.size());

@@ -28,8 +28,9 @@ import java.util.function.DoublePredicate;
  * <p>Experience-augmented requests (EAPO, spec section 1): a position whose policy entropy is critical
  * takes its token from the prior. Such a sequence is <em>parked</em> and its question returned from
  * {@link #step}; the other rows keep decoding, and the parked one continues once {@link #resume} gives it the
- * prior's token. Every token records its behaviour log-prob (under the distribution it was drawn from), its
- * log-prob under the policy, the policy's entropy there, and whether it was resampled.
+ * prior's token. Every token records its behaviour log-prob (under the distribution it was drawn from, after
+ * top-p / top-k), its log-prob under the policy's full distribution, the mass the truncation kept, the policy's
+ * entropy there, whether it was resampled, and the weight version that decoded it.
  */
 public final class ContinuousDecoder implements AutoCloseable {
 
@@ -177,7 +178,8 @@ public final class ContinuousDecoder implements AutoCloseable {
             float[] policyLogProbs = TokenSampler.logProbsOf(logits, params, index, tokens);
             for (int k = 0; k < index.length; k++) {
                 Progress p = active.get(sequenceIds.get(k));
-                p.add(tokens[k], draws.get(k).logProb(), policyLogProbs[k], p.pendingEntropy, true, p.pendingVersion);
+                ExperiencePrior.Draw d = draws.get(k);
+                p.add(tokens[k], d.logProb(), policyLogProbs[k], d.keptMass(), p.pendingEntropy, true, p.pendingVersion);
                 parked.remove(sequenceIds.get(k)).close();
             }
         }
@@ -216,7 +218,8 @@ public final class ContinuousDecoder implements AutoCloseable {
                 p.pendingVersion = weightVersion;
                 asks.add(new ExperiencePrior.Consultation(p.request.id(), p.history(), p.random.nextDouble()));
             } else {
-                p.add(draw.tokens()[i], draw.logProbs()[i], draw.logProbs()[i], entropy, false, weightVersion);
+                p.add(draw.tokens()[i], draw.sampledLogProbs()[i], draw.logProbs()[i], draw.keptMass()[i], entropy, false,
+                        weightVersion);
             }
         }
     }
@@ -234,6 +237,7 @@ public final class ContinuousDecoder implements AutoCloseable {
         final List<Long> tokens = new ArrayList<>();
         final List<Float> logProbs = new ArrayList<>();
         final List<Float> policyLogProbs = new ArrayList<>();
+        final List<Float> keptMass = new ArrayList<>();
         final List<Float> entropies = new ArrayList<>();
         final List<Boolean> resampled = new ArrayList<>();
         final List<Long> versions = new ArrayList<>();
@@ -246,11 +250,13 @@ public final class ContinuousDecoder implements AutoCloseable {
             this.random = new SplittableRandom(request.seed());
         }
 
-        void add(long token, float logProb, float policyLogProb, float entropy, boolean fromPrior, long version) {
+        void add(long token, float logProb, float policyLogProb, float kept, float entropy, boolean fromPrior,
+                 long version) {
             tokens.add(token);
             versions.add(version);
             logProbs.add(logProb);
             policyLogProbs.add(policyLogProb);
+            keptMass.add(kept);
             entropies.add(entropy);
             resampled.add(fromPrior);
         }
@@ -276,15 +282,17 @@ public final class ContinuousDecoder implements AutoCloseable {
             int n = tokens.size();
             float[] lp = new float[n];
             float[] plp = new float[n];
+            float[] kept = new float[n];
             float[] en = new float[n];
             boolean[] rs = new boolean[n];
             for (int i = 0; i < n; i++) {
                 lp[i] = logProbs.get(i);
                 plp[i] = policyLogProbs.get(i);
+                kept[i] = keptMass.get(i);
                 en[i] = entropies.get(i);
                 rs[i] = resampled.get(i);
             }
-            return new Completion(request.id(), tokens.stream().mapToLong(Long::longValue).toArray(), lp, plp, en, rs,
+            return new Completion(request.id(), tokens.stream().mapToLong(Long::longValue).toArray(), lp, plp, kept, en, rs,
                     versions.stream().mapToLong(Long::longValue).toArray(), stopIds.contains(lastToken()),
                     request.experience());
         }

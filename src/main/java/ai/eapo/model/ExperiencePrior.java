@@ -13,8 +13,11 @@ public interface ExperiencePrior {
     record Consultation(long sequenceId, long[] tokens, double uniform) {
     }
 
-    /** The prior's token and its log-probability under the prior (after temperature). */
-    record Draw(long token, float logProb) {
+    /**
+     * The prior's token, its log-probability under the distribution it was drawn from (the prior after temperature,
+     * renormalised over what top-p / top-k kept) and that kept mass (1 when nothing was cut).
+     */
+    record Draw(long token, float logProb, float keptMass) {
     }
 
     /** Answers every consultation, in order. */

@@ -20,13 +20,16 @@ public final class Generator {
     }
 
     /**
-     * What one request produced. {@code logProbs}: behaviour log-probs (the distribution each token was drawn
-     * from); {@code policyLogProbs}: log-probs under the generating policy (equal where not resampled);
-     * {@code weightVersions}: the policy's weight version when each token was decoded; {@code stopped}: it
-     * ended on a stop token.
+     * What one request produced. {@code logProbs}: behaviour log-probs (of the distribution each token was
+     * actually drawn from: after top-p / top-k, renormalised); {@code policyLogProbs}: log-probs under the
+     * generating policy's full temperature-scaled distribution; {@code keptMass}: the mass top-p / top-k kept of
+     * the distribution each token was drawn from (1 when nothing was cut); {@code weightVersions}: the policy's
+     * weight version when each token was decoded (never decreasing along a sequence); {@code stopped}: it ended on
+     * a stop token.
      */
-    public record Completion(long id, long[] tokens, float[] logProbs, float[] policyLogProbs, float[] entropies,
-                             boolean[] resampled, long[] weightVersions, boolean stopped, boolean experience) {
+    public record Completion(long id, long[] tokens, float[] logProbs, float[] policyLogProbs, float[] keptMass,
+                             float[] entropies, boolean[] resampled, long[] weightVersions, boolean stopped,
+                             boolean experience) {
         public int resampledCount() {
             int n = 0;
             for (boolean r : resampled) {

@@ -135,7 +135,7 @@ public final class LocalPrior implements ExperiencePrior, AutoCloseable {
         double[] u = ids.stream().mapToDouble(id -> byId.get(id).uniform()).toArray();
         TokenSampler.Draw d = TokenSampler.sample(logits, params, u);
         for (int i = 0; i < ids.size(); i++) {
-            answers.put(ids.get(i), new Draw(d.tokens()[i], d.logProbs()[i]));
+            answers.put(ids.get(i), new Draw(d.tokens()[i], d.sampledLogProbs()[i], d.keptMass()[i]));
         }
     }
 

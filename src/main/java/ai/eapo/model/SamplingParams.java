@@ -4,8 +4,9 @@ import ai.eapo.UserInputException;
 
 /**
  * How a next token is drawn from logits: {@code temperature} (0 = greedy), nucleus {@code topP} (1 = off)
- * and {@code topK} (0 = off). Log-probabilities and entropies are always those of the full
- * temperature-scaled distribution, which is what the learner recomputes.
+ * and {@code topK} (0 = off). Entropies, and the log-probabilities the learner recomputes, are those of the
+ * full temperature-scaled distribution; a token's behaviour log-prob is that of the distribution it was drawn
+ * from, the truncated one renormalised (see {@link TokenSampler.Draw}).
  */
 public record SamplingParams(double temperature, double topP, int topK) {
 

@@ -2,7 +2,9 @@ package ai.eapo.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.eapo.algorithm.SoftmaxEntropy;
 
 /**
@@ -12,8 +14,14 @@ import ai.eapo.algorithm.SoftmaxEntropy;
  */
 public final class TokenSampler {
 
-    /** Per row: the chosen token, its log-probability, and the entropy (nats) of the distribution. */
-    public record Draw(long[] tokens, float[] logProbs, float[] entropies) {
+    /**
+     * Per row: the chosen token; its log-probability under the full temperature-scaled distribution
+     * ({@code logProbs}, what the learner recomputes); its log-probability under the distribution it was actually
+     * drawn from ({@code sampledLogProbs} = log p(a) − log Z, the behaviour log-prob of spec section 1.4); the mass
+     * Z that top-p / top-k kept (1 when nothing is cut; greedy draws from a point mass, Z = p(argmax)); and the
+     * entropy (nats) of the full temperature-scaled distribution, the H_t compared with τ.
+     */
+    public record Draw(long[] tokens, float[] logProbs, float[] sampledLogProbs, float[] keptMass, float[] entropies) {
     }
 
     private TokenSampler() {
@@ -38,24 +46,40 @@ public final class TokenSampler {
             work.tempAttachAll(logits);
             NDArray logProbs = logProbs(logits, params);
             NDArray entropy = SoftmaxEntropy.ofLogProbs(logProbs);
-            NDArray tokens = params.greedy() ? logProbs.argMax(-1) : inverseCdf(logProbs.exp(), params, uniforms, work);
-            NDArray chosen = logProbs.gather(tokens.expandDims(-1), -1).squeeze(-1);
-            return new Draw(tokens.toType(DataType.INT64, false).toLongArray(), chosen.toFloatArray(), entropy.toFloatArray());
+            NDArray tokens;
+            NDArray keptMass;
+            NDArray chosen;
+            if (params.greedy()) {
+                tokens = logProbs.argMax(-1);
+                chosen = logProbs.gather(tokens.expandDims(-1), -1).squeeze(-1);
+                keptMass = chosen.exp();
+            } else {
+                NDArray[] drawn = inverseCdf(logProbs.exp(), params, uniforms, work);
+                tokens = drawn[0];
+                keptMass = drawn[1];
+                chosen = logProbs.gather(tokens.expandDims(-1), -1).squeeze(-1);
+            }
+            NDArray sampled = params.greedy() || params.truncates() ? chosen.sub(keptMass.log()) : chosen;
+            return new Draw(tokens.toType(DataType.INT64, false).toLongArray(), chosen.toFloatArray(),
+                    sampled.toFloatArray(), keptMass.toFloatArray(), entropy.toFloatArray());
         }
     }
 
     /** Log-probabilities of {@code tokens[i]} at row {@code rows[i]} of {@code logits} (temperature-scaled). */
     public static float[] logProbsOf(NDArray logits, SamplingParams params, long[] rows, long[] tokens) {
         try (NDManager work = logits.getManager().newSubManager()) {
-            NDArray picked = logits.get(new ai.djl.ndarray.index.NDIndex("{}", work.create(rows)));
+            NDArray picked = logits.get(new NDIndex("{}", work.create(rows)));
             picked.attach(work);
             NDArray logProbs = logProbs(picked, params);
             return logProbs.gather(work.create(tokens).expandDims(-1), -1).squeeze(-1).toFloatArray();
         }
     }
 
-    /** Draws from probs [rows, vocab] restricted to top-k / top-p, with one uniform per row. */
-    private static NDArray inverseCdf(NDArray probs, SamplingParams params, double[] uniforms, NDManager work) {
+    /**
+     * Draws from probs [rows, vocab] restricted to top-k / top-p, with one uniform per row: the tokens [rows] and
+     * the probability mass the restriction kept [rows].
+     */
+    private static NDArray[] inverseCdf(NDArray probs, SamplingParams params, double[] uniforms, NDManager work) {
         NDArray order = null;
         NDArray p = probs;
         NDArray rank = work.arange(0, (int) probs.getShape().get(1), 1, DataType.INT64).expandDims(0);
@@ -79,6 +103,8 @@ public final class TokenSampler {
         // Float rounding can put u·total at the very end of the CDF: clamp to the last token with mass.
         NDArray lastWithMass = rank.mul(p.gt(0f).toType(DataType.INT64, false)).max(new int[]{-1});
         index = index.minimum(lastWithMass);
-        return order == null ? index : order.gather(index.expandDims(-1), -1).squeeze(-1);
+        NDArray tokens = order == null ? index : order.gather(index.expandDims(-1), -1).squeeze(-1);
+        NDArray kept = order == null ? work.ones(new Shape(u.length)) : cdf.get("..., -1");
+        return new NDArray[] {tokens, kept};
     }
 }

@@ -1,5 +1,6 @@
 package ai.eapo.node;
 
+import ai.eapo.UserInputException;
 import ai.eapo.data.ProblemSet;
 import ai.eapo.model.PolicyTokenizer;
 import ai.eapo.model.SamplingParams;
@@ -61,12 +62,22 @@ final class TrainingOptions {
         return rolloutOptions(c, seed);
     }
 
-    /** The {@code eapo.rollout} settings, for the synchronous loop and the actor pipeline alike. */
+    /**
+     * The {@code eapo.rollout} settings, for the synchronous loop and the actor pipeline alike. Temperature 0 is
+     * refused: greedy rollouts have no behaviour distribution to weight by, and a group of identical answers no
+     * advantage (eval and generate accept it).
+     */
     static SynchronousTrainer.Options rolloutOptions(Config c, long seed) {
         Config r = c.getConfig("eapo.rollout");
-        return new SynchronousTrainer.Options(r.getInt("max-new-tokens"),
-                new SamplingParams(r.getDouble("temperature"), r.getDouble("top-p"), r.getInt("top-k")),
-                MicroBatching.fromConfig(c), r.getInt("decode-batch-size"), seed);
+        SamplingParams sampling = new SamplingParams(r.getDouble("temperature"), r.getDouble("top-p"),
+                r.getInt("top-k"));
+        if (sampling.greedy()) {
+            throw new UserInputException("eapo.rollout.temperature = 0 (greedy decoding) cannot train: a greedy "
+                    + "rollout has no sampling distribution for the importance weights, and its group no spread of "
+                    + "answers; set a temperature > 0 (1.0 is usual). Temperature 0 is for eval and generate.");
+        }
+        return new SynchronousTrainer.Options(r.getInt("max-new-tokens"), sampling, MicroBatching.fromConfig(c),
+                r.getInt("decode-batch-size"), seed);
     }
 
     /**

@@ -154,7 +154,11 @@ public final class ExperienceReplay {
         int n = s.tokens().length;
         long[] versions = new long[n];
         Arrays.fill(versions, s.version());
-        return new Completion(-1, s.tokens(), s.behaviourLogProbs(), s.behaviourLogProbs(), new float[n],
+        // The buffer keeps what the update needs; kept mass and entropies were not stored (a replayed trajectory
+        // counts in no step metric).
+        float[] notStored = new float[n];
+        Arrays.fill(notStored, Float.NaN);
+        return new Completion(-1, s.tokens(), s.behaviourLogProbs(), s.behaviourLogProbs(), notStored, new float[n],
                 new boolean[n], versions, true, false);
     }
 

@@ -60,7 +60,7 @@ public final class LearnerStep implements AutoCloseable {
                 : replay.complete(scored, policy, hyper.groupSize(), hyper.advantage());
         List<Trajectory> trajectories = new ArrayList<>();
         for (ScoredGroup g : groups) {
-            if (!(g.uniform() && hyper.advantage().dropUniformGroups())) {
+            if (!(hyper.advantage().dropUniformGroups() && g.withoutSignal(hyper.advantage()))) {
                 trajectories.addAll(g.trajectories());
             }
         }
@@ -71,7 +71,7 @@ public final class LearnerStep implements AutoCloseable {
             replay.record(groups, step);
         }
         NativeMemory.afterWork();
-        return StepMetrics.of(step, knobs, hyper.schedule().ratioAt(step), klCoef, groups, report,
+        return StepMetrics.of(step, knobs, hyper.schedule().ratioAt(step), klCoef, groups, hyper.advantage(), report,
                 wallSeconds.getAsDouble(), replay == null ? null : replay.stats());
     }
 

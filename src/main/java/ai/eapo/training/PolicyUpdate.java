@@ -211,7 +211,8 @@ public final class PolicyUpdate {
 
     /**
      * The loss inputs of a micro-batch; only response positions are unmasked. A token sampled by the policy with
-     * the weights of this step ({@code version}) gets π_prox as its behaviour log-prob, so its weight is exactly 1.
+     * the weights of this step ({@code version}) alone ({@link Trajectory#onPolicy}) gets π_prox as its behaviour
+     * log-prob, so its weight is exactly 1.
      */
     private PolicyLossInputs inputs(List<Trajectory> part, List<float[]> proximal, long version, NDManager m) {
         Padded padded = Padded.of(part);
@@ -236,7 +237,7 @@ public final class PolicyUpdate {
                 }
                 resampled[at] = t.resampled()[i] ? 1f : 0f;
                 replayed[at] = t.replayed() ? 1f : 0f;
-                current[at] = !t.resampled()[i] && !t.replayed() && t.weightVersions()[i] == version ? 1f : 0f;
+                current[at] = t.onPolicy(i, version) ? 1f : 0f;
                 mask[at] = 1f;
             }
             advantages[r] = (float) t.advantage();

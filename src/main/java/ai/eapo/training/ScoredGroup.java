@@ -146,9 +146,22 @@ public record ScoredGroup(long step, int question, int problemId, long[] prompt,
         return new GroupAdvantages(advantages, of.uniform());
     }
 
-    /** All rewards equal: no learning signal (DAPO dynamic sampling drops such groups). */
+    /** All rewards equal: every advantage is 0. */
     public boolean uniform() {
         return advantages.uniform();
+    }
+
+    /**
+     * The group teaches nothing in an update with {@code options}: with DAPO dynamic sampling, its generated
+     * responses are all correct or all wrong (DAPO keeps a group when 0 &lt; #correct &lt; G, whatever overlong
+     * penalties set the rewards apart); without it, all its rewards are equal.
+     */
+    public boolean withoutSignal(AdvantageOptions options) {
+        if (!options.dropUniformGroups()) {
+            return uniform();
+        }
+        double accuracy = accuracy();
+        return accuracy == 0 || accuracy == 1;
     }
 
     /** The trained responses as the learner consumes them, each with its group advantage. */

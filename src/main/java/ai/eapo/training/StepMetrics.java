@@ -1,5 +1,7 @@
 package ai.eapo.training;
 
+import ai.eapo.algorithm.AdvantageOptions;
+
 import java.util.List;
 
 /**
@@ -12,13 +14,19 @@ import java.util.List;
  * @param policyAccuracy accuracy of the ordinary responses (the policy's own, no prior), to set against
  *     {@code eaAccuracy}
  * @param resampledRatio share of the experience-augmented responses' tokens that came from the prior
+ * @param keptMassMean mean over generated tokens of the probability mass top-p / top-k kept of the distribution
+ *     each was drawn from (the policy's or, for a resampled token, the prior's); 1 when nothing is cut
  * @param kl mean k3 KL(behaviour ‖ π_θ) on policy-sampled tokens: drift from the weights that sampled
  * @param tokensPerS the step's generated tokens per second of wall time from the end of the previous step
  *     to the end of this one (sampling, verification and the update, overlapped or not)
  * @param stalenessMean mean over response tokens of (learner version − version that decoded the token)
+ * @param mixedCacheShare share of generated tokens decoded after their sampler loaded a newer weight version
+ *     mid-sequence (the KV cache still held the older version's keys and values): weighted by their recorded
+ *     behaviour log-prob, never taken as on-policy
  * @param groups the questions (groups of responses) the step trained on
- * @param uniformGroups of those, the groups whose rewards were all equal: no learning signal (with dynamic
- *     sampling, the ones still uniform after their refills, left out of the update)
+ * @param uniformGroups of those, the groups without learning signal ({@link ScoredGroup#withoutSignal}): all
+ *     rewards equal; with dynamic sampling, all responses right or all wrong, still so after their refills and
+ *     left out of the update
  * @param refills the problems DAPO's dynamic sampling replaced for this step because their groups had no signal
  * @param klCoef β of the KL penalty in this step (EXPO sets it from the batch accuracy)
  * @param referenceKl mean k3 KL(π_θ ‖ π_ref) per response token; NaN without a reference model
@@ -27,8 +35,9 @@ import java.util.List;
 public record StepMetrics(long step, long weightVersion, double alpha, double tau, long annealingSteps,
                           double rewardMean, double accuracy, double eaAccuracy, double policyAccuracy,
                           double resampledRatio,
-                          double entropyMean, double loss, double gradNorm, double kl, double clipFraction,
+                          double entropyMean, double keptMassMean, double loss, double gradNorm, double kl, double clipFraction,
                           double isWeightMean, boolean skipped, long tokens, double tokensPerS, double stalenessMean,
+                          double mixedCacheShare,
                           double learningRate, int groups, int uniformGroups, int refills, double klCoef,
                           double referenceKl,
                           ExperienceReplay.Stats replay) {
@@ -38,7 +47,7 @@ public record StepMetrics(long step, long weightVersion, double alpha, double ta
      * generated earlier (and is correct by choice), so it counts in none of these numbers.
      */
     static StepMetrics of(long step, Knobs knobs, double alpha, double klCoef, List<ScoredGroup> groups,
-                          PolicyUpdate.Report report, double seconds, ExperienceReplay.Stats replay) {
+                          AdvantageOptions advantage, PolicyUpdate.Report report, double seconds, ExperienceReplay.Stats replay) {
         double rewardSum = 0;
         double eaRewardSum = 0;
         double policyRewardSum = 0;
@@ -47,7 +56,9 @@ public record StepMetrics(long step, long weightVersion, double alpha, double ta
         long eaTokens = 0;
         long resampledTokens = 0;
         double entropySum = 0;
+        double keptMassSum = 0;
         double stalenessSum = 0;
+        long mixedCacheTokens = 0;
         long tokens = 0;
         for (ScoredGroup g : groups) {
             for (int j = 0; j < g.responses().size(); j++) {
@@ -60,7 +71,9 @@ public record StepMetrics(long step, long weightVersion, double alpha, double ta
                 responses++;
                 for (int t = 0; t < c.tokens().length; t++) {
                     entropySum += c.entropies()[t];
+                    keptMassSum += c.keptMass()[t];
                     stalenessSum += step - c.weightVersions()[t];
+                    mixedCacheTokens += c.weightVersions()[t] != c.weightVersions()[0] ? 1 : 0;
                 }
                 tokens += c.tokens().length;
                 if (c.experience()) {
@@ -78,10 +91,12 @@ public record StepMetrics(long step, long weightVersion, double alpha, double ta
                 eaResponses == 0 ? Double.NaN : eaRewardSum / eaResponses,
                 responses == eaResponses ? Double.NaN : policyRewardSum / (responses - eaResponses),
                 eaTokens == 0 ? 0 : (double) resampledTokens / eaTokens,
-                tokens == 0 ? Double.NaN : entropySum / tokens, report.loss(), report.gradNorm(), report.kl(),
+                tokens == 0 ? Double.NaN : entropySum / tokens, tokens == 0 ? Double.NaN : keptMassSum / tokens,
+                report.loss(), report.gradNorm(), report.kl(),
                 report.clipFraction(), report.meanIsWeight(), report.skipped(), tokens,
                 seconds > 0 ? tokens / seconds : Double.NaN, tokens == 0 ? Double.NaN : stalenessSum / tokens,
-                knobs.learningRate(), groups.size(), (int) groups.stream().filter(ScoredGroup::uniform).count(),
+                tokens == 0 ? Double.NaN : (double) mixedCacheTokens / tokens,
+                knobs.learningRate(), groups.size(), (int) groups.stream().filter(g -> g.withoutSignal(advantage)).count(),
                 groups.stream().mapToInt(ScoredGroup::refills).sum(), klCoef, report.referenceKl(), replay);
     }
 }

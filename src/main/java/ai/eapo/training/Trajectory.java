@@ -19,6 +19,18 @@ public record Trajectory(long[] prompt, long[] tokens, float[] behaviourLogProbs
         }
     }
 
+    /**
+     * Token {@code i} was drawn by the policy itself from the weights of {@code version} alone, so its behaviour
+     * weight is exactly 1 when the learner trains {@code version}. A sampler loads new weights between decode
+     * steps, so a sequence's KV cache can hold keys and values of an older version: the tokens decoded after such
+     * a swap were drawn from a mixture and are weighted by the log-prob actually recorded. Versions never decrease
+     * along a sequence and the prompt was prefilled with the first token's version, so the cache holds
+     * {@code version} alone exactly when the first token carries it too.
+     */
+    public boolean onPolicy(int i, long version) {
+        return !replayed && !resampled[i] && weightVersions[0] == version && weightVersions[i] == version;
+    }
+
     /** Model inputs: prompt and response without the last token (it predicts nothing). */
     int inputLength() {
         return prompt.length + tokens.length - 1;

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -40,8 +41,15 @@ class GrouperTest {
     }
 
     static Generator.Completion completion(long id, int length) {
-        return new Generator.Completion(id, new long[length], new float[length], new float[length], new float[length],
-                new boolean[length], new long[length], true, false);
+        return new Generator.Completion(id, new long[length], new float[length], new float[length], ones(length),
+                new float[length], new boolean[length], new long[length], true, false);
+    }
+
+    /** Nothing cut by top-p / top-k: every token's kept mass is 1. */
+    private static float[] ones(int length) {
+        float[] ones = new float[length];
+        Arrays.fill(ones, 1f);
+        return ones;
     }
 
     static Grouper.Verified verified(GroupTask task, int slot, double reward) {
@@ -117,6 +125,23 @@ class GrouperTest {
     }
 
     @Test
+    void dynamicSamplingDecidesOnCorrectnessNotOnPenalisedRewards() {
+        TestProbe<Learner.Command> learner = KIT.createTestProbe();
+        TestProbe<PromptSource.Command> source = KIT.createTestProbe();
+        AdvantageOptions dynamic = new AdvantageOptions(AdvantageNorm.STD, 1e-6, true, 1, false);
+        // Responses of 2 and 4 tokens of at most 4, cache 2: the longer one is penalised, the shorter not.
+        ActorRef<Grouper.Command> grouper = KIT.spawn(Grouper.create(1, 0, dynamic, new OverlongPenalty(true, 2, 1.0),
+                MAX_NEW, learner.ref(), source.ref()));
+        GroupTask task = GroupTask.first(0, 0, 7, PROBLEM, 2);
+        grouper.tell(new Grouper.Verified(task, 0, new long[]{1, 2}, completion(1, 2), 0, null));
+        grouper.tell(new Grouper.Verified(task, 1, new long[]{1, 2}, completion(2, MAX_NEW), 0, null));
+        assertEquals(new PromptSource.Refill(task, 0.0), source.receiveMessage(),
+                "all wrong, only the overlong penalties differ: DAPO drops the group, its accuracy goes along");
+        learner.expectNoMessage(Duration.ofMillis(200));
+        KIT.stop(grouper);
+    }
+
+    @Test
     void aUniformGroupIsRefilledWithAnotherProblemUpToMaxRefillsThenDropped() {
         TestProbe<Learner.Command> learner = KIT.createTestProbe();
         TestProbe<PromptSource.Command> source = KIT.createTestProbe();
@@ -126,7 +151,7 @@ class GrouperTest {
         GroupTask task = GroupTask.first(0, 0, 7, PROBLEM, 2);
         grouper.tell(verified(task, 0, 1));
         grouper.tell(verified(task, 1, 1));
-        assertEquals(new PromptSource.Refill(task), source.receiveMessage(), "all correct: no signal, refill");
+        assertEquals(new PromptSource.Refill(task, 1.0), source.receiveMessage(), "all correct: no signal, refill");
         learner.expectNoMessage(Duration.ofMillis(200));
         GroupTask refilled = task.refilledWith(8, PROBLEM);
         grouper.tell(verified(refilled, 0, 0));

@@ -58,20 +58,20 @@ class MessageSerializationTest {
         TestProbe<Learner.KnobsReply> client = KIT.createTestProbe();
         GroupTask task = new GroupTask(3, 1, 0, PROBLEM, 4, 2, 0);
         Generator.Completion completion = new Generator.Completion(9, new long[]{4, 5}, new float[]{-0.5f, -1f},
-                new float[]{-0.5f, -2f}, new float[]{1.5f, 0.2f}, new boolean[]{false, true}, new long[]{3, 3}, true, true);
+                new float[]{-0.5f, -2f}, new float[]{1f, 0.8f}, new float[]{1.5f, 0.2f}, new boolean[]{false, true}, new long[]{3, 3}, true, true);
 
         assertEquals(new PromptSource.RequestGroups(4, sampler.ref()), roundTrip(new PromptSource.RequestGroups(4, sampler.ref())));
         assertEquals(new PromptSource.GroupCompleted(task.key(), 0.25), roundTrip(new PromptSource.GroupCompleted(task.key(), 0.25)));
         assertEquals(new Sampler.Assigned(List.of(task)), roundTrip(new Sampler.Assigned(List.of(task))));
-        assertEquals(new PromptSource.Refill(task), roundTrip(new PromptSource.Refill(task)));
+        assertEquals(new PromptSource.Refill(task, 0.0), roundTrip(new PromptSource.Refill(task, 0.0)));
         java.util.SortedMap<Integer, Double> candidates = new java.util.TreeMap<>(java.util.Map.of(3, 0.25, 17, 0.75));
         assertEquals(candidates, roundTrip(new PromptSource.ReplayCandidates(candidates)).accuracies());
         Knobs knobs = new Knobs(Double.POSITIVE_INFINITY, 200, 0.5, 1e-4, 1);
         assertEquals(knobs, roundTrip(new Sampler.KnobsChanged(knobs)).knobs());
         Sampler.PriorAnswered answered = roundTrip(new Sampler.PriorAnswered(List.of(7L), List.of(3),
-                List.of(new ExperiencePrior.Draw(5, -0.25f))));
+                List.of(new ExperiencePrior.Draw(5, -0.25f, 0.9f))));
         assertEquals(List.of(7L), answered.sequenceIds());
-        assertEquals(new ExperiencePrior.Draw(5, -0.25f), answered.draws().get(0));
+        assertEquals(new ExperiencePrior.Draw(5, -0.25f, 0.9f), answered.draws().get(0));
         PriorPolicy.Consult consult = roundTrip(new PriorPolicy.Consult(
                 List.of(new ExperiencePrior.Consultation(7, new long[]{1, 2, 3}, 0.5)), sampler.ref()));
         assertArrayEquals(new long[]{1, 2, 3}, consult.consultations().get(0).tokens());

@@ -33,7 +33,7 @@ class PriorPolicyTest {
         @Override
         public List<Draw> consult(List<Consultation> consultations) {
             consultations.forEach(c -> consulted.add(c.sequenceId()));
-            return consultations.stream().map(c -> new Draw(7, -0.5f)).toList();
+            return consultations.stream().map(c -> new Draw(7, -0.5f, 1f)).toList();
         }
 
         @Override

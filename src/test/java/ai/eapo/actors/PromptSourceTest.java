@@ -51,7 +51,7 @@ class PromptSourceTest {
             assertEquals(4, task.rollouts());
         }
         GroupTask uniform = step0.get(1);
-        source.tell(new PromptSource.Refill(uniform));
+        source.tell(new PromptSource.Refill(uniform, 1.0));
         GroupTask refilled = request(source, sampler, 3).get(0);
         assertEquals(uniform.key(), refilled.key());
         assertEquals(1, refilled.attempt());
@@ -61,10 +61,10 @@ class PromptSourceTest {
         ActorRef<PromptSource.Command> rerun = KIT.spawn(PromptSource.create(DATA, 3, 4, SEED, 0, 10, 0, SamplerTest.hyper("").strategies(), null));
         TestProbe<Sampler.Command> other = KIT.createTestProbe();
         request(rerun, other, 3);
-        rerun.tell(new PromptSource.Refill(uniform));
+        rerun.tell(new PromptSource.Refill(uniform, 1.0));
         assertEquals(refilled, request(rerun, other, 3).get(0));
         // A second refill of the same question draws again (a different seed).
-        source.tell(new PromptSource.Refill(refilled));
+        source.tell(new PromptSource.Refill(refilled, 1.0));
         GroupTask twice = request(source, sampler, 3).get(0);
         assertEquals(2, twice.refills());
         assertNotEquals(refilled.attempt(), twice.attempt());
@@ -92,10 +92,14 @@ class PromptSourceTest {
 
         GroupTask nine = step5.stream().filter(t -> t.problemId() == 9).findFirst().orElseThrow();
         source.tell(new PromptSource.GroupCompleted(nine.key(), 1.0));
+        // A group DAPO's dynamic sampling dropped (all wrong) still reports its accuracy.
+        GroupTask four = step5.stream().filter(t -> t.problemId() == 4).findFirst().orElseThrow();
+        source.tell(new PromptSource.Refill(four, 0.0));
         TestProbe<Learner.Command> learner = KIT.createTestProbe();
         source.tell(new PromptSource.ReportCurriculum(learner.ref()));
         double[] expected = accuracies.clone();
         expected[9] = 0.75; // smoothing 0.5 between 0.5 and 1
+        expected[4] = 0.25; // between 0.5 and 0
         assertArrayEquals(expected, learner.expectMessageClass(Learner.CurriculumSnapshot.class).accuracies(), 1e-12);
         assertEquals(0.5, resumed.runningAccuracy(9), "the PromptSource works on its own copy");
         KIT.stop(source);

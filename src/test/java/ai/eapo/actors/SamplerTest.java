@@ -94,7 +94,7 @@ class SamplerTest {
                         consultations.merge(q.sequenceId(), 1, Integer::sum);
                         ids.add(q.sequenceId());
                         positions.add(q.tokens().length);
-                        draws.add(new ExperiencePrior.Draw(5, -1f));
+                        draws.add(new ExperiencePrior.Draw(5, -1f, 1f));
                     }
                     sampler.tell(new Sampler.PriorAnswered(ids, positions, draws));
                 }
@@ -236,7 +236,7 @@ class SamplerTest {
                 if (ask != null) {
                     List<Long> ids = ask.consultations().stream().map(ExperiencePrior.Consultation::sequenceId).toList();
                     List<Integer> positions = ask.consultations().stream().map(c -> c.tokens().length).toList();
-                    List<ExperiencePrior.Draw> draws = ids.stream().map(id -> new ExperiencePrior.Draw(5, -1f)).toList();
+                    List<ExperiencePrior.Draw> draws = ids.stream().map(id -> new ExperiencePrior.Draw(5, -1f, 1f)).toList();
                     sampler.tell(new Sampler.PriorAnswered(ids, positions, draws));
                     sampler.tell(new Sampler.PriorAnswered(ids, positions, draws)); // a duplicate, as after a retry
                     ids.forEach(id -> answers.merge(id, 1, Integer::sum));

@@ -223,9 +223,16 @@ class DecodeBatchTest {
                 assertEquals(Math.log(p), draw.logProbs()[k == 0 ? indexOf(draw.tokens(), 0) : indexOf(draw.tokens(), k)], 1e-5);
             }
             TokenSampler.Draw topK = TokenSampler.sample(m.create(rows, new Shape(n, row.length)), new SamplingParams(1, 1, 2), u);
-            for (long t : topK.tokens()) {
+            double kept = (Math.exp(row[0]) + Math.exp(row[1])) / z;
+            for (int i = 0; i < n; i++) {
+                long t = topK.tokens()[i];
                 assertTrue(t < 2, "top-k 2 drew token " + t);
+                // The behaviour log-prob is that of the distribution drawn from: the top 2, renormalised.
+                assertEquals(kept, topK.keptMass()[i], 1e-5, "kept mass");
+                assertEquals(row[(int) t] - Math.log(z) - Math.log(kept), topK.sampledLogProbs()[i], 1e-5);
+                assertEquals(row[(int) t] - Math.log(z), topK.logProbs()[i], 1e-5, "the full softmax's log-prob");
             }
+            assertArrayEquals(draw.logProbs(), draw.sampledLogProbs(), "nothing cut: the same distribution");
         }
     }
 

@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class TrainCommandTest {
 
     static final List<String> REQUIRED_KEYS = List.of("step", "weight_version", "reward_mean", "accuracy", "ea_accuracy",
-            "resampled_ratio", "alpha", "tau", "annealing_steps", "entropy_mean", "kl", "clip_fraction", "is_weight_mean",
+            "resampled_ratio", "alpha", "tau", "annealing_steps", "entropy_mean", "kept_mass_mean", "kl", "clip_fraction", "is_weight_mean",
             "tokens_per_s", "staleness_mean", "skipped", "groups", "uniform_groups");
 
     @Test

@@ -27,7 +27,7 @@ class ExperienceReplayTest {
     private static Completion response(long id) {
         long[] tokens = {20 + id, 30 + id};
         float[] logProbs = {-1f - id, -2f};
-        return new Completion(id, tokens, logProbs, logProbs.clone(), new float[2], new boolean[2], new long[] {3, 4},
+        return new Completion(id, tokens, logProbs, logProbs.clone(), new float[]{1f, 1f}, new float[2], new boolean[2], new long[] {3, 4},
                 true, false);
     }
 
@@ -73,7 +73,7 @@ class ExperienceReplayTest {
         // The replayed trajectory was not generated this step: the step's numbers leave it out.
         assertEquals(1.0 / 3, group.accuracy(), 1e-12);
         StepMetrics metrics = StepMetrics.of(2, Knobs.initial(LearnerCheckpointsTest.HYPER, 0), 0, 0, completed,
-                PolicyUpdate.Report.empty(), 1.0, replay.stats());
+                NO_NORM, PolicyUpdate.Report.empty(), 1.0, replay.stats());
         assertEquals(2.0 / 7, metrics.accuracy(), 1e-12, "2 correct of the 7 generated responses");
         assertEquals(7 * 2, metrics.tokens());
         assertEquals(2, metrics.groups());

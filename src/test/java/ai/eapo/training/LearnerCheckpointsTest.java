@@ -75,7 +75,7 @@ class LearnerCheckpointsTest {
                 float[] logProbs = new float[RESPONSE_TOKENS];
                 Arrays.fill(logProbs, -4f - r.nextFloat());
                 responses.add(new Generator.Completion(j, r.longs(RESPONSE_TOKENS, 1, vocab).toArray(), logProbs,
-                        logProbs.clone(), new float[RESPONSE_TOKENS], new boolean[RESPONSE_TOKENS],
+                        logProbs.clone(), keptAll(), new float[RESPONSE_TOKENS], new boolean[RESPONSE_TOKENS],
                         new long[RESPONSE_TOKENS], true, false));
                 rewards[j] = j % 2;
             }
@@ -311,5 +311,12 @@ class LearnerCheckpointsTest {
         }
         UserInputException e = assertThrows(UserInputException.class, () -> new LearnerCheckpoints(run, 0));
         assertTrue(e.getMessage().contains("keep = 0"), e.getMessage());
+    }
+
+    /** Sampling without top-p / top-k keeps the whole mass of every token's distribution. */
+    private static float[] keptAll() {
+        float[] kept = new float[RESPONSE_TOKENS];
+        Arrays.fill(kept, 1f);
+        return kept;
     }
 }

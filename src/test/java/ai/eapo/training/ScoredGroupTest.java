@@ -2,6 +2,7 @@ package ai.eapo.training;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.eapo.algorithm.AdvantageNorm;
@@ -18,7 +19,7 @@ class ScoredGroupTest {
     private static final AdvantageOptions CORRECT_ONLY = new AdvantageOptions(AdvantageNorm.NONE, 1e-6, false, 0, true);
 
     private static Completion response(long id, boolean experience) {
-        return new Completion(id, new long[]{5, 6}, new float[]{-1f, -1f}, new float[]{-1f, -1f}, new float[]{1f, 1f},
+        return new Completion(id, new long[]{5, 6}, new float[]{-1f, -1f}, new float[]{-1f, -1f}, new float[]{1f, 1f}, new float[]{1f, 1f},
                 new boolean[]{experience, false}, new long[]{0, 0}, true, experience);
     }
 
@@ -52,10 +53,28 @@ class ScoredGroupTest {
         ScoredGroup allWrong = ScoredGroup.of(0, 0, 0, new long[]{1}, RESPONSES, new double[4], ALL);
         ScoredGroup mixed = ScoredGroup.of(0, 1, 1, new long[]{1}, RESPONSES, REWARDS, ALL);
         StepMetrics metrics = StepMetrics.of(0, Knobs.initial(LearnerCheckpointsTest.HYPER, 0), 0, 0,
-                List.of(allWrong, mixed, allWrong), PolicyUpdate.Report.empty(), 1.0, null);
+                List.of(allWrong, mixed, allWrong), ALL, PolicyUpdate.Report.empty(), 1.0, null);
         assertEquals(3, metrics.groups());
         assertEquals(2, metrics.uniformGroups());
         assertEquals(2.0 / 12, metrics.accuracy(), 1e-12);
+    }
+
+    @Test
+    void dynamicSamplingJudgesAGroupByCorrectnessNotByItsPenalisedRewards() {
+        AdvantageOptions dynamic = new AdvantageOptions(AdvantageNorm.NONE, 1e-6, true, 4, false);
+        double[] penalties = {0, -0.5, 0, -0.25};
+        ScoredGroup allWrong = ScoredGroup.of(0, 0, 0, new long[]{1}, RESPONSES, new double[4], penalties, dynamic);
+        assertFalse(allWrong.uniform(), "the overlong penalties set the rewards apart");
+        assertTrue(allWrong.withoutSignal(dynamic), "but none is correct: DAPO drops the group");
+        assertFalse(allWrong.withoutSignal(ALL), "without dynamic sampling the penalties are a signal");
+        ScoredGroup allRight = ScoredGroup.of(0, 1, 1, new long[]{1}, RESPONSES, new double[]{1, 1, 1, 1}, penalties,
+                dynamic);
+        assertTrue(allRight.withoutSignal(dynamic));
+        ScoredGroup mixed = ScoredGroup.of(0, 2, 2, new long[]{1}, RESPONSES, REWARDS, penalties, dynamic);
+        assertFalse(mixed.withoutSignal(dynamic), "0 < #correct < G");
+        StepMetrics metrics = StepMetrics.of(0, Knobs.initial(LearnerCheckpointsTest.HYPER, 0), 0, 0,
+                List.of(allWrong, allRight, mixed), dynamic, PolicyUpdate.Report.empty(), 1.0, null);
+        assertEquals(2, metrics.uniformGroups());
     }
 
     @Test
@@ -64,7 +83,7 @@ class ScoredGroupTest {
         ScoredGroup first = ScoredGroup.of(0, 0, 0, new long[]{1}, RESPONSES, new double[]{1, 1, 0, 0}, ALL);
         ScoredGroup second = ScoredGroup.of(0, 1, 1, new long[]{1}, RESPONSES, new double[]{0, 1, 1, 0}, ALL);
         StepMetrics metrics = StepMetrics.of(0, Knobs.initial(LearnerCheckpointsTest.HYPER, 0), 0, 0,
-                List.of(first, second), PolicyUpdate.Report.empty(), 1.0, null);
+                List.of(first, second), ALL, PolicyUpdate.Report.empty(), 1.0, null);
         assertEquals(3.0 / 4, metrics.policyAccuracy(), 1e-12);
         assertEquals(1.0 / 4, metrics.eaAccuracy(), 1e-12);
         assertEquals(4.0 / 8, metrics.accuracy(), 1e-12);
