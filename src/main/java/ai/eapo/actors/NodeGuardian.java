@@ -1,8 +1,12 @@
 package ai.eapo.actors;
 
+import ai.eapo.UserInputException;
+
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
+import akka.actor.typed.ChildFailed;
 import akka.actor.typed.Props;
+import akka.actor.typed.Terminated;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.pubsub.Topic;
 
@@ -13,8 +17,10 @@ import java.util.concurrent.CompletableFuture;
  * The guardian of one node of a run: starts the parts of the node's roles ({@link Pipeline#startRoles}) and
  * ends the node's part of the run. {@code done} completes when the run is over for this node: on the
  * learner's node after its last step (the learner's listener completes it), elsewhere when the learner's
- * node announces {@link RunFinished} on the cluster-wide run topic. It fails if the learner stops early. A
- * node whose learner crashed keeps waiting: a restarted learner resumes the run with it.
+ * node announces {@link RunFinished} on the cluster-wide run topic. It fails if the learner stops early, and
+ * with the reason when a part of the node stops on a configuration the run refused (a {@link UserInputException}:
+ * sampling settings that differ from the learner's or the prior's, say). A node whose learner crashed keeps
+ * waiting: a restarted learner resumes the run with it.
  */
 public final class NodeGuardian {
 
@@ -29,10 +35,11 @@ public final class NodeGuardian {
     public record AnnounceFinished(long steps) implements Command {
     }
 
-    private record LearnerStopped() implements Command {
+    private NodeGuardian() {
     }
 
-    private NodeGuardian() {
+    private static void learnerStopped(CompletableFuture<Void> done) {
+        done.completeExceptionally(new IllegalStateException("the learner stopped before the run finished; see the log above"));
     }
 
     public static Behavior<Command> create(Pipeline.Setup setup, Set<Pipeline.Role> roles, CompletableFuture<Void> done) {
@@ -43,12 +50,11 @@ public final class NodeGuardian {
             ActorRef<Learner.Command> learner = Pipeline.startRoles(setup, roles, new Pipeline.Spawner() {
                 @Override
                 public <T> ActorRef<T> spawn(Behavior<T> behavior, String name, Props props) {
-                    return context.spawn(behavior, name, props);
+                    ActorRef<T> part = context.spawn(behavior, name, props);
+                    context.watch(part);
+                    return part;
                 }
             });
-            if (learner != null) {
-                context.watchWith(learner, new LearnerStopped());
-            }
             boolean hasLearner = learner != null;
             return Behaviors.receive(Command.class)
                     .onMessage(AnnounceFinished.class, a -> {
@@ -62,9 +68,19 @@ public final class NodeGuardian {
                         }
                         return Behaviors.same();
                     })
-                    .onMessage(LearnerStopped.class, s -> {
-                        done.completeExceptionally(new IllegalStateException(
-                                "the learner stopped before the run finished; see the log above"));
+                    .onSignal(ChildFailed.class, failed -> {
+                        if (failed.getCause() instanceof UserInputException refused) {
+                            context.getLog().error("this node stops: {}", refused.getMessage());
+                            done.completeExceptionally(refused);
+                        } else if (failed.getRef().equals(learner)) {
+                            learnerStopped(done);
+                        }
+                        return Behaviors.same();
+                    })
+                    .onSignal(Terminated.class, stopped -> {
+                        if (stopped.getRef().equals(learner)) {
+                            learnerStopped(done);
+                        }
                         return Behaviors.same();
                     })
                     .build();

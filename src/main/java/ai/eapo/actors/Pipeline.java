@@ -1,5 +1,6 @@
 package ai.eapo.actors;
 
+import ai.eapo.UserInputException;
 import ai.eapo.algorithm.HyperParameters;
 import ai.eapo.data.ProblemSet;
 import ai.eapo.model.ExperiencePrior;
@@ -98,7 +99,8 @@ public final class Pipeline {
     /** The Learner, PromptSource, Grouper and WeightServer; each registers itself with the receptionist. */
     public static LearnerSide startLearnerSide(Setup setup, Spawner spawner) {
         HyperParameters hyper = setup.learner().hyper();
-        ActorRef<WeightServer.Command> weights = spawner.spawn(WeightServer.create(), "weight-server", compute());
+        ActorRef<WeightServer.Command> weights = spawner.spawn(WeightServer.create(setup.samplerSettings().sampling()),
+                "weight-server", compute());
         ActorRef<PromptSource.Command> promptSource = spawner.spawn(PromptSource.create(setup.data(),
                 setup.questionsPerStep(), hyper.groupSize(), setup.samplerSettings().runSeed(), setup.firstStep(),
                 setup.totalSteps(), setup.learner().knobs().maxStaleness(), hyper.strategies(),
@@ -115,7 +117,8 @@ public final class Pipeline {
 
     /** The prior, registered with the receptionist. */
     public static ActorRef<PriorPolicy.Command> startPrior(Setup setup, Spawner spawner) {
-        return spawner.spawn(PriorPolicy.create(setup.prior(), setup.busy()), "prior", compute());
+        return spawner.spawn(PriorPolicy.create(setup.prior(), setup.samplerSettings().sampling(), setup.busy()), "prior",
+                compute());
     }
 
     /** This node's pool of verifiers behind one router, registered with the receptionist. */
@@ -128,9 +131,14 @@ public final class Pipeline {
         }), "verifiers", Props.empty());
     }
 
-    /** A supervised sampler: a failure restarts it with its replica, and its questions are handed out again. */
+    /**
+     * A supervised sampler: a failure restarts it with its replica, and its questions are handed out again. A
+     * configuration the run refused ({@link Sampler.Refused}) stops it instead: a restart would be refused again.
+     */
     static Behavior<Sampler.Command> sampler(SamplerReplica replica, Setup setup, Sampler.Peers peers) {
-        return Behaviors.supervise(Sampler.create(replica, setup.prompts(), setup.samplerSettings(), peers))
+        return Behaviors.supervise(Behaviors.supervise(
+                        Sampler.create(replica, setup.prompts(), setup.samplerSettings(), peers))
+                .onFailure(UserInputException.class, SupervisorStrategy.stop()))
                 .onFailure(SupervisorStrategy.restart());
     }
 

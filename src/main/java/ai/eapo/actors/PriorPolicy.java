@@ -1,6 +1,7 @@
 package ai.eapo.actors;
 
 import ai.eapo.model.ExperiencePrior;
+import ai.eapo.model.SamplingParams;
 
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
@@ -37,8 +38,9 @@ public final class PriorPolicy extends AbstractBehavior<PriorPolicy.Command> {
         ActorRef<Sampler.Command> sampler();
     }
 
-    public record Consult(List<ExperiencePrior.Consultation> consultations, ActorRef<Sampler.Command> sampler)
-            implements Command, CborSerializable {
+    /** {@code sampling}: the sampler's settings, which must be the prior's (else {@link Sampler.Refused}). */
+    public record Consult(List<ExperiencePrior.Consultation> consultations, ActorRef<Sampler.Command> sampler,
+                          SamplingParams sampling) implements Command, CborSerializable {
     }
 
     public record Release(List<Long> sequenceIds, ActorRef<Sampler.Command> sampler) implements Command, CborSerializable {
@@ -53,22 +55,25 @@ public final class PriorPolicy extends AbstractBehavior<PriorPolicy.Command> {
     private static final String BUSY_KIND = "prior";
 
     private final ExperiencePrior prior;
+    /** How the prior draws its tokens: the samplers consulting it must sample alike. */
+    private final SamplingParams sampling;
     private final BusyTime busy;
     private final Map<SequenceOf, Long> localIds = new HashMap<>();
     private final Set<ActorRef<Sampler.Command>> watched = new HashSet<>();
     private long nextLocalId;
 
-    /** A prior registered with the receptionist, for samplers on other nodes. */
-    public static Behavior<Command> create(ExperiencePrior prior, BusyTime busy) {
+    /** A prior drawing with {@code sampling}, registered with the receptionist, for samplers on other nodes. */
+    public static Behavior<Command> create(ExperiencePrior prior, SamplingParams sampling, BusyTime busy) {
         return Behaviors.setup(context -> {
             context.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, context.getSelf()));
-            return new PriorPolicy(context, prior, busy);
+            return new PriorPolicy(context, prior, sampling, busy);
         });
     }
 
-    private PriorPolicy(ActorContext<Command> context, ExperiencePrior prior, BusyTime busy) {
+    private PriorPolicy(ActorContext<Command> context, ExperiencePrior prior, SamplingParams sampling, BusyTime busy) {
         super(context);
         this.prior = prior;
+        this.sampling = sampling;
         this.busy = busy;
         busy.register(BUSY_KIND);
     }
@@ -83,6 +88,12 @@ public final class PriorPolicy extends AbstractBehavior<PriorPolicy.Command> {
     }
 
     private Behavior<Command> onConsult(Consult consult) {
+        String mismatch = sampling.mismatch("the prior", consult.sampling(), "sampler " + consult.sampler().path());
+        if (mismatch != null) {
+            getContext().getLog().error("refused {}: {}", consult.sampler().path(), mismatch);
+            consult.sampler().tell(new Sampler.Refused(mismatch));
+            return this;
+        }
         if (watched.add(consult.sampler())) {
             getContext().watchWith(consult.sampler(), new SamplerStopped(consult.sampler()));
         }

@@ -1,5 +1,6 @@
 package ai.eapo.actors;
 
+import ai.eapo.UserInputException;
 import ai.eapo.algorithm.HyperParameters;
 import ai.eapo.model.ContinuousDecoder;
 import ai.eapo.model.ExperiencePrior;
@@ -66,6 +67,14 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
 
     /** The learner's knobs changed. */
     public record KnobsChanged(Knobs knobs) implements Command, CborSerializable {
+    }
+
+    /**
+     * The learner's WeightServer or the prior will not work with this sampler ({@code reason}: sampling settings
+     * that differ across nodes, say). The sampler stops with the reason, and so does its node: a restart would
+     * be refused again.
+     */
+    public record Refused(String reason) implements Command, CborSerializable {
     }
 
     /**
@@ -165,7 +174,7 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
                 settings.decodeBatchSize(), this::isCritical);
         decoder.setWeightVersion(replica.version);
         peers.busy().register(BUSY_KIND);
-        peers.weights().tell(new WeightServer.Subscribe(context.getSelf()));
+        peers.weights().tell(new WeightServer.Subscribe(context.getSelf(), settings.sampling()));
         // After a restart whatever this sampler held is lost: the PromptSource hands it out again.
         peers.promptSource().tell(new PromptSource.SamplerReset(context.getSelf()));
         askForWork();
@@ -180,6 +189,9 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
                 .onMessage(KnobsChanged.class, this::onKnobs)
                 .onMessage(PriorAnswered.class, this::onPriorAnswered)
                 .onMessage(Scored.class, this::onScored)
+                .onMessage(Refused.class, refused -> {
+                    throw new UserInputException(refused.reason());
+                })
                 .onMessageEquals(RetryCheck.INSTANCE, this::onRetryCheck)
                 .onMessageEquals(Tick.INSTANCE, this::onTick)
                 .onSignal(PreRestart.class, signal -> release())
@@ -298,7 +310,7 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
         if (!again.isEmpty()) {
             getContext().getLog().warn("no prior answer for {} sequence(s) within {}; asking again", again.size(),
                     settings.retryAfter());
-            peers.prior().tell(new PriorPolicy.Consult(again, getContext().getSelf()));
+            peers.prior().tell(new PriorPolicy.Consult(again, getContext().getSelf(), settings.sampling()));
         }
         int checks = 0;
         for (Finished f : awaitingReward.values()) {
@@ -322,7 +334,7 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
             ContinuousDecoder.StepResult step = peers.busy().measure(BUSY_KIND, decoder::step);
             if (!step.consultations().isEmpty()) {
                 step.consultations().forEach(c -> consulting.put(c.sequenceId(), new Unanswered<>(c)));
-                peers.prior().tell(new PriorPolicy.Consult(step.consultations(), getContext().getSelf()));
+                peers.prior().tell(new PriorPolicy.Consult(step.consultations(), getContext().getSelf(), settings.sampling()));
             }
             afterFinished(step.finished());
         }

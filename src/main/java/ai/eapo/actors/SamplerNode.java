@@ -1,7 +1,11 @@
 package ai.eapo.actors;
 
+import ai.eapo.UserInputException;
+
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
+import akka.actor.typed.ChildFailed;
+import akka.actor.typed.Terminated;
 import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
@@ -74,7 +78,22 @@ public final class SamplerNode extends AbstractBehavior<SamplerNode.Command> {
 
     @Override
     public Receive<Command> createReceive() {
-        return newReceiveBuilder().onMessage(Listed.class, this::onListed).build();
+        return newReceiveBuilder()
+                .onMessage(Listed.class, this::onListed)
+                .onSignal(ChildFailed.class, this::onSamplerFailed)
+                .onSignal(Terminated.class, stopped -> this)
+                .build();
+    }
+
+    /**
+     * A sampler the run refused (its configuration, {@link Sampler.Refused}) stops this node with the reason;
+     * any other failure was a restart's business, and a sampler stopped here for a new learner is no failure.
+     */
+    private Behavior<Command> onSamplerFailed(ChildFailed failed) {
+        if (failed.getCause() instanceof UserInputException refused) {
+            throw refused;
+        }
+        return this;
     }
 
     private Behavior<Command> onListed(Listed listed) {
@@ -123,8 +142,10 @@ public final class SamplerNode extends AbstractBehavior<SamplerNode.Command> {
                 learner.weights(), setup.busy());
         for (SamplerReplica replica : replicas) {
             replica.markUnloaded();
-            samplers.add(getContext().spawn(Pipeline.sampler(replica, setup, peers),
-                    "sampler-" + replica.index() + "-" + generation, Pipeline.compute()));
+            ActorRef<Sampler.Command> sampler = getContext().spawn(Pipeline.sampler(replica, setup, peers),
+                    "sampler-" + replica.index() + "-" + generation, Pipeline.compute());
+            getContext().watch(sampler);
+            samplers.add(sampler);
         }
         getContext().getLog().info("{} sampler(s) working for the learner at {}", samplers.size(),
                 learner.promptSource().path().address());

@@ -1,5 +1,6 @@
 package ai.eapo.actors;
 
+import ai.eapo.model.SamplingParams;
 import ai.eapo.model.WeightBytes;
 import ai.eapo.model.WeightLayout;
 import ai.eapo.model.WeightSnapshot;
@@ -64,8 +65,12 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
     public record PublishKnobs(Knobs knobs) implements Command {
     }
 
-    /** A sampler wants the announcements; it is told the newest version and knobs at once. */
-    public record Subscribe(ActorRef<Sampler.Command> sampler) implements Command, CborSerializable {
+    /**
+     * A sampler wants the announcements; it is told the newest version and knobs at once, or {@link Sampler.Refused}
+     * when its {@code sampling} settings are not the learner's.
+     */
+    public record Subscribe(ActorRef<Sampler.Command> sampler, SamplingParams sampling)
+            implements Command, CborSerializable {
     }
 
     /** A sampler asks for version {@code version}. */
@@ -105,6 +110,8 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
     static final int FRAME_OVERHEAD = 4096;
 
     private final int chunkBytes;
+    /** The learner's sampling settings: its log-probs are recomputed at this temperature. */
+    private final SamplingParams sampling;
     private final Materializer materializer;
     private final Set<ActorRef<Sampler.Command>> subscribers = new HashSet<>();
     private WeightSnapshot snapshot;
@@ -112,18 +119,21 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
     private Sampler.WeightsPublished announced;
     private Sampler.KnobsChanged knobs;
 
-    /** A server with chunks of {@code eapo.weights.chunk-bytes}, registered with the receptionist. */
-    public static Behavior<Command> create() {
+    /**
+     * A server for a learner sampling with {@code sampling}, with chunks of {@code eapo.weights.chunk-bytes},
+     * registered with the receptionist.
+     */
+    public static Behavior<Command> create(SamplingParams sampling) {
         return Behaviors.setup(context -> start(context,
-                context.getSystem().settings().config().getMemorySize("eapo.weights.chunk-bytes").toBytes()));
+                context.getSystem().settings().config().getMemorySize("eapo.weights.chunk-bytes").toBytes(), sampling));
     }
 
     /** A server with chunks of {@code chunkBytes}, registered with the receptionist. */
-    public static Behavior<Command> create(int chunkBytes) {
-        return Behaviors.setup(context -> start(context, chunkBytes));
+    public static Behavior<Command> create(int chunkBytes, SamplingParams sampling) {
+        return Behaviors.setup(context -> start(context, chunkBytes, sampling));
     }
 
-    private static WeightServer start(ActorContext<Command> context, long chunkBytes) {
+    private static WeightServer start(ActorContext<Command> context, long chunkBytes, SamplingParams sampling) {
         context.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, context.getSelf()));
         long limit = largestChunk(context.getSystem().settings().config());
         if (chunkBytes > limit) {
@@ -132,7 +142,7 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
                     chunkBytes, limit);
             chunkBytes = limit;
         }
-        return new WeightServer(context, chunkBytes(chunkBytes));
+        return new WeightServer(context, chunkBytes(chunkBytes), sampling);
     }
 
     /**
@@ -152,9 +162,10 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
         return frame - FRAME_OVERHEAD;
     }
 
-    private WeightServer(ActorContext<Command> context, int chunkBytes) {
+    private WeightServer(ActorContext<Command> context, int chunkBytes, SamplingParams sampling) {
         super(context);
         this.chunkBytes = chunkBytes;
+        this.sampling = sampling;
         // Streams end with this actor.
         this.materializer = Materializer.createMaterializer(context);
     }
@@ -248,6 +259,12 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
 
     private Behavior<Command> onSubscribe(Subscribe subscribe) {
         ActorRef<Sampler.Command> sampler = subscribe.sampler();
+        String mismatch = sampling.mismatch("the learner", subscribe.sampling(), "sampler " + sampler.path());
+        if (mismatch != null) {
+            getContext().getLog().error("refused {}: {}", sampler.path(), mismatch);
+            sampler.tell(new Sampler.Refused(mismatch));
+            return this;
+        }
         if (subscribers.add(sampler)) {
             getContext().watchWith(sampler, new SubscriberStopped(sampler));
         }

@@ -10,6 +10,9 @@ import ai.eapo.UserInputException;
  */
 public record SamplingParams(double temperature, double topP, int topK) {
 
+    /** The model's own distribution: temperature 1, nothing cut. */
+    public static final SamplingParams PLAIN = new SamplingParams(1.0, 1.0, 0);
+
     public SamplingParams {
         if (!(temperature >= 0) || Double.isInfinite(temperature)) {
             throw new UserInputException("temperature must be a finite number >= 0, got " + temperature);
@@ -33,5 +36,21 @@ public record SamplingParams(double temperature, double topP, int topK) {
 
     public boolean truncates() {
         return topP < 1 || topK > 0;
+    }
+
+    /** As the configuration names them: {@code temperature 1.0, top-p 0.95, top-k 0}. */
+    public String describe() {
+        return "temperature " + temperature + ", top-p " + topP + ", top-k " + topK;
+    }
+
+    /**
+     * Why a node sampling with {@code other} cannot take part in a run sampling with these settings, or null when
+     * they agree: the behaviour log-probs, the entropies compared with τ and the learner's log-probs must all
+     * be of one distribution. {@code whose} and {@code otherWhose} name the two sides.
+     */
+    public String mismatch(String whose, SamplingParams other, String otherWhose) {
+        return equals(other) ? null : "sampling settings differ across the nodes of the run: " + otherWhose + " samples with "
+                + other.describe() + ", " + whose + " with " + describe() + "; set eapo.rollout.temperature, top-p and "
+                + "top-k alike on every node";
     }
 }

@@ -118,7 +118,7 @@ public final class BenchDecodeCommand implements Callable<Integer> {
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    private static final SamplingParams SAMPLING = new SamplingParams(1.0, 1.0, 0);
+    private static final SamplingParams SAMPLING = SamplingParams.PLAIN;
 
     /** What one timed run of one batch size measured. */
     record Cached(long[][] tokens, double[][] uniforms, long prefillNanos, long decodeNanos, double decodeFlops) {

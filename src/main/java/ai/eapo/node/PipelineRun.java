@@ -244,6 +244,9 @@ final class PipelineRun implements AutoCloseable {
                     Thread.sleep(config.getDuration("eapo.node.finish-announcement").toMillis());
                 }
             } catch (ExecutionException e) {
+                if (e.getCause() instanceof UserInputException refused) {
+                    throw refused; // a configuration the run refused: the user's to fix, said as it was
+                }
                 throw new IllegalStateException(e.getCause().getMessage(), e.getCause());
             } finally {
                 system.terminate();

@@ -3,6 +3,7 @@ package ai.eapo.actors;
 import ai.eapo.algorithm.GroupAdvantages;
 import ai.eapo.data.ProblemSet;
 import ai.eapo.model.ExperiencePrior;
+import ai.eapo.model.SamplingParams;
 import ai.eapo.model.Generator;
 import ai.eapo.model.WeightLayout;
 import ai.eapo.training.Knobs;
@@ -72,10 +73,13 @@ class MessageSerializationTest {
                 List.of(new ExperiencePrior.Draw(5, -0.25f, 0.9f))));
         assertEquals(List.of(7L), answered.sequenceIds());
         assertEquals(new ExperiencePrior.Draw(5, -0.25f, 0.9f), answered.draws().get(0));
+        SamplingParams nucleus = new SamplingParams(0.7, 0.95, 20);
         PriorPolicy.Consult consult = roundTrip(new PriorPolicy.Consult(
-                List.of(new ExperiencePrior.Consultation(7, new long[]{1, 2, 3}, 0.5)), sampler.ref()));
+                List.of(new ExperiencePrior.Consultation(7, new long[]{1, 2, 3}, 0.5)), sampler.ref(), nucleus));
         assertArrayEquals(new long[]{1, 2, 3}, consult.consultations().get(0).tokens());
         assertEquals(sampler.ref(), consult.sampler());
+        assertEquals(nucleus, consult.sampling());
+        assertEquals(new Sampler.Refused("why"), roundTrip(new Sampler.Refused("why")));
         assertEquals(new PriorPolicy.Release(List.of(7L), sampler.ref()), roundTrip(new PriorPolicy.Release(List.of(7L), sampler.ref())));
 
         Verifier.Check check = new Verifier.Check(9, "so \\boxed{2}", "2", sampler.ref());
@@ -120,7 +124,8 @@ class MessageSerializationTest {
         assertEquals(new Sampler.WeightsPublished(7, "crc32c:0a1b2c3d", layout, server.ref()), published);
         assertEquals(layout.totalBytes(), published.layout().totalBytes());
         assertEquals(new WeightServer.Fetch(7, offers.ref()), roundTrip(new WeightServer.Fetch(7, offers.ref())));
-        assertEquals(new WeightServer.Subscribe(sampler.ref()), roundTrip(new WeightServer.Subscribe(sampler.ref())));
+        assertEquals(new WeightServer.Subscribe(sampler.ref(), SamplingParams.PLAIN),
+                roundTrip(new WeightServer.Subscribe(sampler.ref(), SamplingParams.PLAIN)));
         assertEquals(new WeightServer.Superseded(8), roundTrip(new WeightServer.Superseded(8)));
 
         SourceRef<ByteString> chunks = Source.single(ByteString.fromString("weights"))

@@ -1,8 +1,10 @@
 package ai.eapo.actors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.eapo.model.ExperiencePrior;
+import ai.eapo.model.SamplingParams;
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
@@ -47,14 +49,14 @@ class PriorPolicyTest {
         for (long id : ids) {
             consultations.add(new ExperiencePrior.Consultation(id, new long[] {1, 2}, 0.5));
         }
-        prior.tell(new PriorPolicy.Consult(consultations, sampler.ref()));
+        prior.tell(new PriorPolicy.Consult(consultations, sampler.ref(), SamplingParams.PLAIN));
         assertEquals(ids.length, sampler.expectMessageClass(Sampler.PriorAnswered.class).draws().size());
     }
 
     @Test
     void aStoppedSamplersSequencesAreReleasedAndAnotherSamplersAreKept() {
         RecordingPrior recording = new RecordingPrior();
-        ActorRef<PriorPolicy.Command> prior = KIT.spawn(PriorPolicy.create(recording, new BusyTime()));
+        ActorRef<PriorPolicy.Command> prior = KIT.spawn(PriorPolicy.create(recording, SamplingParams.PLAIN, new BusyTime()));
         TestProbe<Sampler.Command> first = KIT.createTestProbe();
         TestProbe<Sampler.Command> second = KIT.createTestProbe();
         consult(prior, first, 1, 2, 3);
@@ -70,6 +72,20 @@ class PriorPolicyTest {
         });
         second.expectNoMessage(Duration.ofMillis(100));
         assertEquals(Set.of(0L, 1L, 2L), recording.released, "the other sampler's sequence is kept");
+        KIT.stop(prior);
+    }
+
+    @Test
+    void aSamplerWithOtherSamplingSettingsIsRefusedAndNotAnswered() {
+        RecordingPrior recording = new RecordingPrior();
+        ActorRef<PriorPolicy.Command> prior = KIT.spawn(PriorPolicy.create(recording, new SamplingParams(1.0, 0.95, 0),
+                new BusyTime()));
+        TestProbe<Sampler.Command> sampler = KIT.createTestProbe();
+        prior.tell(new PriorPolicy.Consult(List.of(new ExperiencePrior.Consultation(1, new long[] {1, 2}, 0.5)),
+                sampler.ref(), SamplingParams.PLAIN));
+        String reason = sampler.expectMessageClass(Sampler.Refused.class).reason();
+        assertTrue(reason.contains("top-p 1.0") && reason.contains("the prior with temperature 1.0, top-p 0.95"), reason);
+        assertTrue(recording.consulted.isEmpty(), "a refused sampler's consultation is never drawn for");
         KIT.stop(prior);
     }
 }

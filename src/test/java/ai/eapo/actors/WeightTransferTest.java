@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.eapo.model.Checkpoint;
 import ai.eapo.model.PolicyModel;
+import ai.eapo.model.SamplingParams;
 import ai.eapo.model.WeightBytes;
 import ai.eapo.model.WeightBytesTest;
 import ai.eapo.model.WeightLayout;
@@ -108,7 +109,7 @@ class WeightTransferTest {
     }
 
     static Served serve() {
-        ActorRef<WeightServer.Command> server = LEARNER_NODE.spawn(WeightServer.create());
+        ActorRef<WeightServer.Command> server = LEARNER_NODE.spawn(WeightServer.create(SamplingParams.PLAIN));
         long version = VERSIONS.incrementAndGet();
         WeightSnapshot snapshot = WeightSnapshot.of(TINY, version);
         server.tell(new WeightServer.Publish(snapshot));
@@ -145,10 +146,22 @@ class WeightTransferTest {
     }
 
     @Test
+    void aSamplerOnAnotherNodeSamplingAtAnotherTemperatureIsRefusedWithBothSettingsNamed() {
+        Served served = serve();
+        TestProbe<Sampler.Command> sampler = SAMPLER_NODE.createTestProbe();
+        served.remote().tell(new WeightServer.Subscribe(sampler.ref(), new SamplingParams(0.7, 1.0, 0)));
+        String reason = sampler.expectMessageClass(Sampler.Refused.class, WAIT).reason();
+        assertTrue(reason.contains("temperature 0.7, top-p 1.0, top-k 0") && reason.contains("the learner with "
+                + "temperature 1.0, top-p 1.0, top-k 0"), reason);
+        served.server().tell(new WeightServer.PublishKnobs(new Knobs(1.5, 200, 0.5, 1e-4, 1)));
+        sampler.expectNoMessage(Duration.ofMillis(300)); // never subscribed
+    }
+
+    @Test
     void aRemoteSamplerIsAnnouncedTheVersionStreamedItAndLoadsIdenticalWeights() throws Exception {
         Served served = serve();
         TestProbe<Sampler.Command> sampler = SAMPLER_NODE.createTestProbe();
-        served.remote().tell(new WeightServer.Subscribe(sampler.ref()));
+        served.remote().tell(new WeightServer.Subscribe(sampler.ref(), SamplingParams.PLAIN));
         Sampler.WeightsPublished published = sampler.expectMessageClass(Sampler.WeightsPublished.class, WAIT);
         assertEquals(served.version(), published.version());
         assertEquals(WeightLayout.of(TINY), published.layout());
@@ -174,7 +187,7 @@ class WeightTransferTest {
         served.server().tell(new WeightServer.PublishKnobs(knobs));
         assertEquals(knobs, sampler.expectMessageClass(Sampler.KnobsChanged.class, WAIT).knobs());
         TestProbe<Sampler.Command> late = SAMPLER_NODE.createTestProbe();
-        served.remote().tell(new WeightServer.Subscribe(late.ref()));
+        served.remote().tell(new WeightServer.Subscribe(late.ref(), SamplingParams.PLAIN));
         assertEquals(knobs, late.expectMessageClass(Sampler.KnobsChanged.class, WAIT).knobs());
         assertEquals(served.version(), late.expectMessageClass(Sampler.WeightsPublished.class, WAIT).version());
     }
@@ -182,7 +195,7 @@ class WeightTransferTest {
     @Test
     void chunksLargerThanAFrameAreCutToFit() throws Exception {
         assertEquals(1024 * 1024 - WeightServer.FRAME_OVERHEAD, WeightServer.largestChunk(SamplerTest.testConfig()));
-        ActorRef<WeightServer.Command> server = LEARNER_NODE.spawn(WeightServer.create(8 * 1024 * 1024));
+        ActorRef<WeightServer.Command> server = LEARNER_NODE.spawn(WeightServer.create(8 * 1024 * 1024, SamplingParams.PLAIN));
         WeightSnapshot snapshot = WeightSnapshot.of(TINY, VERSIONS.incrementAndGet());
         server.tell(new WeightServer.Publish(snapshot));
         TestProbe<WeightServer.Offer> offers = SAMPLER_NODE.createTestProbe();
@@ -226,7 +239,7 @@ class WeightTransferTest {
         Served served = serve();
         // With local subscribers only, no host copy is taken: the announcement has no checksum.
         TestProbe<Sampler.Command> local = LEARNER_NODE.createTestProbe();
-        served.server().tell(new WeightServer.Subscribe(local.ref()));
+        served.server().tell(new WeightServer.Subscribe(local.ref(), SamplingParams.PLAIN));
         assertEquals(null, local.expectMessageClass(Sampler.WeightsPublished.class, WAIT).checksum());
         TestProbe<WeightServer.Offer> offers = LEARNER_NODE.createTestProbe();
         served.server().tell(new WeightServer.Fetch(served.version(), offers.ref()));

@@ -27,6 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * restarted (the samplers' requests are retried until the new ones answer), and the learner is killed and
  * restarted with the same run id: it resumes from its last complete checkpoint, with the changed τ, and the
  * job finishes with every step's questions trained exactly once. The other nodes stop when the run is over.
+ * A sampler node configured to sample otherwise than the learner is refused and stops, naming both settings.
  */
 class ClusterIT {
 
@@ -112,6 +113,27 @@ class ClusterIT {
             assertEquals(0, worker.exitValue());
         }
         assertTrue(log("sampler-b").contains("the run finished"), log("sampler-b"));
+    }
+
+    @Test
+    void aSamplerNodeSamplingAtAnotherTemperatureThanTheLearnersIsRefusedAndStops() throws Exception {
+        int learnerPort = freePort();
+        String seeds = "127.0.0.1:" + learnerPort;
+        String run = "eapo.train { steps = 2, questions-per-step = 2, eval-size = 0, results-dir = \""
+                + work.resolve("results") + "\" }\neapo.pipeline.samplers = 1\n";
+        Path learnerConfig = work.resolve("learner.conf");
+        Files.writeString(learnerConfig, run);
+        Path samplerConfig = work.resolve("sampler.conf");
+        Files.writeString(samplerConfig, run + "eapo.rollout.temperature = 0.7\n");
+        start("learner", "learner", learnerPort, seeds, learnerConfig);
+        Process sampler = start("sampler", "sampler", 0, seeds, samplerConfig);
+        assertTrue(sampler.waitFor(PATIENCE.toSeconds(), TimeUnit.SECONDS), "the sampler node did not stop: "
+                + log("sampler"));
+        assertTrue(sampler.exitValue() != 0, log("sampler"));
+        assertTrue(log("sampler").contains("sampling settings differ across the nodes of the run")
+                && log("sampler").contains("temperature 0.7") && log("sampler").contains("the learner with temperature 1.0"),
+                log("sampler"));
+        assertTrue(log("learner").contains("refused"), log("learner"));
     }
 
     /**
