@@ -5,6 +5,7 @@ import ai.eapo.algorithm.HyperParameters;
 import ai.eapo.data.ProblemSet;
 import ai.eapo.model.ExperiencePrior;
 import ai.eapo.model.PolicyModel;
+import ai.eapo.model.TokenizerVocabulary;
 import ai.eapo.training.Knobs;
 import ai.eapo.training.LearnerStep;
 import ai.eapo.training.TaskPrompts;
@@ -56,11 +57,11 @@ public final class Pipeline {
     /**
      * Everything the parts of a node need; a part's fields may be null on a node without that role.
      * {@code replicas}: one policy copy per sampler; {@code prior}: null for plain GRPO (or a node without
-     * the prior role). {@code learner} holds the trainable {@code policy}'s optimizer and knobs; the run
+     * the prior role), with {@code priorVocabulary} its tokenizer's ids. {@code learner} holds the trainable {@code policy}'s optimizer and knobs; the run
      * starts (or resumes) at learner step {@code firstStep}.
      */
     public record Setup(PolicyModel policy, LearnerStep learner, long firstStep, List<PolicyModel> replicas,
-                        ExperiencePrior prior, TaskPrompts prompts, MathVerifier verifier, int verifierPoolSize,
+                        ExperiencePrior prior, TokenizerVocabulary priorVocabulary, TaskPrompts prompts, MathVerifier verifier, int verifierPoolSize,
                         List<ProblemSet.Problem> data, int questionsPerStep, long totalSteps,
                         Sampler.Settings samplerSettings, Knobs knobs, Learner.Listener listener, BusyTime busy) {
     }
@@ -117,7 +118,8 @@ public final class Pipeline {
 
     /** The prior, registered with the receptionist. */
     public static ActorRef<PriorPolicy.Command> startPrior(Setup setup, Spawner spawner) {
-        return spawner.spawn(PriorPolicy.create(setup.prior(), setup.samplerSettings().sampling(), setup.busy()), "prior",
+        return spawner.spawn(PriorPolicy.create(setup.prior(), setup.samplerSettings().sampling(),
+                setup.priorVocabulary(), setup.busy()), "prior",
                 compute());
     }
 

@@ -2,6 +2,7 @@ package ai.eapo.actors;
 
 import ai.eapo.model.ExperiencePrior;
 import ai.eapo.model.SamplingParams;
+import ai.eapo.model.TokenizerVocabulary;
 
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
@@ -38,9 +39,12 @@ public final class PriorPolicy extends AbstractBehavior<PriorPolicy.Command> {
         ActorRef<Sampler.Command> sampler();
     }
 
-    /** {@code sampling}: the sampler's settings, which must be the prior's (else {@link Sampler.Refused}). */
+    /**
+     * {@code sampling}: the sampler's settings, which must be the prior's; {@code vocabulary}: its policy's
+     * tokenizer, which must be the prior's (else {@link Sampler.Refused}).
+     */
     public record Consult(List<ExperiencePrior.Consultation> consultations, ActorRef<Sampler.Command> sampler,
-                          SamplingParams sampling) implements Command, CborSerializable {
+                          SamplingParams sampling, TokenizerVocabulary vocabulary) implements Command, CborSerializable {
     }
 
     public record Release(List<Long> sequenceIds, ActorRef<Sampler.Command> sampler) implements Command, CborSerializable {
@@ -57,23 +61,31 @@ public final class PriorPolicy extends AbstractBehavior<PriorPolicy.Command> {
     private final ExperiencePrior prior;
     /** How the prior draws its tokens: the samplers consulting it must sample alike. */
     private final SamplingParams sampling;
+    /** The prior's tokenizer: the consulting samplers' policies must share it. */
+    private final TokenizerVocabulary vocabulary;
     private final BusyTime busy;
     private final Map<SequenceOf, Long> localIds = new HashMap<>();
     private final Set<ActorRef<Sampler.Command>> watched = new HashSet<>();
     private long nextLocalId;
 
-    /** A prior drawing with {@code sampling}, registered with the receptionist, for samplers on other nodes. */
-    public static Behavior<Command> create(ExperiencePrior prior, SamplingParams sampling, BusyTime busy) {
+    /**
+     * A prior drawing with {@code sampling} over the token ids of {@code vocabulary}, registered with the
+     * receptionist, for samplers on other nodes.
+     */
+    public static Behavior<Command> create(ExperiencePrior prior, SamplingParams sampling, TokenizerVocabulary vocabulary,
+                                           BusyTime busy) {
         return Behaviors.setup(context -> {
             context.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, context.getSelf()));
-            return new PriorPolicy(context, prior, sampling, busy);
+            return new PriorPolicy(context, prior, sampling, vocabulary, busy);
         });
     }
 
-    private PriorPolicy(ActorContext<Command> context, ExperiencePrior prior, SamplingParams sampling, BusyTime busy) {
+    private PriorPolicy(ActorContext<Command> context, ExperiencePrior prior, SamplingParams sampling,
+                        TokenizerVocabulary vocabulary, BusyTime busy) {
         super(context);
         this.prior = prior;
         this.sampling = sampling;
+        this.vocabulary = vocabulary;
         this.busy = busy;
         busy.register(BUSY_KIND);
     }
@@ -89,6 +101,9 @@ public final class PriorPolicy extends AbstractBehavior<PriorPolicy.Command> {
 
     private Behavior<Command> onConsult(Consult consult) {
         String mismatch = sampling.mismatch("the prior", consult.sampling(), "sampler " + consult.sampler().path());
+        if (mismatch == null) {
+            mismatch = consult.vocabulary().priorMismatch(vocabulary);
+        }
         if (mismatch != null) {
             getContext().getLog().error("refused {}: {}", consult.sampler().path(), mismatch);
             consult.sampler().tell(new Sampler.Refused(mismatch));

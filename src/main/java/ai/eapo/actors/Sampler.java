@@ -310,7 +310,8 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
         if (!again.isEmpty()) {
             getContext().getLog().warn("no prior answer for {} sequence(s) within {}; asking again", again.size(),
                     settings.retryAfter());
-            peers.prior().tell(new PriorPolicy.Consult(again, getContext().getSelf(), settings.sampling()));
+            peers.prior().tell(new PriorPolicy.Consult(again, getContext().getSelf(), settings.sampling(),
+                    prompts.tokenizer().vocabulary()));
         }
         int checks = 0;
         for (Finished f : awaitingReward.values()) {
@@ -334,7 +335,8 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
             ContinuousDecoder.StepResult step = peers.busy().measure(BUSY_KIND, decoder::step);
             if (!step.consultations().isEmpty()) {
                 step.consultations().forEach(c -> consulting.put(c.sequenceId(), new Unanswered<>(c)));
-                peers.prior().tell(new PriorPolicy.Consult(step.consultations(), getContext().getSelf(), settings.sampling()));
+                peers.prior().tell(new PriorPolicy.Consult(step.consultations(), getContext().getSelf(), settings.sampling(),
+                    prompts.tokenizer().vocabulary()));
             }
             afterFinished(step.finished());
         }

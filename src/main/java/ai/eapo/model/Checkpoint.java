@@ -48,6 +48,21 @@ public final class Checkpoint {
         throw new UserInputException("device '" + name + "' is not valid (use cpu or gpu:N)");
     }
 
+    /**
+     * Loads a model directory onto {@code device} to sample with {@code vocabulary}, its tokenizer's ids: the
+     * logits leave out the embedding rows that pad past them ({@link PolicyModel#limitVocabulary}).
+     */
+    public static PolicyModel load(Path dir, Device device, TokenizerVocabulary vocabulary) {
+        PolicyModel model = load(dir, device);
+        try {
+            model.limitVocabulary(vocabulary.size());
+        } catch (RuntimeException e) {
+            model.close();
+            throw new UserInputException(dir + ": " + e.getMessage(), e);
+        }
+        return model;
+    }
+
     /** Loads a model directory onto {@code device}, checking every tensor's presence and shape. */
     public static PolicyModel load(Path dir, Device device) {
         if (!Files.isDirectory(dir)) {

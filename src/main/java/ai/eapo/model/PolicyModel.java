@@ -39,6 +39,8 @@ public final class PolicyModel implements AutoCloseable {
     private final ReentrantReadWriteLock weightsLock = new ReentrantReadWriteLock();
     /** Changes of the weights' values so far (loads, optimizer updates); guarded by {@link #weightsLock}. */
     private long revision;
+    /** Rows of the lm_head that are tokens; the rest pad the embeddings (see {@link #limitVocabulary}). */
+    private int vocabulary;
 
     PolicyModel(ModelConfig config, NDManager manager, Map<String, NDArray> weights) {
         this.config = config;
@@ -50,6 +52,27 @@ public final class PolicyModel implements AutoCloseable {
             inv[i] = (float) (1.0 / Math.pow(config.ropeTheta(), 2.0 * i / config.headDim()));
         }
         this.inverseFrequencies = manager.create(inv);
+        this.vocabulary = config.vocabSize();
+    }
+
+    /**
+     * Restricts the logits to the first {@code tokens} rows of the lm_head, the token ids of the model's
+     * tokenizer ({@link TokenizerVocabulary#size}): checkpoints pad their embeddings past it (Qwen2.5-Math-7B has
+     * 152,064 rows for 151,665 tokens), and a padding row must never be sampled nor count in an entropy or a
+     * log-softmax. Every logits this model (and its replicas and views made afterwards) returns has {@code tokens}
+     * columns.
+     */
+    public void limitVocabulary(int tokens) {
+        if (tokens < 1 || tokens > config.vocabSize()) {
+            throw new UserInputException("the tokenizer has " + tokens + " token ids but the model's vocab_size is "
+                    + config.vocabSize() + ": a tokenizer with more ids than embedding rows belongs to another model");
+        }
+        vocabulary = tokens;
+    }
+
+    /** Columns of the logits: the tokenizer's ids when {@link #limitVocabulary} was called, else vocab_size. */
+    public int vocabulary() {
+        return vocabulary;
     }
 
     /** A freshly initialised model (normal(0, initStd) matrices, unit norms, zero biases). */
@@ -133,7 +156,9 @@ public final class PolicyModel implements AutoCloseable {
         NDManager copyManager = NDManager.newBaseManager(device());
         Map<String, NDArray> copies = new LinkedHashMap<>();
         weights.forEach((name, w) -> copies.put(name, detachedCopy(w, copyManager)));
-        return new PolicyModel(config, copyManager, copies);
+        PolicyModel replica = new PolicyModel(config, copyManager, copies);
+        replica.vocabulary = vocabulary;
+        return replica;
     }
 
     /**
@@ -152,7 +177,9 @@ public final class PolicyModel implements AutoCloseable {
             view.attach(viewManager);
             views.put(name, view);
         });
-        return new PolicyModel(config, viewManager, views);
+        PolicyModel view = new PolicyModel(config, viewManager, views);
+        view.vocabulary = vocabulary;
+        return view;
     }
 
     /** A copy of weight {@code w} without gradient, owned by {@code owner}; leaves nothing behind in this model. */
@@ -228,7 +255,7 @@ public final class PolicyModel implements AutoCloseable {
     }
 
     /** Final hidden states [B, L, hidden] of right-padded sequences {@code ids} [B, L], in {@code ids}' manager. */
-    private NDArray hiddenStates(NDArray ids) {
+    NDArray hiddenStates(NDArray ids) {
         long length = ids.getShape().get(1);
         NDArray positions = ids.getManager().arange(0, length, 1, DataType.FLOAT32).expandDims(0);
         return forward(ids, positions, new CausalAttention());
@@ -329,7 +356,13 @@ public final class PolicyModel implements AutoCloseable {
 
     NDArray lmHead(NDArray hidden) {
         NDArray head = config.tieWordEmbeddings() ? w("model.embed_tokens.weight") : w("lm_head.weight");
-        return linear(hidden, head, null);
+        if (vocabulary == config.vocabSize()) {
+            return linear(hidden, head, null);
+        }
+        // A view of the token rows (no copy); its handle goes, autograd keeps what the backward pass needs.
+        try (NDArray tokenRows = head.get(new NDIndex("0:{}", vocabulary))) {
+            return linear(hidden, tokenRows, null);
+        }
     }
 
     private NDArray embed(NDArray ids) {

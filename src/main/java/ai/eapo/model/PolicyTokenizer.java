@@ -29,12 +29,15 @@ public final class PolicyTokenizer implements AutoCloseable {
     private final Set<Long> eosIds;
     private final Long padId;
     private final String chatTemplate;
+    private final TokenizerVocabulary vocabulary;
 
-    private PolicyTokenizer(HuggingFaceTokenizer tokenizer, Set<Long> eosIds, Long padId, String chatTemplate) {
+    private PolicyTokenizer(HuggingFaceTokenizer tokenizer, Set<Long> eosIds, Long padId, String chatTemplate,
+                            TokenizerVocabulary vocabulary) {
         this.tokenizer = tokenizer;
         this.eosIds = eosIds;
         this.padId = padId;
         this.chatTemplate = chatTemplate;
+        this.vocabulary = vocabulary;
     }
 
     /** Loads the tokenizer of a model directory; {@code config} adds its eos ids from config.json. */
@@ -61,11 +64,11 @@ public final class PolicyTokenizer implements AutoCloseable {
             config.eosTokenIds().forEach(id -> eos.add(id.longValue()));
         }
         addIds(genConfig.get("eos_token_id"), eos);
-        PolicyTokenizer probe = new PolicyTokenizer(tokenizer, eos, null, "");
+        PolicyTokenizer probe = new PolicyTokenizer(tokenizer, eos, null, "", null);
         tokenText(tokConfig.get("eos_token")).flatMap(probe::singleTokenId).ifPresent(eos::add);
         Long pad = tokenText(tokConfig.get("pad_token")).flatMap(probe::singleTokenId).orElse(null);
         String template = tokConfig.path("chat_template").asText("");
-        return new PolicyTokenizer(tokenizer, Set.copyOf(eos), pad, template);
+        return new PolicyTokenizer(tokenizer, Set.copyOf(eos), pad, template, TokenizerVocabulary.read(dir));
     }
 
     public long[] encode(String text) {
@@ -92,6 +95,11 @@ public final class PolicyTokenizer implements AutoCloseable {
 
     public String chatTemplate() {
         return chatTemplate;
+    }
+
+    /** The token ids this tokenizer produces: how many, and a fingerprint to compare tokenizers by. */
+    public TokenizerVocabulary vocabulary() {
+        return vocabulary;
     }
 
     private Optional<Long> singleTokenId(String text) {

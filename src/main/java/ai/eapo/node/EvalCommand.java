@@ -127,6 +127,7 @@ final class EvalCommand implements Callable<Integer> {
         long started = System.nanoTime();
         try (PolicyModel policy = Checkpoint.load(s.model(), Checkpoint.device(s.device()));
              PolicyTokenizer tokenizer = PolicyTokenizer.load(s.model(), policy.config())) {
+            policy.limitVocabulary(tokenizer.vocabulary().size());
             TaskPrompts prompts = TrainingOptions.prompts(config, tokenizer);
             template = prompts.template();
             if (tokenizer.eosIds().isEmpty()) {

@@ -49,6 +49,7 @@ final class GenerateCommand implements Callable<Integer> {
         SamplingParams params = new SamplingParams(temperature, topP, topK);
         try (PolicyModel model = Checkpoint.load(modelOptions.model, modelOptions.device());
              PolicyTokenizer tokenizer = PolicyTokenizer.load(modelOptions.model, model.config())) {
+            model.limitVocabulary(tokenizer.vocabulary().size());
             long[] ids = tokenizer.encode(prompt);
             if (ids.length == 0) {
                 throw new UserInputException("--prompt encodes to no tokens");

@@ -15,6 +15,7 @@ import ai.eapo.model.LocalPrior;
 import ai.eapo.model.ModelConfig;
 import ai.eapo.model.PolicyModel;
 import ai.eapo.model.PolicyTokenizer;
+import ai.eapo.model.TokenizerVocabulary;
 import ai.eapo.training.HeldOutEvaluation;
 import ai.eapo.training.Knobs;
 import ai.eapo.training.LearnerStep;
@@ -69,6 +70,8 @@ final class PipelineRun implements AutoCloseable {
     final MemoryBudget budget;
     private final PolicyTokenizer tokenizer;
     private final PolicyModel priorModel;
+    /** The prior's tokenizer ids; null on a node without the prior or for plain GRPO. */
+    private final TokenizerVocabulary priorVocabulary;
     /** The frozen π_ref of the KL penalty, or null when no step uses one. */
     private final PolicyModel reference;
     private final LocalPrior prior;
@@ -128,6 +131,12 @@ final class PipelineRun implements AutoCloseable {
         tokenizer = needsPolicy ? PolicyTokenizer.load(modelDir, policyShape) : null;
         prompts = tokenizer == null ? null : TrainingOptions.prompts(config, tokenizer);
         try {
+            // A prior of another tokenizer is refused before any weight is read; on a node without the policy,
+            // the samplers' consultations carry its tokenizer to the prior (PriorPolicy).
+            priorVocabulary = priorDir == null ? null : TokenizerVocabulary.read(priorDir);
+            if (tokenizer != null && priorVocabulary != null) {
+                tokenizer.vocabulary().requirePriorMatches(priorVocabulary);
+            }
             budget = MemoryBudget.of(budgetSettings(config, policyShape, priorDir == null ? null
                     : ModelConfig.read(priorDir), learns, samples));
             if (loadModels) {
@@ -142,8 +151,8 @@ final class PipelineRun implements AutoCloseable {
         PolicyModel loaded = null;
         PolicyModel p = null;
         try {
-            loaded = needsPolicy && loadModels ? Checkpoint.load(modelDir, device) : null;
-            p = priorDir != null && loadModels ? Checkpoint.load(priorDir, device) : null;
+            loaded = needsPolicy && loadModels ? Checkpoint.load(modelDir, device, tokenizer.vocabulary()) : null;
+            p = priorDir != null && loadModels ? Checkpoint.load(priorDir, device, priorVocabulary) : null;
         } catch (RuntimeException e) {
             if (loaded != null) {
                 loaded.close();
@@ -208,8 +217,8 @@ final class PipelineRun implements AutoCloseable {
                     replicas.add(i == 0 && !learns ? policy : policy.replica());
                 }
             }
-            Pipeline.Setup setup = new Pipeline.Setup(policy, learner, firstStep, replicas, prior, prompts, verifier,
-                    pipeline.getInt("verifiers"), data, questionsPerStep, steps,
+            Pipeline.Setup setup = new Pipeline.Setup(policy, learner, firstStep, replicas, prior, priorVocabulary,
+                    prompts, verifier, pipeline.getInt("verifiers"), data, questionsPerStep, steps,
                     new Sampler.Settings(hyper.groupSize(), rollout.maxNewTokens(), rollout.sampling(),
                             rollout.decodeBatchSize(), pipeline.getInt("max-sequences-in-flight"), rollout.seed(), hyper,
                             pipeline.getDuration("retry-after")),

@@ -7,6 +7,7 @@ import ai.eapo.model.Checkpoint;
 import ai.eapo.model.LocalPrior;
 import ai.eapo.model.PolicyModel;
 import ai.eapo.model.PolicyTokenizer;
+import ai.eapo.model.TokenizerVocabulary;
 import ai.eapo.report.MetricsLog;
 import ai.eapo.training.StepMetrics;
 import ai.eapo.training.SynchronousTrainer;
@@ -53,10 +54,12 @@ final class TrainSyncCommand implements Callable<Integer> {
         List<ProblemSet.Problem> test = training.heldOut();
         Path metricsFile = metrics != null ? metrics : training.out.resolveSibling(training.out.getFileName() + "-metrics.jsonl");
         SynchronousTrainer.Options loop = training.loopOptions(config);
+        TokenizerVocabulary priorVocabulary = priorDir == null ? null : TokenizerVocabulary.read(priorDir);
         try (PolicyModel model = Checkpoint.load(modelOptions.model, modelOptions.device());
-             PolicyModel priorModel = priorDir == null ? null : Checkpoint.load(priorDir, modelOptions.device());
-             LocalPrior prior = priorModel == null ? null : new LocalPrior(priorModel, loop.sampling());
-             PolicyTokenizer tokenizer = PolicyTokenizer.load(modelOptions.model, model.config())) {
+             PolicyTokenizer tokenizer = PolicyTokenizer.load(modelOptions.model, model.config());
+             PolicyModel priorModel = priorDir == null ? null : loadPrior(tokenizer, priorVocabulary);
+             LocalPrior prior = priorModel == null ? null : new LocalPrior(priorModel, loop.sampling())) {
+            model.limitVocabulary(tokenizer.vocabulary().size());
             SynchronousTrainer trainer = new SynchronousTrainer(model, TrainingOptions.prompts(config, tokenizer), prior, hyper,
                     new MathVerifier(VerifierOptions.fromConfig(config)), loop);
             System.out.printf("step 0  held-out accuracy %.3f%n", trainer.accuracy(test));
@@ -77,5 +80,11 @@ final class TrainSyncCommand implements Callable<Integer> {
             System.out.println("saved " + training.out + ", metrics in " + metricsFile);
         }
         return 0;
+    }
+
+    /** The prior, refused before its weights are read when its tokenizer is not the policy's. */
+    private PolicyModel loadPrior(PolicyTokenizer policyTokenizer, TokenizerVocabulary priorVocabulary) {
+        policyTokenizer.vocabulary().requirePriorMatches(priorVocabulary);
+        return Checkpoint.load(priorDir, modelOptions.device(), priorVocabulary);
     }
 }

@@ -75,10 +75,12 @@ class MessageSerializationTest {
         assertEquals(new ExperiencePrior.Draw(5, -0.25f, 0.9f), answered.draws().get(0));
         SamplingParams nucleus = new SamplingParams(0.7, 0.95, 20);
         PriorPolicy.Consult consult = roundTrip(new PriorPolicy.Consult(
-                List.of(new ExperiencePrior.Consultation(7, new long[]{1, 2, 3}, 0.5)), sampler.ref(), nucleus));
+                List.of(new ExperiencePrior.Consultation(7, new long[]{1, 2, 3}, 0.5)), sampler.ref(), nucleus,
+                PriorPolicyTest.VOCABULARY));
         assertArrayEquals(new long[]{1, 2, 3}, consult.consultations().get(0).tokens());
         assertEquals(sampler.ref(), consult.sampler());
         assertEquals(nucleus, consult.sampling());
+        assertEquals(PriorPolicyTest.VOCABULARY, consult.vocabulary());
         assertEquals(new Sampler.Refused("why"), roundTrip(new Sampler.Refused("why")));
         assertEquals(new PriorPolicy.Release(List.of(7L), sampler.ref()), roundTrip(new PriorPolicy.Release(List.of(7L), sampler.ref())));
 

@@ -92,8 +92,8 @@ class PipelineTest {
                 replicas.add(policy.replica());
             }
             HyperParameters hyper = learner.hyper();
-            Pipeline.Setup setup = new Pipeline.Setup(policy, learner, 0, replicas, prior, prompts, new MathVerifier(), 2,
-                    DATA, questionsPerStep, steps,
+            Pipeline.Setup setup = new Pipeline.Setup(policy, learner, 0, replicas, prior,
+                    prompts.tokenizer().vocabulary(), prompts, new MathVerifier(), 2, DATA, questionsPerStep, steps,
                     new Sampler.Settings(hyper.groupSize(), MAX_NEW, SAMPLING, DECODE_BATCH, 2 * DECODE_BATCH, SEED, hyper,
                             Duration.ofSeconds(30)),
                     learner.knobs(), recorder, new BusyTime());

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.eapo.model.ExperiencePrior;
 import ai.eapo.model.SamplingParams;
+import ai.eapo.model.TokenizerVocabulary;
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
@@ -26,6 +27,9 @@ class PriorPolicyTest {
     static void shutdown() {
         KIT.shutdownTestKit();
     }
+
+    /** The tokenizer the prior and its samplers share in these tests. */
+    static final TokenizerVocabulary VOCABULARY = new TokenizerVocabulary("tiny/tokenizer.json", 100, "sha256:00000000000000aa");
 
     /** Answers every consultation with token 7 and records the sequence ids it saw and released. */
     static final class RecordingPrior implements ExperiencePrior {
@@ -49,14 +53,14 @@ class PriorPolicyTest {
         for (long id : ids) {
             consultations.add(new ExperiencePrior.Consultation(id, new long[] {1, 2}, 0.5));
         }
-        prior.tell(new PriorPolicy.Consult(consultations, sampler.ref(), SamplingParams.PLAIN));
+        prior.tell(new PriorPolicy.Consult(consultations, sampler.ref(), SamplingParams.PLAIN, VOCABULARY));
         assertEquals(ids.length, sampler.expectMessageClass(Sampler.PriorAnswered.class).draws().size());
     }
 
     @Test
     void aStoppedSamplersSequencesAreReleasedAndAnotherSamplersAreKept() {
         RecordingPrior recording = new RecordingPrior();
-        ActorRef<PriorPolicy.Command> prior = KIT.spawn(PriorPolicy.create(recording, SamplingParams.PLAIN, new BusyTime()));
+        ActorRef<PriorPolicy.Command> prior = KIT.spawn(PriorPolicy.create(recording, SamplingParams.PLAIN, VOCABULARY, new BusyTime()));
         TestProbe<Sampler.Command> first = KIT.createTestProbe();
         TestProbe<Sampler.Command> second = KIT.createTestProbe();
         consult(prior, first, 1, 2, 3);
@@ -79,13 +83,28 @@ class PriorPolicyTest {
     void aSamplerWithOtherSamplingSettingsIsRefusedAndNotAnswered() {
         RecordingPrior recording = new RecordingPrior();
         ActorRef<PriorPolicy.Command> prior = KIT.spawn(PriorPolicy.create(recording, new SamplingParams(1.0, 0.95, 0),
-                new BusyTime()));
+                VOCABULARY, new BusyTime()));
         TestProbe<Sampler.Command> sampler = KIT.createTestProbe();
         prior.tell(new PriorPolicy.Consult(List.of(new ExperiencePrior.Consultation(1, new long[] {1, 2}, 0.5)),
-                sampler.ref(), SamplingParams.PLAIN));
+                sampler.ref(), SamplingParams.PLAIN, VOCABULARY));
         String reason = sampler.expectMessageClass(Sampler.Refused.class).reason();
         assertTrue(reason.contains("top-p 1.0") && reason.contains("the prior with temperature 1.0, top-p 0.95"), reason);
         assertTrue(recording.consulted.isEmpty(), "a refused sampler's consultation is never drawn for");
+        KIT.stop(prior);
+    }
+
+    @Test
+    void aSamplerWhosePolicyHasAnotherTokenizerIsRefusedWithBothNamed() {
+        RecordingPrior recording = new RecordingPrior();
+        ActorRef<PriorPolicy.Command> prior = KIT.spawn(PriorPolicy.create(recording, SamplingParams.PLAIN, VOCABULARY,
+                new BusyTime()));
+        TestProbe<Sampler.Command> sampler = KIT.createTestProbe();
+        TokenizerVocabulary qwen = new TokenizerVocabulary("/models/qwen/tokenizer.json", 151665, "sha256:0123456789abcdef");
+        prior.tell(new PriorPolicy.Consult(List.of(new ExperiencePrior.Consultation(1, new long[] {1, 2}, 0.5)),
+                sampler.ref(), SamplingParams.PLAIN, qwen));
+        String reason = sampler.expectMessageClass(Sampler.Refused.class).reason();
+        assertTrue(reason.contains(VOCABULARY.describe()) && reason.contains(qwen.describe()), reason);
+        assertTrue(recording.consulted.isEmpty());
         KIT.stop(prior);
     }
 }
