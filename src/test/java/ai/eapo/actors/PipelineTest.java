@@ -24,6 +24,8 @@ import akka.actor.typed.Behavior;
 import akka.actor.typed.Props;
 import akka.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -88,13 +90,18 @@ class PipelineTest {
 
         Pipeline.Refs start(PolicyModel policy, LearnerStep learner, LocalPrior prior, TaskPrompts prompts,
                             int samplers, int questionsPerStep, long steps, Recorder recorder) {
+            return start(policy, learner, prior, prompts, samplers, questionsPerStep, steps, recorder, SAMPLING);
+        }
+
+        Pipeline.Refs start(PolicyModel policy, LearnerStep learner, LocalPrior prior, TaskPrompts prompts,
+                            int samplers, int questionsPerStep, long steps, Recorder recorder, SamplingParams sampling) {
             for (int i = 0; i < samplers; i++) {
                 replicas.add(policy.replica());
             }
             HyperParameters hyper = learner.hyper();
             Pipeline.Setup setup = new Pipeline.Setup(policy, learner, 0, replicas, prior,
                     prompts.tokenizer().vocabulary(), prompts, new MathVerifier(), 2, DATA, questionsPerStep, steps,
-                    new Sampler.Settings(hyper.groupSize(), MAX_NEW, SAMPLING, DECODE_BATCH, 2 * DECODE_BATCH, SEED, hyper,
+                    new Sampler.Settings(hyper.groupSize(), MAX_NEW, sampling, DECODE_BATCH, 2 * DECODE_BATCH, SEED, hyper,
                             Duration.ofSeconds(30)),
                     learner.knobs(), recorder, new BusyTime());
             refs = Pipeline.start(setup, new Pipeline.Spawner() {
@@ -123,26 +130,32 @@ class PipelineTest {
         return SamplerTest.hyper("eapo.algorithm { optimizer.lr = 5e-4 }, " + overrides);
     }
 
-    @Test
-    void withOneSamplerAndNoStalenessThePipelineReproducesTheSynchronousLoop() throws Exception {
+    /** Also at a temperature ≠ 1 with top-p: the behaviour log-probs and kept masses agree too. */
+    @ParameterizedTest
+    @CsvSource({"1.0, 1.0", "0.8, 0.9"})
+    void withOneSamplerAndNoStalenessThePipelineReproducesTheSynchronousLoop(double temperature, double topP)
+            throws Exception {
+        SamplingParams sampling = new SamplingParams(temperature, topP, 0);
         HyperParameters hyper = hyper("eapo.algorithm.experience { initial-ratio = 0.5, entropy-threshold = 0.5 }");
         int steps = 3;
         int questions = 4;
         List<StepMetrics> reference = new ArrayList<>();
         try (PolicyModel policy = Checkpoint.load(BASE, Device.cpu()); PolicyModel priorModel = Checkpoint.load(PRIOR, Device.cpu());
-             LocalPrior prior = new LocalPrior(priorModel, SAMPLING); PolicyTokenizer tokenizer = PolicyTokenizer.load(BASE, policy.config())) {
+             LocalPrior prior = new LocalPrior(priorModel, sampling); PolicyTokenizer tokenizer = PolicyTokenizer.load(BASE, policy.config())) {
             SynchronousTrainer trainer = new SynchronousTrainer(policy, new TaskPrompts(tokenizer, "{prompt}\n"), prior, hyper,
-                    new MathVerifier(), new SynchronousTrainer.Options(MAX_NEW, SAMPLING, MICRO_BATCH, DECODE_BATCH, SEED));
+                    new MathVerifier(), new SynchronousTrainer.Options(MAX_NEW, sampling, MICRO_BATCH, DECODE_BATCH, SEED));
             for (int step = 0; step < steps; step++) {
                 reference.add(trainer.step(step, TrainingBatches.of(DATA, step, questions, SEED)));
             }
         }
         Recorder recorder = new Recorder();
         try (PolicyModel policy = Checkpoint.load(BASE, Device.cpu()); PolicyModel priorModel = Checkpoint.load(PRIOR, Device.cpu());
-             LocalPrior prior = new LocalPrior(priorModel, SAMPLING); PolicyTokenizer tokenizer = PolicyTokenizer.load(BASE, policy.config());
-             LearnerStep learner = new LearnerStep(policy, hyper, Knobs.initial(hyper, 0), MICRO_BATCH, 1f);
+             LocalPrior prior = new LocalPrior(priorModel, sampling); PolicyTokenizer tokenizer = PolicyTokenizer.load(BASE, policy.config());
+             LearnerStep learner = new LearnerStep(policy, hyper, Knobs.initial(hyper, 0), MICRO_BATCH,
+                     sampling.logProbTemperature());
              Run run = new Run()) {
-            run.start(policy, learner, prior, new TaskPrompts(tokenizer, "{prompt}\n"), 1, questions, steps, recorder);
+            run.start(policy, learner, prior, new TaskPrompts(tokenizer, "{prompt}\n"), 1, questions, steps, recorder,
+                    sampling);
             recorder.awaitFinished();
         }
         double rewardSpread = 0;
@@ -153,6 +166,10 @@ class PipelineTest {
             assertEquals(sync.resampledRatio(), actors.resampledRatio(), 1e-12, "resampled ratio at step " + step);
             assertEquals(sync.tokens(), actors.tokens(), "tokens at step " + step);
             assertEquals(sync.loss(), actors.loss(), 1e-4, "loss at step " + step);
+            assertEquals(sync.keptMassMean(), actors.keptMassMean(), 1e-6, "kept mass at step " + step);
+            assertEquals(sync.isWeightMean(), actors.isWeightMean(), 1e-4, "IS weight at step " + step);
+            assertTrue(topP < 1 ? actors.keptMassMean() < 1 : actors.keptMassMean() == 1, "kept mass "
+                    + actors.keptMassMean());
             assertEquals(0.0, actors.stalenessMean(), 1e-12, "max-staleness 0 samples on the current version only");
             rewardSpread += Math.abs(sync.loss());
         }
