@@ -63,10 +63,16 @@ public final class Checkpoint {
         return model;
     }
 
-    /** Loads a model directory onto {@code device}, checking every tensor's presence and shape. */
+    /**
+     * Loads a model directory onto {@code device}, checking every tensor's presence and shape. A PEFT adapter
+     * directory ({@code adapter_config.json}) loads on the base its config names ({@link LoraAdapters#load}).
+     */
     public static PolicyModel load(Path dir, Device device) {
         if (!Files.isDirectory(dir)) {
             throw new UserInputException("model directory " + dir + " does not exist");
+        }
+        if (LoraAdapters.isAdapter(dir)) {
+            return LoraAdapters.load(dir, null, device);
         }
         ModelConfig config = ModelConfig.read(dir);
         Map<String, Path> locations = tensorLocations(dir);
@@ -198,6 +204,11 @@ public final class Checkpoint {
                 }
             }
         }
+        replaceDirectory(tmp, out);
+    }
+
+    /** Puts the finished directory {@code tmp} at {@code out}, replacing what was there. */
+    static void replaceDirectory(Path tmp, Path out) throws IOException {
         if (Files.exists(out)) {
             deleteTree(out);
         }

@@ -43,6 +43,9 @@ public record ModelConfig(
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public static ModelConfig read(Path dir) {
+        if (LoraAdapters.isAdapter(dir)) {
+            return read(LoraAdapters.baseOf(dir)); // an adapter has its base's architecture
+        }
         Path file = dir.resolve("config.json");
         if (!Files.isRegularFile(file)) {
             throw new UserInputException("model directory " + dir + " has no config.json");

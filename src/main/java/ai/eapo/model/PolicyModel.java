@@ -21,6 +21,9 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * it reads top to bottom: embeddings → N × (RMSNorm → grouped-query attention with RoPE → residual →
  * RMSNorm → SwiGLU MLP → residual) → RMSNorm → lm_head. Everything is computed in fp32.
  *
+ * <p>With LoRA ({@link #withLora}) the Hugging Face weights are a frozen base, shared by every model made from it,
+ * and the trainable tensors are the adapters: each targeted linear map adds {@code (alpha / r) · B A x}.
+ *
  * <p>Two forward paths share the weights: {@link #logits} runs whole sequences (with autograd when the
  * caller records gradients; used by the learner), and {@link #forward} with an {@link Attention} over a
  * key/value cache runs the incremental decoder of {@link DecodeBatch}. Weights keep their Hugging Face names and layouts, so loading
@@ -32,7 +35,14 @@ public final class PolicyModel implements AutoCloseable {
 
     private final ModelConfig config;
     private final NDManager manager;
+    /** The trainable tensors: every weight, or with LoRA the adapters only. */
     private final Map<String, NDArray> weights;
+    /** With LoRA, the frozen base weights (another model's, shared); otherwise empty. */
+    private final Map<String, NDArray> frozen;
+    /** The adapters' settings, or null without LoRA. */
+    private final LoraConfig lora;
+    /** The model whose weights are {@link #frozen}, when this one closes it (an adapter loaded with its base). */
+    private PolicyModel frozenOwner;
     /** 1 / theta^(2i/d) for i < d/2: the rotary frequencies, shared by every layer. */
     private final NDArray inverseFrequencies;
     /** Changes of the weights' values take it exclusively; readers of a published version share it. */
@@ -43,9 +53,16 @@ public final class PolicyModel implements AutoCloseable {
     private int vocabulary;
 
     PolicyModel(ModelConfig config, NDManager manager, Map<String, NDArray> weights) {
+        this(config, manager, weights, Map.of(), null);
+    }
+
+    private PolicyModel(ModelConfig config, NDManager manager, Map<String, NDArray> weights,
+                        Map<String, NDArray> frozen, LoraConfig lora) {
         this.config = config;
         this.manager = manager;
         this.weights = weights;
+        this.frozen = frozen;
+        this.lora = lora;
         int half = config.headDim() / 2;
         float[] inv = new float[half];
         for (int i = 0; i < half; i++) {
@@ -73,6 +90,91 @@ public final class PolicyModel implements AutoCloseable {
     /** Columns of the logits: the tokenizer's ids when {@link #limitVocabulary} was called, else vocab_size. */
     public int vocabulary() {
         return vocabulary;
+    }
+
+    /**
+     * This model as the frozen base of LoRA adapters {@code lora}, initialised as PEFT does (A uniform in
+     * ±1/√in, B zero: the new model computes exactly what this one does). The adapters are the new model's
+     * {@link #parameters}; this model's weights are shared, never copied, so this model must stay open while the
+     * new one (and its replicas) is used, and must not be trained.
+     */
+    public PolicyModel withLora(LoraConfig lora, long seed) {
+        if (this.lora != null) {
+            throw new IllegalStateException("the model already has adapters");
+        }
+        NDManager adapterManager = NDManager.newBaseManager(device());
+        adapterManager.getEngine().setRandomSeed((int) seed);
+        Map<String, NDArray> adapters = new LinkedHashMap<>();
+        adapterShapes(config, lora).forEach((name, shape) -> adapters.put(name, name.contains(".lora_A.")
+                ? adapterManager.randomUniform((float) -initBound(shape), (float) initBound(shape), shape)
+                : adapterManager.zeros(shape)));
+        PolicyModel adapted = new PolicyModel(config, adapterManager, adapters, Collections.unmodifiableMap(weights), lora);
+        adapted.vocabulary = vocabulary;
+        return adapted;
+    }
+
+    /** PEFT's kaiming_uniform(a = √5) bound for lora_A [r, in]: √(6 / ((1 + 5) · in)) = 1/√in. */
+    private static double initBound(Shape loraA) {
+        return 1.0 / Math.sqrt(loraA.get(1));
+    }
+
+    /** This adapter model closes {@code base} (whose weights it adapts) when it closes. */
+    PolicyModel owningBase(PolicyModel base) {
+        this.frozenOwner = base;
+        return this;
+    }
+
+    /** The adapters' settings, or null without LoRA. */
+    public LoraConfig lora() {
+        return lora;
+    }
+
+    /** The frozen base weights under the adapters (empty without LoRA). */
+    public Map<String, NDArray> frozenWeights() {
+        return frozen;
+    }
+
+    /**
+     * The adapters of {@code lora} on a model of {@code config}, in a stable order with their shapes, by our names
+     * ({@code model.layers.0.self_attn.q_proj.lora_A.weight}; PEFT prefixes {@code base_model.model.}).
+     */
+    public static Map<String, Shape> adapterShapes(ModelConfig config, LoraConfig lora) {
+        Map<String, Shape> base = expectedShapes(config);
+        Map<String, Shape> out = new LinkedHashMap<>();
+        for (int i = 0; i < config.numLayers(); i++) {
+            for (String module : lora.targetModules()) {
+                String prefix = "model.layers." + i + "." + LoraConfig.MODULES.get(module);
+                Shape w = base.get(prefix + ".weight"); // [out, in]
+                out.put(prefix + ".lora_A.weight", new Shape(lora.rank(), w.get(1)));
+                out.put(prefix + ".lora_B.weight", new Shape(w.get(0), lora.rank()));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * A model without adapters whose weights are the base's with each adapter merged in, W + (alpha / r) B A: it
+     * computes what this one does. Its own memory; a model without LoRA is copied as it is.
+     */
+    public PolicyModel merged() {
+        NDManager mergedManager = NDManager.newBaseManager(device());
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        Map<String, NDArray> base = lora == null ? weights : frozen;
+        base.forEach((name, w) -> {
+            NDArray copy = detachedCopy(w, mergedManager);
+            String module = name.substring(0, name.length() - ".weight".length());
+            NDArray a = lora == null ? null : weights.get(module + ".lora_A.weight");
+            if (a != null) {
+                try (NDArray b = weights.get(module + ".lora_B.weight").stopGradient(); NDArray aView = a.stopGradient();
+                     NDArray product = b.matMul(aView); NDArray delta = product.mul((float) lora.scaling())) {
+                    copy.addi(delta);
+                }
+            }
+            out.put(name, copy);
+        });
+        PolicyModel merged = new PolicyModel(config, mergedManager, out);
+        merged.vocabulary = vocabulary;
+        return merged;
     }
 
     /** A freshly initialised model (normal(0, initStd) matrices, unit norms, zero biases). */
@@ -146,17 +248,23 @@ public final class PolicyModel implements AutoCloseable {
         return manager.getDevice();
     }
 
-    /** The trainable tensors by Hugging Face name; the learner attaches gradients and updates them in place. */
+    /**
+     * The trainable tensors by Hugging Face name (with LoRA, the adapters only): the learner attaches gradients to
+     * them and updates them in place, and a weight version is exactly these.
+     */
     public Map<String, NDArray> parameters() {
         return Collections.unmodifiableMap(weights);
     }
 
-    /** A copy of this model's weights, its own memory, for a replica (a sampler) on the same device. */
+    /**
+     * A copy of this model's trainable weights, its own memory, for a replica (a sampler) on the same device; with
+     * LoRA the frozen base is shared, not copied.
+     */
     public PolicyModel replica() {
         NDManager copyManager = NDManager.newBaseManager(device());
         Map<String, NDArray> copies = new LinkedHashMap<>();
         weights.forEach((name, w) -> copies.put(name, detachedCopy(w, copyManager)));
-        PolicyModel replica = new PolicyModel(config, copyManager, copies);
+        PolicyModel replica = new PolicyModel(config, copyManager, copies, frozen, lora);
         replica.vocabulary = vocabulary;
         return replica;
     }
@@ -177,7 +285,7 @@ public final class PolicyModel implements AutoCloseable {
             view.attach(viewManager);
             views.put(name, view);
         });
-        PolicyModel view = new PolicyModel(config, viewManager, views);
+        PolicyModel view = new PolicyModel(config, viewManager, views, frozen, lora);
         view.vocabulary = vocabulary;
         return view;
     }
@@ -374,9 +482,9 @@ public final class PolicyModel implements AutoCloseable {
         long batch = x.getShape().get(0);
         long length = x.getShape().get(1);
         int d = config.headDim();
-        NDArray q = linear(x, w(p + "q_proj.weight"), bias(p + "q_proj.bias")).reshape(batch, length, config.numHeads(), d);
-        NDArray k = linear(x, w(p + "k_proj.weight"), bias(p + "k_proj.bias")).reshape(batch, length, config.numKvHeads(), d);
-        NDArray v = linear(x, w(p + "v_proj.weight"), bias(p + "v_proj.bias")).reshape(batch, length, config.numKvHeads(), d);
+        NDArray q = project(x, p + "q_proj").reshape(batch, length, config.numHeads(), d);
+        NDArray k = project(x, p + "k_proj").reshape(batch, length, config.numKvHeads(), d);
+        NDArray v = project(x, p + "v_proj").reshape(batch, length, config.numKvHeads(), d);
         if (config.qkNorm()) {
             q = rmsNorm(q, w(p + "q_norm.weight"));
             k = rmsNorm(k, w(p + "k_norm.weight"));
@@ -386,14 +494,14 @@ public final class PolicyModel implements AutoCloseable {
         v = v.transpose(0, 2, 1, 3);
         NDArray out = attention.attend(layer, q, k, v, config.kvGroups()); // [B, heads, L, d]
         out = out.transpose(0, 2, 1, 3).reshape(batch, length, (long) config.numHeads() * d);
-        return linear(out, w(p + "o_proj.weight"), bias(p + "o_proj.bias"));
+        return project(out, p + "o_proj");
     }
 
     private NDArray mlp(NDArray x, String p) {
-        NDArray gate = linear(x, w(p + "mlp.gate_proj.weight"), bias(p + "mlp.gate_proj.bias"));
-        NDArray up = linear(x, w(p + "mlp.up_proj.weight"), bias(p + "mlp.up_proj.bias"));
+        NDArray gate = project(x, p + "mlp.gate_proj");
+        NDArray up = project(x, p + "mlp.up_proj");
         NDArray silu = gate.mul(gate.getNDArrayInternal().sigmoid());
-        return linear(silu.mul(up), w(p + "mlp.down_proj.weight"), bias(p + "mlp.down_proj.bias"));
+        return project(silu.mul(up), p + "mlp.down_proj");
     }
 
     private NDArray rmsNorm(NDArray x, NDArray weight) {
@@ -417,6 +525,17 @@ public final class PolicyModel implements AutoCloseable {
         return x.mul(rotary[0]).add(rotated.mul(rotary[1]));
     }
 
+    /** The linear map {@code module} (its weight and bias), plus (alpha / r) · B A x where it has adapters. */
+    private NDArray project(NDArray x, String module) {
+        NDArray y = linear(x, w(module + ".weight"), bias(module + ".bias"));
+        NDArray a = lora == null ? null : weights.get(module + ".lora_A.weight");
+        if (a == null) {
+            return y;
+        }
+        NDArray delta = linear(linear(x, a, null), weights.get(module + ".lora_B.weight"), null);
+        return y.add(Constants.multiply(delta, lora.scaling()));
+    }
+
     private static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
         NDList out = x.getNDArrayInternal().linear(x, weight, bias);
         return out.head();
@@ -425,13 +544,17 @@ public final class PolicyModel implements AutoCloseable {
     private NDArray w(String name) {
         NDArray a = weights.get(name);
         if (a == null) {
+            a = frozen.get(name);
+        }
+        if (a == null) {
             throw new IllegalStateException("model has no weight " + name);
         }
         return a;
     }
 
     private NDArray bias(String name) {
-        return weights.get(name);
+        NDArray b = weights.get(name);
+        return b != null ? b : frozen.get(name);
     }
 
     // ---------------------------------------------------------------- attention strategies
@@ -495,6 +618,9 @@ public final class PolicyModel implements AutoCloseable {
     @Override
     public void close() {
         manager.close();
+        if (frozenOwner != null) {
+            frozenOwner.close();
+        }
     }
 
     NDManager manager() {
