@@ -64,6 +64,20 @@ public final class Checkpoint {
     }
 
     /**
+     * The policy a run trains from {@code dir}, sampling over {@code vocabulary}: the checkpoint itself; with
+     * {@code lora} (not null), fresh adapters on it (seeded by {@code seed}) that own it as their frozen base; an
+     * adapter directory as it is (its own adapter_config.json decides the adapters).
+     */
+    public static PolicyModel loadForTraining(Path dir, Device device, TokenizerVocabulary vocabulary, LoraConfig lora,
+                                              long seed) {
+        PolicyModel loaded = load(dir, device, vocabulary);
+        if (lora == null || loaded.lora() != null) {
+            return loaded;
+        }
+        return loaded.withLora(lora, seed).owningBase(loaded);
+    }
+
+    /**
      * Loads a model directory onto {@code device}, checking every tensor's presence and shape. A PEFT adapter
      * directory ({@code adapter_config.json}) loads on the base its config names ({@link LoraAdapters#load}).
      */
@@ -156,6 +170,21 @@ public final class Checkpoint {
      */
     public static void save(PolicyModel model, Path out, Path tokenizerDir, long maxShardBytes) throws IOException {
         save(model, out, tokenizerDir, maxShardBytes, SafeTensors.dtypeFor(model.config().torchDtype()));
+    }
+
+    /**
+     * What training writes of {@code model}, which started from {@code modelDir}: a whole checkpoint as
+     * {@link #save(PolicyModel, Path, Path, long, String)} does, or with LoRA its adapters in PEFT's layout naming
+     * the base under {@code modelDir} (tokenizer files copied from {@code modelDir} either way).
+     */
+    public static void saveTrained(PolicyModel model, Path out, Path modelDir, long maxShardBytes, String dtype)
+            throws IOException {
+        if (model.lora() != null) {
+            LoraAdapters.save(model, out, LoraAdapters.baseUnder(modelDir).toAbsolutePath().normalize().toString(),
+                    modelDir);
+        } else {
+            save(model, out, modelDir, maxShardBytes, dtype);
+        }
     }
 
     /** As {@link #save(PolicyModel, Path, Path, long)}, with the tensors in safetensors dtype {@code dtype} (e.g. F32). */

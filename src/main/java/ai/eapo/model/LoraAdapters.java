@@ -109,6 +109,14 @@ public final class LoraAdapters {
         }
     }
 
+    /**
+     * The base under {@code modelDir}: the directory an adapter names, or {@code modelDir} itself when it holds a
+     * whole checkpoint. This is what adapters trained from {@code modelDir} name as theirs.
+     */
+    public static Path baseUnder(Path modelDir) {
+        return isAdapter(modelDir) ? baseOf(modelDir) : modelDir;
+    }
+
     /** The base model's directory as adapter_config.json names it (resolved against {@code dir} when relative). */
     public static Path baseOf(Path dir) {
         String base = readJson(dir.resolve(CONFIG_FILE)).path("base_model_name_or_path").asText("");
@@ -137,35 +145,42 @@ public final class LoraAdapters {
         LoraConfig lora = readConfig(dir);
         PolicyModel baseModel = Checkpoint.load(baseDir, device);
         PolicyModel adapted = null;
-        try {
+        try (NDManager scratch = NDManager.newBaseManager(device)) {
             adapted = baseModel.withLora(lora, 0);
-            Map<String, Shape> shapes = PolicyModel.adapterShapes(baseModel.config(), lora);
-            Path file = dir.resolve(WEIGHTS_FILE);
-            if (!Files.isRegularFile(file)) {
-                throw new UserInputException(dir + ": has no " + WEIGHTS_FILE);
-            }
-            try (SafeTensors.File st = SafeTensors.open(file); NDManager scratch = NDManager.newBaseManager(device)) {
-                Map<String, NDArray> loaded = new LinkedHashMap<>();
-                for (Map.Entry<String, Shape> e : shapes.entrySet()) {
-                    SafeTensors.Entry entry = st.entries().get(PEFT_PREFIX + e.getKey());
-                    if (entry == null) {
-                        throw new UserInputException(file + ": tensor '" + PEFT_PREFIX + e.getKey() + "' is missing");
-                    }
-                    if (!new Shape(entry.shape()).equals(e.getValue())) {
-                        throw new UserInputException(file + ": tensor '" + PEFT_PREFIX + e.getKey() + "' has shape "
-                                + new Shape(entry.shape()) + ", expected " + e.getValue());
-                    }
-                    loaded.put(e.getKey(), st.load(PEFT_PREFIX + e.getKey(), scratch));
-                }
-                adapted.loadWeights(loaded);
-            }
+            adapted.loadWeights(readTensors(dir, baseModel.config(), scratch));
             return adapted.owningBase(baseModel);
-        } catch (IOException e) {
-            closeQuietly(adapted, baseModel);
-            throw new UserInputException(dir + ": cannot read the adapter (" + e.getMessage() + ")", e);
         } catch (RuntimeException e) {
             closeQuietly(adapted, baseModel);
             throw e;
+        }
+    }
+
+    /**
+     * The adapter tensors in {@code dir} for a base of {@code config}, by our names, in {@code manager}: every one
+     * its adapter_config.json calls for, each of the shape the base implies.
+     */
+    public static Map<String, NDArray> readTensors(Path dir, ModelConfig config, NDManager manager) {
+        Map<String, Shape> shapes = PolicyModel.adapterShapes(config, readConfig(dir));
+        Path file = dir.resolve(WEIGHTS_FILE);
+        if (!Files.isRegularFile(file)) {
+            throw new UserInputException(dir + ": has no " + WEIGHTS_FILE);
+        }
+        try (SafeTensors.File st = SafeTensors.open(file)) {
+            Map<String, NDArray> loaded = new LinkedHashMap<>();
+            for (Map.Entry<String, Shape> e : shapes.entrySet()) {
+                SafeTensors.Entry entry = st.entries().get(PEFT_PREFIX + e.getKey());
+                if (entry == null) {
+                    throw new UserInputException(file + ": tensor '" + PEFT_PREFIX + e.getKey() + "' is missing");
+                }
+                if (!new Shape(entry.shape()).equals(e.getValue())) {
+                    throw new UserInputException(file + ": tensor '" + PEFT_PREFIX + e.getKey() + "' has shape "
+                            + new Shape(entry.shape()) + ", expected " + e.getValue());
+                }
+                loaded.put(e.getKey(), st.load(PEFT_PREFIX + e.getKey(), manager));
+            }
+            return loaded;
+        } catch (IOException e) {
+            throw new UserInputException(dir + ": cannot read the adapter (" + e.getMessage() + ")", e);
         }
     }
 

@@ -118,6 +118,26 @@ public final class PolicyModel implements AutoCloseable {
         return 1.0 / Math.sqrt(loraA.get(1));
     }
 
+    /**
+     * The frozen base under the adapters as a model of its own, without adapters: views of the same memory
+     * (nothing is copied; closing it frees only its handles). A prior that is the policy's base shares it so.
+     */
+    public PolicyModel frozenBaseView() {
+        if (lora == null) {
+            throw new IllegalStateException("the model has no adapters, so no frozen base");
+        }
+        NDManager viewManager = NDManager.newBaseManager(device());
+        Map<String, NDArray> views = new LinkedHashMap<>();
+        frozen.forEach((name, w) -> {
+            NDArray view = w.stopGradient();
+            view.attach(viewManager);
+            views.put(name, view);
+        });
+        PolicyModel base = new PolicyModel(config, viewManager, views);
+        base.vocabulary = vocabulary;
+        return base;
+    }
+
     /** This adapter model closes {@code base} (whose weights it adapts) when it closes. */
     PolicyModel owningBase(PolicyModel base) {
         this.frozenOwner = base;

@@ -14,6 +14,8 @@ import ai.eapo.model.Checkpoint;
 import ai.eapo.model.LocalPrior;
 import ai.eapo.model.ModelConfig;
 import ai.eapo.model.PolicyModel;
+import ai.eapo.model.LoraAdapters;
+import ai.eapo.model.LoraConfig;
 import ai.eapo.model.PolicyTokenizer;
 import ai.eapo.model.TokenizerVocabulary;
 import ai.eapo.training.HeldOutEvaluation;
@@ -70,6 +72,8 @@ final class PipelineRun implements AutoCloseable {
     final MemoryBudget budget;
     private final PolicyTokenizer tokenizer;
     private final PolicyModel priorModel;
+    /** The LoRA adapters the policy trains, or null for full-parameter training. */
+    private final LoraConfig lora;
     /** The prior's tokenizer ids; null on a node without the prior or for plain GRPO. */
     private final TokenizerVocabulary priorVocabulary;
     /** The frozen π_ref of the KL penalty, or null when no step uses one. */
@@ -126,6 +130,8 @@ final class PipelineRun implements AutoCloseable {
         boolean needsPolicy = learns || samples;
         Device device = Checkpoint.device(config.getString("eapo.device"));
         ModelConfig policyShape = needsPolicy ? ModelConfig.read(modelDir) : null;
+        // The adapters trained: an adapter directory's own, else eapo.model.lora (null: full fine-tuning).
+        lora = LoraAdapters.isAdapter(modelDir) ? LoraAdapters.readConfig(modelDir) : LoraConfig.fromConfig(config);
         Path priorDir = experience && cluster.has(Pipeline.Role.PRIOR) ? Path.of(train.getString("prior")) : null;
         // The tokenizer first: the budget needs the longest prompt, and a refused start loads no weights.
         tokenizer = needsPolicy ? PolicyTokenizer.load(modelDir, policyShape) : null;
@@ -151,8 +157,13 @@ final class PipelineRun implements AutoCloseable {
         PolicyModel loaded = null;
         PolicyModel p = null;
         try {
-            loaded = needsPolicy && loadModels ? Checkpoint.load(modelDir, device, tokenizer.vocabulary()) : null;
-            p = priorDir != null && loadModels ? Checkpoint.load(priorDir, device, priorVocabulary) : null;
+            loaded = needsPolicy && loadModels ? Checkpoint.loadForTraining(modelDir, device, tokenizer.vocabulary(),
+                    lora, train.getLong("seed")) : null;
+            if (priorDir != null && loadModels) {
+                // A prior that is the adapted policy's base shares its memory instead of loading it again.
+                p = loaded != null && loaded.lora() != null && samePath(priorDir, LoraAdapters.baseUnder(modelDir))
+                        ? loaded.frozenBaseView() : Checkpoint.load(priorDir, device, priorVocabulary);
+            }
         } catch (RuntimeException e) {
             if (loaded != null) {
                 loaded.close();
@@ -169,6 +180,10 @@ final class PipelineRun implements AutoCloseable {
         reference = learns && loadModels && hyper.needsReference() ? policy.replica() : null;
         learner = learns && loadModels ? new LearnerStep(policy, reference, hyper, knobs, rollout.microBatching(),
                 rollout.sampling().logProbTemperature()) : null;
+    }
+
+    private static boolean samePath(Path a, Path b) {
+        return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
     }
 
     /**
@@ -188,7 +203,9 @@ final class PipelineRun implements AutoCloseable {
         return new MemoryBudget.Settings(policyShape, priorShape, learns, learns && hyper.needsReference(),
                 samples ? samplers : 0, rollout.decodeBatchSize(), longestPrompt, rollout.maxNewTokens(),
                 config.getInt("eapo.pipeline.max-sequences-in-flight"), rollout.microBatching(),
-                learns && !test.isEmpty(), learns && !samples, config.getBytes("eapo.memory.runtime-overhead"));
+                learns && !test.isEmpty(), learns && !samples, config.getBytes("eapo.memory.runtime-overhead"),
+                lora, lora != null && priorShape != null && samePath(Path.of(config.getString("eapo.train.prior")),
+                        LoraAdapters.baseUnder(modelDir)));
     }
 
     /** Greedy accuracy of the policy (as trained so far) on the held-out problems; NaN when eval-size is 0. */

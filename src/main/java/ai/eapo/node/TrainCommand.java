@@ -1,6 +1,7 @@
 package ai.eapo.node;
 
 import ai.eapo.UserInputException;
+import ai.eapo.model.LoraConfig;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
@@ -74,6 +75,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--lr", description = "Learning rate (eapo.algorithm.optimizer.lr).")
     Double learningRate;
 
+    @Option(names = "--lora-rank", description = "Train LoRA adapters of this rank on a frozen base, 0 = full "
+            + "fine-tuning (eapo.model.lora.rank).")
+    Integer loraRank;
+
     @Option(names = "--device", description = "cpu or gpu:N (eapo.device).")
     String device;
 
@@ -123,6 +128,7 @@ final class TrainCommand implements Callable<Integer> {
         ConfigOptions.put(flags, "eapo.algorithm.experience.anneal-steps", annealingSteps);
         ConfigOptions.put(flags, "eapo.algorithm.optimizer.lr", learningRate);
         ConfigOptions.put(flags, "eapo.device", device);
+        ConfigOptions.put(flags, LoraConfig.KEY + ".rank", loraRank);
         ConfigOptions.put(flags, "eapo.node.port", port);
         ConfigOptions.put(flags, "eapo.node.hostname", host);
         ConfigOptions.put(flags, "eapo.node.roles", roles);

@@ -4,6 +4,7 @@ import ai.eapo.actors.Learner;
 import ai.eapo.actors.Pipeline;
 import ai.eapo.algorithm.QuestionCurriculum;
 import ai.eapo.model.Checkpoint;
+import ai.eapo.model.SafeTensors;
 import ai.eapo.model.NativeMemory;
 import ai.eapo.report.MetricsLog;
 import ai.eapo.report.MetricsPlots;
@@ -106,8 +107,8 @@ final class TrainingRun {
             System.out.printf("held-out accuracy after:  %.3f (before %s)%n", summary.get("heldout_accuracy_after"),
                     summary.get(BEFORE));
         }
-        Checkpoint.save(run.policy, dir.resolve("checkpoint"), run.modelDir,
-                config.getBytes("eapo.model.init.max-shard-bytes"));
+        Checkpoint.saveTrained(run.policy, dir.resolve("checkpoint"), run.modelDir,
+                config.getBytes("eapo.model.init.max-shard-bytes"), SafeTensors.dtypeFor(run.policy.config().torchDtype()));
         List<Path> plots = MetricsPlots.write(dir.resolve("metrics.jsonl"), dir);
         JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve(SUMMARY).toFile(), summary);
         System.out.printf("busy share per actor: %s%n", outcome.busyShares());

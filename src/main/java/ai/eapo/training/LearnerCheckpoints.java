@@ -7,6 +7,7 @@ import ai.eapo.UserInputException;
 import ai.eapo.algorithm.CurriculumOptions;
 import ai.eapo.algorithm.QuestionCurriculum;
 import ai.eapo.model.Checkpoint;
+import ai.eapo.model.LoraAdapters;
 import ai.eapo.model.PolicyModel;
 import ai.eapo.model.SafeTensors;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -125,7 +126,7 @@ public final class LearnerCheckpoints {
         try {
             Files.createDirectories(directory);
             deleteLeftovers();
-            Checkpoint.save(policy, partial, modelDir, maxShardBytes, STATE_DTYPE);
+            Checkpoint.saveTrained(policy, partial, modelDir, maxShardBytes, STATE_DTYPE);
             AdamW optimizer = learner.optimizer();
             Map<String, NDArray> moments = new LinkedHashMap<>();
             optimizer.firstMoments().forEach((name, m) -> moments.put(FIRST_MOMENT_PREFIX + name, m));
@@ -190,8 +191,11 @@ public final class LearnerCheckpoints {
         Path optimizerFile = dir.resolve(OPTIMIZER_FILE);
         // Read on the CPU: copying into the policy's arrays goes through host memory anyway, and a GPU learner
         // then never holds two copies of the model on the device.
-        try (PolicyModel saved = Checkpoint.load(dir, Device.cpu());
+        // An adapter checkpoint is read alone: the frozen base is the policy's already.
+        try (PolicyModel whole = LoraAdapters.isAdapter(dir) ? null : Checkpoint.load(dir, Device.cpu());
              NDManager momentsManager = NDManager.newBaseManager(Device.cpu())) {
+            Map<String, NDArray> saved = whole != null ? whole.parameters()
+                    : LoraAdapters.readTensors(dir, policy.config(), momentsManager);
             requireSameTensors(dir, saved, policy);
             Map<String, NDArray> first = new LinkedHashMap<>();
             Map<String, NDArray> second = new LinkedHashMap<>();
@@ -201,7 +205,7 @@ public final class LearnerCheckpoints {
             } catch (IllegalArgumentException e) {
                 throw new UserInputException(optimizerFile + ": " + e.getMessage(), e);
             }
-            policy.loadWeights(saved.parameters());
+            policy.loadWeights(saved);
         }
         learner.setKnobs(knobs);
         if (replay != null) {
@@ -376,9 +380,9 @@ public final class LearnerCheckpoints {
     }
 
     /** The saved weights must be the policy's tensors with the policy's shapes (the same architecture). */
-    private static void requireSameTensors(Path dir, PolicyModel saved, PolicyModel policy) {
+    private static void requireSameTensors(Path dir, Map<String, NDArray> saved, PolicyModel policy) {
         for (Map.Entry<String, NDArray> p : policy.parameters().entrySet()) {
-            NDArray w = saved.parameters().get(p.getKey());
+            NDArray w = saved.get(p.getKey());
             if (w == null) {
                 throw new UserInputException(dir + ": has no tensor '" + p.getKey() + "', which the policy being resumed has");
             }
@@ -387,7 +391,7 @@ public final class LearnerCheckpoints {
                         + ", the policy being resumed has " + p.getValue().getShape());
             }
         }
-        List<String> extra = new ArrayList<>(saved.parameters().keySet());
+        List<String> extra = new ArrayList<>(saved.keySet());
         extra.removeAll(policy.parameters().keySet());
         if (!extra.isEmpty()) {
             throw new UserInputException(dir + ": tensors " + extra + " are not in the policy being resumed (another architecture?)");

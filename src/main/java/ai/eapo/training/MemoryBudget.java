@@ -1,6 +1,9 @@
 package ai.eapo.training;
 
+import ai.djl.ndarray.types.Shape;
+import ai.eapo.model.LoraConfig;
 import ai.eapo.model.ModelConfig;
+import ai.eapo.model.PolicyModel;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -20,6 +23,10 @@ import java.util.Locale;
  * the log-softmax output (vocab) per position. On top of one micro-batch of those, the backward pass holds
  * about one layer's worth of gradients and two gradients of the largest weight, the chunked log-softmax a few
  * [rows, chunk, vocab] temporaries, and AdamW's update a few copies of one slice of a weight.
+ *
+ * <p>With LoRA the base weights are frozen and held once, shared by the learner, every replica, the reference and
+ * (when it is the same checkpoint) the prior; gradients, AdamW moments, replicas, the reference and served
+ * versions are the adapters' size. The activations stay: gradients still flow back through every layer.
  */
 public record MemoryBudget(List<Item> items) {
 
@@ -48,11 +55,13 @@ public record MemoryBudget(List<Item> items) {
      * The sizes a budget depends on. {@code policy} may be null on a node that neither learns nor samples, and
      * {@code prior} when this node holds no prior; {@code longestPrompt} is
      * the longest prompt in tokens; {@code samplers} counts replicas in this JVM (0 without the sampler role).
+     * {@code lora}: the adapters trained on a frozen base, or null for full-parameter training; {@code priorIsBase}:
+     * the prior is that base, shared.
      */
     public record Settings(ModelConfig policy, ModelConfig prior, boolean learner, boolean reference, int samplers,
                            int decodeBatch, int longestPrompt, int maxNewTokens, int sequencesInFlight,
                            MicroBatching microBatching, boolean evaluates, boolean remoteSamplers,
-                           long runtimeOverhead) {
+                           long runtimeOverhead, LoraConfig lora, boolean priorIsBase) {
     }
 
     public MemoryBudget {
@@ -64,10 +73,17 @@ public record MemoryBudget(List<Item> items) {
         List<Item> items = new ArrayList<>();
         items.add(new Item("process", "JVM, libtorch, tokenizer (eapo.memory.runtime-overhead)", s.runtimeOverhead(),
                 false));
-        long policyWeights = s.policy() == null ? 0 : weightBytes(s.policy());
+        long baseWeights = s.policy() == null ? 0 : weightBytes(s.policy());
+        boolean adapters = s.lora() != null && s.policy() != null;
+        // What each copy of the policy holds of its own: the weights, or with LoRA the adapters.
+        long policyWeights = adapters ? adapterBytes(s.policy(), s.lora()) : baseWeights;
         int sequence = s.longestPrompt() + s.maxNewTokens();
+        if (adapters && (s.learner() || s.samplers() > 0)) {
+            items.add(new Item("shared", "frozen base weights (learner, replicas" + (s.priorIsBase() ? ", prior" : "")
+                    + ")", baseWeights));
+        }
         if (s.learner()) {
-            items.add(new Item("learner", "weights", policyWeights));
+            items.add(new Item("learner", adapters ? "LoRA adapters" : "weights", policyWeights));
             items.add(new Item("learner", "gradients", policyWeights));
             items.add(new Item("learner", "AdamW moments (2)", 2 * policyWeights));
             if (s.reference()) {
@@ -78,7 +94,7 @@ public record MemoryBudget(List<Item> items) {
                     tokens * activationBytesPerToken(s.policy(), sequence)
                             + tokens * layerActivationBytesPerToken(s.policy(), sequence)));
             items.add(new Item("learner", "logits chunks", logitsChunkBytes(s.policy(), s.microBatching(), sequence)));
-            long largest = largestWeightElements(s.policy());
+            long largest = adapters ? largestAdapterElements(s.policy(), s.lora()) : largestWeightElements(s.policy());
             items.add(new Item("learner", "backward: gradients of the largest weight in flight (2)",
                     BACKWARD_LARGEST_WEIGHT_COPIES * largest * FLOAT_BYTES));
             items.add(new Item("learner", "optimizer update of one slice", (long) AdamW.UPDATE_TEMPORARIES
@@ -93,11 +109,12 @@ public record MemoryBudget(List<Item> items) {
         }
         for (int i = 0; i < s.samplers(); i++) {
             String role = "sampler " + i;
-            items.add(new Item(role, "policy replica", policyWeights));
+            items.add(new Item(role, adapters ? "adapter replica" : "policy replica", policyWeights));
             items.add(new Item(role, "KV cache", kvCacheBytes(s.policy(), s.decodeBatch(), sequence)));
         }
         if (s.prior() != null) {
-            items.add(new Item("prior", "weights", weightBytes(s.prior())));
+            items.add(new Item("prior", s.priorIsBase() ? "weights: the policy's frozen base, shared" : "weights",
+                    s.priorIsBase() ? 0 : weightBytes(s.prior())));
             items.add(new Item("prior", "KV cache of consulting sequences",
                     kvCacheBytes(s.prior(), s.sequencesInFlight() * Math.max(1, s.samplers()), sequence)));
         }
@@ -148,10 +165,18 @@ public record MemoryBudget(List<Item> items) {
         return rows * capacity * c.numLayers() * 2L * c.numKvHeads() * c.headDim() * FLOAT_BYTES;
     }
 
+    /** fp32 bytes of the adapters {@code lora} puts on a model of {@code config}. */
+    public static long adapterBytes(ModelConfig config, LoraConfig lora) {
+        return PolicyModel.adapterShapes(config, lora).values().stream().mapToLong(Shape::size).sum() * FLOAT_BYTES;
+    }
+
+    private static long largestAdapterElements(ModelConfig config, LoraConfig lora) {
+        return PolicyModel.adapterShapes(config, lora).values().stream().mapToLong(Shape::size).max().orElse(0);
+    }
+
     /** Elements of the checkpoint's largest tensor (the embedding or lm_head in every model we train). */
     static long largestWeightElements(ModelConfig c) {
-        return ai.eapo.model.PolicyModel.expectedShapes(c).values().stream().mapToLong(ai.djl.ndarray.types.Shape::size)
-                .max().orElse(0);
+        return PolicyModel.expectedShapes(c).values().stream().mapToLong(Shape::size).max().orElse(0);
     }
 
     /** DecodeBatch's capacity for {@code needed} positions: 64 doubled until it fits. */

@@ -6,6 +6,8 @@ import ai.djl.ndarray.NDArray;
 import ai.eapo.UserInputException;
 import ai.eapo.algorithm.HyperParameters;
 import ai.eapo.model.Checkpoint;
+import ai.eapo.model.LoraAdapters;
+import ai.eapo.model.LoraConfig;
 import ai.eapo.model.Generator;
 import ai.eapo.model.PolicyModel;
 import com.typesafe.config.ConfigFactory;
@@ -138,6 +140,32 @@ class LearnerCheckpointsTest {
             optimizer.restoreState(optimizer.firstMoments(), optimizer.secondMoments(), 0);
             learner.apply(STEPS_BEFORE_SAVE, groups(STEPS_BEFORE_SAVE), WALL_SECONDS);
             assertFalse(sameBits(uninterrupted, weights(policy)), "the step count makes no difference?");
+        }
+    }
+
+    @Test
+    void anAdapterLearnerSavesPeftAdaptersAndResumesBitForBit() {
+        LoraConfig lora = new LoraConfig(4, 8, 0, List.of("q_proj", "v_proj", "down_proj"));
+        LearnerCheckpoints checkpoints = new LearnerCheckpoints(run, 1);
+        List<float[]> uninterrupted;
+        try (PolicyModel frozen = base(); PolicyModel policy = frozen.withLora(lora, 7); LearnerStep learner = learner(policy)) {
+            for (int step = 0; step < STEPS_BEFORE_SAVE; step++) {
+                learner.apply(step, groups(step), WALL_SECONDS);
+            }
+            checkpoints.save(STEPS_BEFORE_SAVE, policy, learner, BASE, ONE_SHARD);
+            learner.apply(STEPS_BEFORE_SAVE, groups(STEPS_BEFORE_SAVE), WALL_SECONDS);
+            uninterrupted = weights(policy);
+        }
+        Path saved = checkpoints.latest().orElseThrow();
+        assertTrue(LoraAdapters.isAdapter(saved), "a PEFT adapter directory");
+        assertFalse(Files.exists(saved.resolve("model.safetensors")), "the frozen base is not saved again");
+        try (PolicyModel frozen = base(); PolicyModel policy = frozen.withLora(lora, 99); LearnerStep learner = learner(policy)) {
+            assertEquals(STEPS_BEFORE_SAVE, checkpoints.restore(policy, learner));
+            learner.apply(STEPS_BEFORE_SAVE, groups(STEPS_BEFORE_SAVE), WALL_SECONDS);
+            assertTrue(sameBits(uninterrupted, weights(policy)), "the resumed adapters' step differs");
+        }
+        try (PolicyModel loaded = Checkpoint.load(saved, Device.cpu())) {
+            assertEquals(lora, loaded.lora(), "loads on the base its adapter_config.json names");
         }
     }
 

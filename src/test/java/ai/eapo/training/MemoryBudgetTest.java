@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.eapo.UserInputException;
+import ai.eapo.model.LoraConfig;
 import ai.eapo.model.ModelConfig;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -46,7 +47,7 @@ class MemoryBudgetTest {
     void tiedGqaQwen2WithEverythingOnOneNode() {
         ModelConfig c = tinyQwen2();
         MemoryBudget budget = MemoryBudget.of(new MemoryBudget.Settings(c, c, true, false, 1, 64, 20, 80, 128,
-                new MicroBatching(32, 4096, 64), true, false, 600 * MIB));
+                new MicroBatching(32, 4096, 64), true, false, 600 * MIB, null, false));
         long w = 2_854_656L * 4;                       // fp32 weights: 11,418,624
         // Sequence 20 + 80 = 100; at most 32 rows of it: 3,200 tokens (under the 4,096 budget).
         // Per layer and token: 6·256 + 4·256 + 4·64 + 8 heads·100 + 5·704 = 7,136 floats.
@@ -69,7 +70,7 @@ class MemoryBudgetTest {
     void untiedQwen3WithReferenceAndTwoSamplers() {
         ModelConfig c = smallQwen3();
         MemoryBudget budget = MemoryBudget.of(new MemoryBudget.Settings(c, null, true, true, 2, 4, 10, 20, 6,
-                new MicroBatching(8, 100, 16), false, false, 0));
+                new MicroBatching(8, 100, 16), false, false, 0, null, false));
         long w = 179_328L * 4;                         // 717,312
         // Sequence 30; the budget of 100 tokens (8 rows of 30 would be more). Per layer and token: 6·64 + 4·128 + 4·64 + q/k norms (2·128 + 2·64)
         // + 4 heads·30 + 5·160 = 2,456 floats; per token 3 · 2,456 + 2·64 + 100 = 7,596 floats = 30,384 bytes.
@@ -84,10 +85,36 @@ class MemoryBudgetTest {
     }
 
     @Test
+    void withLoraTheBaseIsHeldOnceAndEveryCopyIsAdapterSized() {
+        ModelConfig c = tinyQwen2();
+        LoraConfig lora = new LoraConfig(16, 32, 0, List.of("q_proj", "v_proj"));
+        MemoryBudget full = MemoryBudget.of(new MemoryBudget.Settings(c, c, true, true, 2, 64, 20, 80, 128,
+                new MicroBatching(32, 4096, 64), false, false, 0, null, false));
+        MemoryBudget adapted = MemoryBudget.of(new MemoryBudget.Settings(c, c, true, true, 2, 64, 20, 80, 128,
+                new MicroBatching(32, 4096, 64), false, false, 0, lora, true));
+        long w = 2_854_656L * 4;
+        // Per layer: q A 16×256 + B 256×16, v A 16×256 + B 64×16 = 4,096 + 4,096 + 4,096 + 1,024; 4 layers.
+        long a = 4L * (4_096 + 4_096 + 4_096 + 1_024) * 4;
+        assertEquals(a, MemoryBudget.adapterBytes(c, lora));
+        long kv = 64L * 128 * 4 * 2 * 2 * 32 * 4;
+        long priorKv = 256L * 128 * 4 * 2 * 2 * 32 * 4;  // 128 in flight for each of 2 samplers
+        // Eight weight-sized copies (the learner's weights, gradients, 2 moments, the reference, 2 replicas, the
+        // prior) become the base once and seven adapter-sized ones (the prior is the base).
+        long savedWeights = 8 * w - (w + 7 * a);
+        long largest = 704L * 256;
+        long largestAdapter = 256L * 16;
+        long savedTransients = 7 * (largest - largestAdapter) * 4; // backward (2) and optimizer slice (5)
+        assertEquals(full.total() - savedWeights - savedTransients, adapted.total());
+        assertTrue(adapted.render().contains("frozen base weights (learner, replicas, prior)"), adapted.render());
+        assertEquals(2 * kv + priorKv, adapted.items().stream().filter(i -> i.what().contains("KV cache"))
+                .mapToLong(MemoryBudget.Item::bytes).sum());
+    }
+
+    @Test
     void aBudgetOverTheLimitIsRefusedWithItsBreakdown() {
         ModelConfig c = tinyQwen2();
         MemoryBudget budget = MemoryBudget.of(new MemoryBudget.Settings(c, c, true, false, 1, 64, 20, 80, 128,
-                new MicroBatching(32, 4096, 64), true, false, 600 * MIB));
+                new MicroBatching(32, 4096, 64), true, false, 600 * MIB, null, false));
         UserInputException e = assertThrows(UserInputException.class,
                 () -> new MemoryLimit(budget.total() - 1, "a test limit").requireFits(budget));
         assertTrue(e.getMessage().contains("a test limit") && e.getMessage().contains("AdamW moments")
@@ -100,7 +127,7 @@ class MemoryBudgetTest {
         // 2.8B parameters: 11 GB of fp32 bytes for samplers on other nodes, far above any test JVM's -Xmx.
         ModelConfig big = ModelConfig.qwen2(1000, 4096, 11008, 16, 32, 8, true, List.of(0));
         MemoryBudget budget = MemoryBudget.of(new MemoryBudget.Settings(big, null, true, false, 0, 8, 10, 10, 8,
-                new MicroBatching(1, 100, 8), false, true, 0));
+                new MicroBatching(1, 100, 8), false, true, 0, null, false));
         assertTrue(budget.heapTotal() > Runtime.getRuntime().maxMemory());
         UserInputException e = assertThrows(UserInputException.class,
                 () -> new MemoryLimit(Long.MAX_VALUE, "no limit").requireFits(budget));
