@@ -100,7 +100,8 @@ public final class Pipeline {
     /** The Learner, PromptSource, Grouper and WeightServer; each registers itself with the receptionist. */
     public static LearnerSide startLearnerSide(Setup setup, Spawner spawner) {
         HyperParameters hyper = setup.learner().hyper();
-        ActorRef<WeightServer.Command> weights = spawner.spawn(WeightServer.create(setup.samplerSettings().sampling()),
+        ActorRef<WeightServer.Command> weights = spawner.spawn(WeightServer.create(setup.samplerSettings().sampling(),
+                        setup.samplerSettings().base()),
                 "weight-server", compute());
         ActorRef<PromptSource.Command> promptSource = spawner.spawn(PromptSource.create(setup.data(),
                 setup.questionsPerStep(), hyper.groupSize(), setup.samplerSettings().runSeed(), setup.firstStep(),

@@ -2,6 +2,7 @@ package ai.eapo.actors;
 
 import ai.eapo.UserInputException;
 import ai.eapo.algorithm.HyperParameters;
+import ai.eapo.model.CheckpointIdentity;
 import ai.eapo.model.ContinuousDecoder;
 import ai.eapo.model.ExperiencePrior;
 import ai.eapo.model.Generator;
@@ -107,10 +108,12 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
 
     /**
      * Fixed settings of a sampler. {@code retryAfter}: a consultation or verification unanswered this long is
-     * sent again (its prior or verifier may have died).
+     * sent again (its prior or verifier may have died). {@code base}: the frozen base its LoRA adapters decode on
+     * (null without LoRA), which must be the learner's.
      */
     public record Settings(int groupSize, int maxNewTokens, SamplingParams sampling, int decodeBatchSize,
-                           int maxSequencesInFlight, long runSeed, HyperParameters hyper, Duration retryAfter) {
+                           int maxSequencesInFlight, long runSeed, HyperParameters hyper, Duration retryAfter,
+                           CheckpointIdentity base) {
     }
 
     /** Where a sampler's work comes from and goes to; {@code prior} is null for plain GRPO. */
@@ -174,7 +177,7 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
                 settings.decodeBatchSize(), this::isCritical);
         decoder.setWeightVersion(replica.version);
         peers.busy().register(BUSY_KIND);
-        peers.weights().tell(new WeightServer.Subscribe(context.getSelf(), settings.sampling()));
+        peers.weights().tell(new WeightServer.Subscribe(context.getSelf(), settings.sampling(), settings.base()));
         // After a restart whatever this sampler held is lost: the PromptSource hands it out again.
         peers.promptSource().tell(new PromptSource.SamplerReset(context.getSelf()));
         askForWork();

@@ -1,5 +1,6 @@
 package ai.eapo.actors;
 
+import ai.eapo.model.CheckpointIdentity;
 import ai.eapo.model.SamplingParams;
 import ai.eapo.model.WeightBytes;
 import ai.eapo.model.WeightLayout;
@@ -67,9 +68,9 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
 
     /**
      * A sampler wants the announcements; it is told the newest version and knobs at once, or {@link Sampler.Refused}
-     * when its {@code sampling} settings are not the learner's.
+     * when its {@code sampling} settings or its LoRA {@code base} (null: none) are not the learner's.
      */
-    public record Subscribe(ActorRef<Sampler.Command> sampler, SamplingParams sampling)
+    public record Subscribe(ActorRef<Sampler.Command> sampler, SamplingParams sampling, CheckpointIdentity base)
             implements Command, CborSerializable {
     }
 
@@ -112,6 +113,8 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
     private final int chunkBytes;
     /** The learner's sampling settings: its log-probs are recomputed at this temperature. */
     private final SamplingParams sampling;
+    /** The frozen base of the learner's LoRA adapters, or null when versions are whole weights. */
+    private final CheckpointIdentity base;
     private final Materializer materializer;
     private final Set<ActorRef<Sampler.Command>> subscribers = new HashSet<>();
     private WeightSnapshot snapshot;
@@ -123,17 +126,19 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
      * A server for a learner sampling with {@code sampling}, with chunks of {@code eapo.weights.chunk-bytes},
      * registered with the receptionist.
      */
-    public static Behavior<Command> create(SamplingParams sampling) {
+    public static Behavior<Command> create(SamplingParams sampling, CheckpointIdentity base) {
         return Behaviors.setup(context -> start(context,
-                context.getSystem().settings().config().getMemorySize("eapo.weights.chunk-bytes").toBytes(), sampling));
+                context.getSystem().settings().config().getMemorySize("eapo.weights.chunk-bytes").toBytes(), sampling,
+                base));
     }
 
     /** A server with chunks of {@code chunkBytes}, registered with the receptionist. */
-    public static Behavior<Command> create(int chunkBytes, SamplingParams sampling) {
-        return Behaviors.setup(context -> start(context, chunkBytes, sampling));
+    public static Behavior<Command> create(int chunkBytes, SamplingParams sampling, CheckpointIdentity base) {
+        return Behaviors.setup(context -> start(context, chunkBytes, sampling, base));
     }
 
-    private static WeightServer start(ActorContext<Command> context, long chunkBytes, SamplingParams sampling) {
+    private static WeightServer start(ActorContext<Command> context, long chunkBytes, SamplingParams sampling,
+                                      CheckpointIdentity base) {
         context.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, context.getSelf()));
         long limit = largestChunk(context.getSystem().settings().config());
         if (chunkBytes > limit) {
@@ -142,7 +147,7 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
                     chunkBytes, limit);
             chunkBytes = limit;
         }
-        return new WeightServer(context, chunkBytes(chunkBytes), sampling);
+        return new WeightServer(context, chunkBytes(chunkBytes), sampling, base);
     }
 
     /**
@@ -162,10 +167,12 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
         return frame - FRAME_OVERHEAD;
     }
 
-    private WeightServer(ActorContext<Command> context, int chunkBytes, SamplingParams sampling) {
+    private WeightServer(ActorContext<Command> context, int chunkBytes, SamplingParams sampling,
+                         CheckpointIdentity base) {
         super(context);
         this.chunkBytes = chunkBytes;
         this.sampling = sampling;
+        this.base = base;
         // Streams end with this actor.
         this.materializer = Materializer.createMaterializer(context);
     }
@@ -260,6 +267,9 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
     private Behavior<Command> onSubscribe(Subscribe subscribe) {
         ActorRef<Sampler.Command> sampler = subscribe.sampler();
         String mismatch = sampling.mismatch("the learner", subscribe.sampling(), "sampler " + sampler.path());
+        if (mismatch == null) {
+            mismatch = CheckpointIdentity.mismatch(base, subscribe.base(), "sampler " + sampler.path());
+        }
         if (mismatch != null) {
             getContext().getLog().error("refused {}: {}", sampler.path(), mismatch);
             sampler.tell(new Sampler.Refused(mismatch));

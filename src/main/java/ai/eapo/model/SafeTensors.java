@@ -18,6 +18,8 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.security.MessageDigest;
 import java.nio.file.StandardOpenOption;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -62,6 +64,34 @@ public final class SafeTensors {
 
         public Map<String, Entry> entries() {
             return entries;
+        }
+
+        /**
+         * Feeds {@code digest} every tensor's name, dtype and shape and the first and last {@code edgeBytes} of
+         * its data, in header order: a cheap fingerprint of the file's contents (a fine-tune changes every
+         * tensor, and almost surely its edges) without reading it whole.
+         */
+        public void digestEdges(MessageDigest digest, int edgeBytes) throws IOException {
+            for (Entry e : entries.values()) {
+                digest.update((e.name() + "|" + e.dtype() + "|" + Arrays.toString(e.shape()) + "\n")
+                        .getBytes(StandardCharsets.UTF_8));
+                long length = e.end() - e.begin();
+                digestRange(digest, dataStart + e.begin(), Math.min(edgeBytes, length));
+                digestRange(digest, dataStart + e.end() - Math.min(edgeBytes, length), Math.min(edgeBytes, length));
+            }
+        }
+
+        private void digestRange(MessageDigest digest, long from, long bytes) throws IOException {
+            ByteBuffer buffer = ByteBuffer.allocate((int) bytes);
+            long pos = from;
+            while (buffer.hasRemaining()) {
+                int n = channel.read(buffer, pos);
+                if (n < 0) {
+                    throw new UserInputException(path + ": file is truncated");
+                }
+                pos += n;
+            }
+            digest.update(buffer.array());
         }
 
         public Path path() {

@@ -131,7 +131,7 @@ public final class BenchWeightsCommand implements Callable<Integer> {
             }
 
             // Streamed: Fetch → Streamed → receive and verify.
-            ActorRef<WeightServer.Command> server = learnerNode.systemActorOf(WeightServer.create(chunk, SamplingParams.PLAIN), "weight-server", Props.empty());
+            ActorRef<WeightServer.Command> server = learnerNode.systemActorOf(WeightServer.create(chunk, SamplingParams.PLAIN, null), "weight-server", Props.empty());
             server.tell(new WeightServer.Publish(WeightSnapshot.of(model, 1)));
             ActorRef<WeightServer.Command> remote = ActorRefResolver.get(samplerNode)
                     .resolveActorRef(ActorRefResolver.get(learnerNode).toSerializationFormat(server));

@@ -14,6 +14,7 @@ import ai.eapo.model.Checkpoint;
 import ai.eapo.model.LocalPrior;
 import ai.eapo.model.ModelConfig;
 import ai.eapo.model.PolicyModel;
+import ai.eapo.model.CheckpointIdentity;
 import ai.eapo.model.LoraAdapters;
 import ai.eapo.model.LoraConfig;
 import ai.eapo.model.PolicyTokenizer;
@@ -74,6 +75,8 @@ final class PipelineRun implements AutoCloseable {
     private final PolicyModel priorModel;
     /** The LoRA adapters the policy trains, or null for full-parameter training. */
     private final LoraConfig lora;
+    /** With LoRA, which checkpoint the frozen base is (compared with other nodes'); else null. */
+    private final CheckpointIdentity baseIdentity;
     /** The prior's tokenizer ids; null on a node without the prior or for plain GRPO. */
     private final TokenizerVocabulary priorVocabulary;
     /** The frozen π_ref of the KL penalty, or null when no step uses one. */
@@ -132,6 +135,7 @@ final class PipelineRun implements AutoCloseable {
         ModelConfig policyShape = needsPolicy ? ModelConfig.read(modelDir) : null;
         // The adapters trained: an adapter directory's own, else eapo.model.lora (null: full fine-tuning).
         lora = LoraAdapters.isAdapter(modelDir) ? LoraAdapters.readConfig(modelDir) : LoraConfig.fromConfig(config);
+        baseIdentity = lora != null && needsPolicy ? CheckpointIdentity.of(LoraAdapters.baseUnder(modelDir)) : null;
         Path priorDir = experience && cluster.has(Pipeline.Role.PRIOR) ? Path.of(train.getString("prior")) : null;
         // The tokenizer first: the budget needs the longest prompt, and a refused start loads no weights.
         tokenizer = needsPolicy ? PolicyTokenizer.load(modelDir, policyShape) : null;
@@ -238,7 +242,7 @@ final class PipelineRun implements AutoCloseable {
                     prompts, verifier, pipeline.getInt("verifiers"), data, questionsPerStep, steps,
                     new Sampler.Settings(hyper.groupSize(), rollout.maxNewTokens(), rollout.sampling(),
                             rollout.decodeBatchSize(), pipeline.getInt("max-sequences-in-flight"), rollout.seed(), hyper,
-                            pipeline.getDuration("retry-after")),
+                            pipeline.getDuration("retry-after"), baseIdentity),
                     knobs, new FinishingListener(listener, done), busy);
             ActorSystem<NodeGuardian.Command> system;
             try {

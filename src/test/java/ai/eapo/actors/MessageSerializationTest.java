@@ -2,6 +2,7 @@ package ai.eapo.actors;
 
 import ai.eapo.algorithm.GroupAdvantages;
 import ai.eapo.data.ProblemSet;
+import ai.eapo.model.CheckpointIdentity;
 import ai.eapo.model.ExperiencePrior;
 import ai.eapo.model.SamplingParams;
 import ai.eapo.model.Generator;
@@ -126,8 +127,9 @@ class MessageSerializationTest {
         assertEquals(new Sampler.WeightsPublished(7, "crc32c:0a1b2c3d", layout, server.ref()), published);
         assertEquals(layout.totalBytes(), published.layout().totalBytes());
         assertEquals(new WeightServer.Fetch(7, offers.ref()), roundTrip(new WeightServer.Fetch(7, offers.ref())));
-        assertEquals(new WeightServer.Subscribe(sampler.ref(), SamplingParams.PLAIN),
-                roundTrip(new WeightServer.Subscribe(sampler.ref(), SamplingParams.PLAIN)));
+        CheckpointIdentity base = new CheckpointIdentity("/models/base", "sha256:0123456789abcdef");
+        assertEquals(new WeightServer.Subscribe(sampler.ref(), SamplingParams.PLAIN, base),
+                roundTrip(new WeightServer.Subscribe(sampler.ref(), SamplingParams.PLAIN, base)));
         assertEquals(new WeightServer.Superseded(8), roundTrip(new WeightServer.Superseded(8)));
 
         SourceRef<ByteString> chunks = Source.single(ByteString.fromString("weights"))

@@ -102,7 +102,7 @@ class PipelineTest {
             Pipeline.Setup setup = new Pipeline.Setup(policy, learner, 0, replicas, prior,
                     prompts.tokenizer().vocabulary(), prompts, new MathVerifier(), 2, DATA, questionsPerStep, steps,
                     new Sampler.Settings(hyper.groupSize(), MAX_NEW, sampling, DECODE_BATCH, 2 * DECODE_BATCH, SEED, hyper,
-                            Duration.ofSeconds(30)),
+                            Duration.ofSeconds(30), null),
                     learner.knobs(), recorder, new BusyTime());
             refs = Pipeline.start(setup, new Pipeline.Spawner() {
                 @Override

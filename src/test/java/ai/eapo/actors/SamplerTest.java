@@ -157,7 +157,7 @@ class SamplerTest {
                                                           TestProbe<Grouper.Command> grouper, Duration retryAfter) {
         TestProbe<WeightServer.Command> weights = KIT.createTestProbe();
         Sampler.Settings settings = new Sampler.Settings(GROUP, MAX_NEW, new SamplingParams(1, 1, 0), 8, 16, 3, hyper,
-                retryAfter);
+                retryAfter, null);
         return KIT.spawn(Sampler.create(replica, prompts, settings,
                 new Sampler.Peers(source.ref(), prior, verifiers.ref(), grouper.ref(), weights.ref(), new BusyTime())));
     }

@@ -3,6 +3,7 @@ package ai.eapo.actors;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.eapo.model.Checkpoint;
+import ai.eapo.model.CheckpointIdentity;
 import ai.eapo.model.PolicyModel;
 import ai.eapo.model.SamplingParams;
 import ai.eapo.model.WeightBytes;
@@ -109,7 +110,7 @@ class WeightTransferTest {
     }
 
     static Served serve() {
-        ActorRef<WeightServer.Command> server = LEARNER_NODE.spawn(WeightServer.create(SamplingParams.PLAIN));
+        ActorRef<WeightServer.Command> server = LEARNER_NODE.spawn(WeightServer.create(SamplingParams.PLAIN, null));
         long version = VERSIONS.incrementAndGet();
         WeightSnapshot snapshot = WeightSnapshot.of(TINY, version);
         server.tell(new WeightServer.Publish(snapshot));
@@ -149,19 +150,26 @@ class WeightTransferTest {
     void aSamplerOnAnotherNodeSamplingAtAnotherTemperatureIsRefusedWithBothSettingsNamed() {
         Served served = serve();
         TestProbe<Sampler.Command> sampler = SAMPLER_NODE.createTestProbe();
-        served.remote().tell(new WeightServer.Subscribe(sampler.ref(), new SamplingParams(0.7, 1.0, 0)));
+        served.remote().tell(new WeightServer.Subscribe(sampler.ref(), new SamplingParams(0.7, 1.0, 0), null));
         String reason = sampler.expectMessageClass(Sampler.Refused.class, WAIT).reason();
         assertTrue(reason.contains("temperature 0.7, top-p 1.0, top-k 0") && reason.contains("the learner with "
                 + "temperature 1.0, top-p 1.0, top-k 0"), reason);
         served.server().tell(new WeightServer.PublishKnobs(new Knobs(1.5, 200, 0.5, 1e-4, 1)));
         sampler.expectNoMessage(Duration.ofMillis(300)); // never subscribed
+
+        // A sampler decoding LoRA adapters on a base, for a learner that publishes whole weights: refused too.
+        TestProbe<Sampler.Command> adapted = SAMPLER_NODE.createTestProbe();
+        CheckpointIdentity base = new CheckpointIdentity("/models/base", "sha256:0123456789abcdef");
+        served.remote().tell(new WeightServer.Subscribe(adapted.ref(), SamplingParams.PLAIN, base));
+        String why = adapted.expectMessageClass(Sampler.Refused.class, WAIT).reason();
+        assertTrue(why.contains("/models/base (sha256:0123456789abcdef)") && why.contains("whole weights"), why);
     }
 
     @Test
     void aRemoteSamplerIsAnnouncedTheVersionStreamedItAndLoadsIdenticalWeights() throws Exception {
         Served served = serve();
         TestProbe<Sampler.Command> sampler = SAMPLER_NODE.createTestProbe();
-        served.remote().tell(new WeightServer.Subscribe(sampler.ref(), SamplingParams.PLAIN));
+        served.remote().tell(new WeightServer.Subscribe(sampler.ref(), SamplingParams.PLAIN, null));
         Sampler.WeightsPublished published = sampler.expectMessageClass(Sampler.WeightsPublished.class, WAIT);
         assertEquals(served.version(), published.version());
         assertEquals(WeightLayout.of(TINY), published.layout());
@@ -187,7 +195,7 @@ class WeightTransferTest {
         served.server().tell(new WeightServer.PublishKnobs(knobs));
         assertEquals(knobs, sampler.expectMessageClass(Sampler.KnobsChanged.class, WAIT).knobs());
         TestProbe<Sampler.Command> late = SAMPLER_NODE.createTestProbe();
-        served.remote().tell(new WeightServer.Subscribe(late.ref(), SamplingParams.PLAIN));
+        served.remote().tell(new WeightServer.Subscribe(late.ref(), SamplingParams.PLAIN, null));
         assertEquals(knobs, late.expectMessageClass(Sampler.KnobsChanged.class, WAIT).knobs());
         assertEquals(served.version(), late.expectMessageClass(Sampler.WeightsPublished.class, WAIT).version());
     }
@@ -195,7 +203,7 @@ class WeightTransferTest {
     @Test
     void chunksLargerThanAFrameAreCutToFit() throws Exception {
         assertEquals(1024 * 1024 - WeightServer.FRAME_OVERHEAD, WeightServer.largestChunk(SamplerTest.testConfig()));
-        ActorRef<WeightServer.Command> server = LEARNER_NODE.spawn(WeightServer.create(8 * 1024 * 1024, SamplingParams.PLAIN));
+        ActorRef<WeightServer.Command> server = LEARNER_NODE.spawn(WeightServer.create(8 * 1024 * 1024, SamplingParams.PLAIN, null));
         WeightSnapshot snapshot = WeightSnapshot.of(TINY, VERSIONS.incrementAndGet());
         server.tell(new WeightServer.Publish(snapshot));
         TestProbe<WeightServer.Offer> offers = SAMPLER_NODE.createTestProbe();
@@ -239,7 +247,7 @@ class WeightTransferTest {
         Served served = serve();
         // With local subscribers only, no host copy is taken: the announcement has no checksum.
         TestProbe<Sampler.Command> local = LEARNER_NODE.createTestProbe();
-        served.server().tell(new WeightServer.Subscribe(local.ref(), SamplingParams.PLAIN));
+        served.server().tell(new WeightServer.Subscribe(local.ref(), SamplingParams.PLAIN, null));
         assertEquals(null, local.expectMessageClass(Sampler.WeightsPublished.class, WAIT).checksum());
         TestProbe<WeightServer.Offer> offers = LEARNER_NODE.createTestProbe();
         served.server().tell(new WeightServer.Fetch(served.version(), offers.ref()));
