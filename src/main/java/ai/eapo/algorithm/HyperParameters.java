@@ -60,7 +60,9 @@ public record HyperParameters(
                             NamedOption.parse(LossAggregation.class, LossOptions.KEY_AGGREGATION,
                                     config.getString(LossOptions.KEY_AGGREGATION)),
                             config.getDouble(LossOptions.KEY_SHAPING_GAMMA),
-                            config.getDouble(LossOptions.KEY_REPLAY_SHAPING_BETA)),
+                            config.getDouble(LossOptions.KEY_REPLAY_SHAPING_BETA),
+                            NamedOption.parse(MismatchCorrection.class, LossOptions.KEY_MISMATCH_CORRECTION,
+                                    config.getString(LossOptions.KEY_MISMATCH_CORRECTION))),
                     new OptimizerOptions(
                             config.getDouble(OptimizerOptions.KEY_LEARNING_RATE),
                             config.getDouble(OptimizerOptions.KEY_BETA1),

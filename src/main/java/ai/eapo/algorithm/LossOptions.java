@@ -11,6 +11,8 @@ package ai.eapo.algorithm;
  * @param aggregation {@code loss.agg}, default {@code token-mean}
  * @param shapingGamma γ of the policy-shaping function f(x) = x / (x + γ) in mode {@code shaped}, default 0.1
  * @param replayShapingBeta β of ExGRPO's policy shaping f(w) = w / (w + β) on replayed trajectories' tokens, default 0.1
+ * @param mismatchCorrection {@code is.mismatch-correction}: the weight of tokens drawn with the weights being
+ *     trained, default {@code off} (exactly 1)
  */
 public record LossOptions(
         ImportanceSamplingMode isMode,
@@ -20,7 +22,8 @@ public record LossOptions(
         double klCoef,
         LossAggregation aggregation,
         double shapingGamma,
-        double replayShapingBeta) {
+        double replayShapingBeta,
+        MismatchCorrection mismatchCorrection) {
 
     public static final String KEY_IS_MODE = "eapo.algorithm.is.mode";
     public static final String KEY_IS_CAP = "eapo.algorithm.is.cap";
@@ -30,10 +33,12 @@ public record LossOptions(
     public static final String KEY_AGGREGATION = "eapo.algorithm.loss.agg";
     public static final String KEY_SHAPING_GAMMA = "eapo.algorithm.shaping.gamma";
     public static final String KEY_REPLAY_SHAPING_BETA = "eapo.algorithm.exgrpo.shaping-beta";
+    public static final String KEY_MISMATCH_CORRECTION = "eapo.algorithm.is.mismatch-correction";
 
     /** These options with KL coefficient β (EXPO sets it per step from the batch accuracy). */
     public LossOptions withKlCoef(double beta) {
-        return new LossOptions(isMode, isCap, clipLow, clipHigh, beta, aggregation, shapingGamma, replayShapingBeta);
+        return new LossOptions(isMode, isCap, clipLow, clipHigh, beta, aggregation, shapingGamma, replayShapingBeta,
+                mismatchCorrection);
     }
 
     /** @throws IllegalArgumentException naming the offending key and value */
@@ -46,6 +51,7 @@ public record LossOptions(
         OptionCheck.require(klCoef >= 0.0 && Double.isFinite(klCoef), KEY_KL_COEF, klCoef,
                 "must be a finite number >= 0");
         OptionCheck.requirePresent(aggregation, KEY_AGGREGATION);
+        OptionCheck.requirePresent(mismatchCorrection, KEY_MISMATCH_CORRECTION);
         OptionCheck.require(shapingGamma > 0.0 && Double.isFinite(shapingGamma), KEY_SHAPING_GAMMA,
                 shapingGamma, "must be a finite number > 0");
         OptionCheck.require(replayShapingBeta > 0.0 && Double.isFinite(replayShapingBeta), KEY_REPLAY_SHAPING_BETA,

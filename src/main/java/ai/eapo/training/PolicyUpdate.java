@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.eapo.algorithm.LossAggregation;
 import ai.eapo.algorithm.LossOptions;
+import ai.eapo.algorithm.MismatchCorrection;
 import ai.eapo.algorithm.PolicyLoss;
 import ai.eapo.algorithm.PolicyLossInputs;
 import ai.eapo.model.PolicyModel;
@@ -42,11 +43,11 @@ public final class PolicyUpdate {
      * was skipped, and the token statistics cover every update.
      */
     public record Report(double loss, double gradNorm, boolean skipped, double clipFraction, double meanIsWeight,
-                         double kl, double referenceKl, long tokens) {
+                         double kl, double referenceKl, long tokens, double mismatchKl, double mismatchMaxRatio) {
 
         /** The report of a step that had nothing to learn from (every group dropped). */
         public static Report empty() {
-            return new Report(0, 0, true, 0, 0, Double.NaN, Double.NaN, 0);
+            return new Report(0, 0, true, 0, 0, Double.NaN, Double.NaN, 0, Double.NaN, Double.NaN);
         }
     }
 
@@ -122,8 +123,9 @@ public final class PolicyUpdate {
             from += part.size();
             long partTokens = part.stream().mapToLong(t -> t.tokens().length).sum();
             microBatches.add(m -> {
-                PolicyLossInputs in = inputs(part, partProximal, version, m);
+                PolicyLossInputs in = inputs(part, partProximal, version, options.mismatchCorrection(), m);
                 addDrift(in, totals.drift);
+                addMismatch(in, part, version, m, totals);
                 PolicyLoss.Result r = PolicyLoss.compute(in, options, denominator);
                 // Token-weighted so that the batch statistics do not depend on the micro-batch split.
                 totals.clipSum += r.clipFraction() * partTokens;
@@ -152,10 +154,15 @@ public final class PolicyUpdate {
         /** Tokens seen by the loss over all updates (each epoch counts them again). */
         long tokens;
         final double[] drift = new double[2];
+        /** Sum of k3(π_sampler ‖ π_prox) over tokens drawn with the weights being trained, their count, the largest ratio. */
+        double mismatchSum;
+        long mismatchTokens;
+        double mismatchMaxRatio = Double.NaN;
 
         Report report(long batchTokens) {
             return new Report(lossSum / updates, gradNormSum / updates, skipped, clipSum / tokens, weightSum / tokens,
-                    drift[1] == 0 ? Double.NaN : drift[0] / drift[1], referenceKlSum / tokens, batchTokens);
+                    drift[1] == 0 ? Double.NaN : drift[0] / drift[1], referenceKlSum / tokens, batchTokens,
+                    mismatchTokens == 0 ? Double.NaN : mismatchSum / mismatchTokens, mismatchMaxRatio);
         }
     }
 
@@ -190,6 +197,46 @@ public final class PolicyUpdate {
         sumAndCount[1] += sampled.sum().getFloat();
     }
 
+    /**
+     * Adds the sampler/learner mismatch of the tokens drawn with the weights being trained
+     * ({@link Trajectory#onPolicy}): k3 terms r − 1 − log r with r = π_prox / π_sampler from the sampler's recorded
+     * log-prob, and the largest r. In fp32 on both sides r is 1 up to rounding; fp16 or bf16 samplers move it.
+     */
+    private static void addMismatch(PolicyLossInputs in, List<Trajectory> part, long version, NDManager m,
+                                    Totals totals) {
+        Padded padded = Padded.of(part);
+        float[] sampler = new float[part.size() * padded.length];
+        float[] onPolicy = new float[sampler.length];
+        long count = 0;
+        for (int r = 0; r < part.size(); r++) {
+            Trajectory t = part.get(r);
+            int first = r * padded.length + t.prompt().length - 1;
+            for (int i = 0; i < t.tokens().length; i++) {
+                if (t.onPolicy(i, version)) {
+                    sampler[first + i] = t.samplerLogProbs()[i];
+                    onPolicy[first + i] = 1f;
+                    count++;
+                }
+            }
+        }
+        if (count == 0) {
+            return;
+        }
+        try (NDManager scope = m.newSubManager()) {
+            NDArray mask = scope.create(onPolicy, padded.shape);
+            NDArray proximal = in.proximalLogProbs().stopGradient();
+            NDArray logRatio = proximal.sub(scope.create(sampler, padded.shape)).mul(mask);
+            logRatio.attach(scope);
+            NDArray k3 = logRatio.exp().sub(1f).sub(logRatio).mul(mask);
+            totals.mismatchSum += k3.sum().getFloat();
+            totals.mismatchTokens += count;
+            // Where the mask is 0 the log-ratio is 0, ratio 1: never above a real token's largest.
+            double largest = logRatio.exp().mul(mask).max().getFloat();
+            totals.mismatchMaxRatio = Double.isNaN(totals.mismatchMaxRatio) ? largest
+                    : Math.max(totals.mismatchMaxRatio, largest);
+        }
+    }
+
     /** Token ids and targets of a micro-batch, right-padded to [B, L]; position p−1+i predicts response token i. */
     private record Padded(long[] ids, long[] targets, int length, Shape shape) {
         static Padded of(List<Trajectory> part) {
@@ -212,9 +259,11 @@ public final class PolicyUpdate {
     /**
      * The loss inputs of a micro-batch; only response positions are unmasked. A token sampled by the policy with
      * the weights of this step ({@code version}) alone ({@link Trajectory#onPolicy}) gets π_prox as its behaviour
-     * log-prob, so its weight is exactly 1.
+     * log-prob, so its weight is exactly 1; with {@link MismatchCorrection#TRUNCATED}, the sampler's recorded
+     * log-prob instead, so its weight corrects the sampler's numerics.
      */
-    private PolicyLossInputs inputs(List<Trajectory> part, List<float[]> proximal, long version, NDManager m) {
+    private PolicyLossInputs inputs(List<Trajectory> part, List<float[]> proximal, long version,
+                                    MismatchCorrection mismatch, NDManager m) {
         Padded padded = Padded.of(part);
         int rows = part.size();
         int length = padded.length;
@@ -231,13 +280,14 @@ public final class PolicyUpdate {
             int first = r * length + t.prompt().length - 1;
             for (int i = 0; i < t.tokens().length; i++) {
                 int at = first + i;
-                behaviour[at] = t.behaviourLogProbs()[i];
+                boolean onPolicy = t.onPolicy(i, version);
+                behaviour[at] = onPolicy ? t.samplerLogProbs()[i] : t.behaviourLogProbs()[i];
                 if (proximalValues != null) {
                     proximalValues[at] = proximal.get(r)[i];
                 }
                 resampled[at] = t.resampled()[i] ? 1f : 0f;
                 replayed[at] = t.replayed() ? 1f : 0f;
-                current[at] = t.onPolicy(i, version) ? 1f : 0f;
+                current[at] = onPolicy && mismatch == MismatchCorrection.OFF ? 1f : 0f;
                 mask[at] = 1f;
             }
             advantages[r] = (float) t.advantage();

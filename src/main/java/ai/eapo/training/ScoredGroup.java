@@ -173,7 +173,8 @@ public record ScoredGroup(long step, int question, int problemId, long[] prompt,
                 continue;
             }
             Completion c = responses.get(j);
-            out.add(new Trajectory(prompt, c.tokens(), c.logProbs(), c.resampled(), c.weightVersions(), j == replayedSlot,
+            out.add(new Trajectory(prompt, c.tokens(), c.logProbs(), c.policyLogProbs(), c.resampled(), c.weightVersions(),
+                    j == replayedSlot,
                     a[j]));
         }
         return out;

@@ -23,6 +23,9 @@ import java.util.List;
  * @param mixedCacheShare share of generated tokens decoded after their sampler loaded a newer weight version
  *     mid-sequence (the KV cache still held the older version's keys and values): weighted by their recorded
  *     behaviour log-prob, never taken as on-policy
+ * @param mismatchKl mean k3 KL between the sampler's recorded log-probs and the learner's recomputed ones on
+ *     tokens drawn with the weights being trained: 0 up to rounding when both compute alike; NaN without such tokens
+ * @param mismatchMaxRatio the largest π_learner / π_sampler among those tokens
  * @param groups the questions (groups of responses) the step trained on
  * @param uniformGroups of those, the groups without learning signal ({@link ScoredGroup#withoutSignal}): all
  *     rewards equal; with dynamic sampling, all responses right or all wrong, still so after their refills and
@@ -37,7 +40,7 @@ public record StepMetrics(long step, long weightVersion, double alpha, double ta
                           double resampledRatio,
                           double entropyMean, double keptMassMean, double loss, double gradNorm, double kl, double clipFraction,
                           double isWeightMean, boolean skipped, long tokens, double tokensPerS, double stalenessMean,
-                          double mixedCacheShare,
+                          double mixedCacheShare, double mismatchKl, double mismatchMaxRatio,
                           double learningRate, int groups, int uniformGroups, int refills, double klCoef,
                           double referenceKl,
                           ExperienceReplay.Stats replay) {
@@ -95,7 +98,8 @@ public record StepMetrics(long step, long weightVersion, double alpha, double ta
                 report.loss(), report.gradNorm(), report.kl(),
                 report.clipFraction(), report.meanIsWeight(), report.skipped(), tokens,
                 seconds > 0 ? tokens / seconds : Double.NaN, tokens == 0 ? Double.NaN : stalenessSum / tokens,
-                tokens == 0 ? Double.NaN : (double) mixedCacheTokens / tokens,
+                tokens == 0 ? Double.NaN : (double) mixedCacheTokens / tokens, report.mismatchKl(),
+                report.mismatchMaxRatio(),
                 knobs.learningRate(), groups.size(), (int) groups.stream().filter(g -> g.withoutSignal(advantage)).count(),
                 groups.stream().mapToInt(ScoredGroup::refills).sum(), klCoef, report.referenceKl(), replay);
     }

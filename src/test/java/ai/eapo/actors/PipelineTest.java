@@ -171,6 +171,9 @@ class PipelineTest {
             assertTrue(topP < 1 ? actors.keptMassMean() < 1 : actors.keptMassMean() == 1, "kept mass "
                     + actors.keptMassMean());
             assertEquals(0.0, actors.stalenessMean(), 1e-12, "max-staleness 0 samples on the current version only");
+            assertTrue(actors.mismatchKl() < 1e-6 && Math.abs(actors.mismatchMaxRatio() - 1) < 1e-2,
+                    "fp32 samplers compute what the learner does: k3 " + actors.mismatchKl() + ", largest ratio "
+                            + actors.mismatchMaxRatio());
             rewardSpread += Math.abs(sync.loss());
         }
         assertTrue(rewardSpread > 0, "the comparison should involve non-zero losses");

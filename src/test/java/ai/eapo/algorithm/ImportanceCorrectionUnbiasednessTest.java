@@ -98,7 +98,7 @@ class ImportanceCorrectionUnbiasednessTest {
      */
     private static double[][][] sampleTemperedGradients(SamplingParams params) {
         LossOptions options = new LossOptions(ImportanceSamplingMode.TRUNCATED, Double.POSITIVE_INFINITY, 0.2, 0.28,
-                0.0, LossAggregation.TOKEN_MEAN, 0.1, 0.1);
+                0.0, LossAggregation.TOKEN_MEAN, 0.1, 0.1, MismatchCorrection.OFF);
         Random random = new Random(SEED);
         double[][][] gradients = new double[2][BATCHES][];
         double[] priorLogits = new double[TEMPERED_PRIOR.length];
@@ -150,7 +150,7 @@ class ImportanceCorrectionUnbiasednessTest {
     /** Ascent direction −∇loss of each batch: row b is the mean estimator over batch b. */
     private static double[][] sampleGradients(ImportanceSamplingMode mode) {
         LossOptions options = new LossOptions(mode, Double.POSITIVE_INFINITY, 0.2, 0.28, 0.0,
-                LossAggregation.TOKEN_MEAN, 0.1, 0.1);
+                LossAggregation.TOKEN_MEAN, 0.1, 0.1, MismatchCorrection.OFF);
         Random random = new Random(SEED);
         double[][] gradients = new double[BATCHES][];
         try (NDManager manager = NDManager.newBaseManager()) {

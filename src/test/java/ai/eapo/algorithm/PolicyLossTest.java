@@ -68,7 +68,7 @@ class PolicyLossTest {
     }
 
     private static LossOptions options(ImportanceSamplingMode mode, LossAggregation aggregation, double beta) {
-        return new LossOptions(mode, CAP, CLIP_LOW, CLIP_HIGH, beta, aggregation, GAMMA, GAMMA);
+        return new LossOptions(mode, CAP, CLIP_LOW, CLIP_HIGH, beta, aggregation, GAMMA, GAMMA, MismatchCorrection.OFF);
     }
 
     private PolicyLossInputs inputs(NDArray logProbs, boolean withReference) {
@@ -175,7 +175,7 @@ class PolicyLossTest {
     @Test
     void infiniteCapLeavesTheWeightUncut() {
         LossOptions uncapped = new LossOptions(ImportanceSamplingMode.TRUNCATED, Double.POSITIVE_INFINITY,
-                CLIP_LOW, CLIP_HIGH, 0.0, LossAggregation.TOKEN_MEAN, GAMMA, GAMMA);
+                CLIP_LOW, CLIP_HIGH, 0.0, LossAggregation.TOKEN_MEAN, GAMMA, GAMMA, MismatchCorrection.OFF);
         PolicyLoss.Result result = PolicyLoss.compute(inputs(manager.create(LOG_PROBS), false), uncapped);
         double t02 = -Math.E * 1.5;
         assertEquals((T00 + T01 + t02 + T10 + T11) / 5.0, result.loss().getDouble(), TOLERANCE);

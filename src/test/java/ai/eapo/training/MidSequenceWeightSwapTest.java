@@ -104,7 +104,8 @@ class MidSequenceWeightSwapTest {
     }
 
     private static Trajectory trajectory(Completion c) {
-        return new Trajectory(PROMPT, c.tokens(), c.logProbs(), c.resampled(), c.weightVersions(), false, 1.0);
+        return new Trajectory(PROMPT, c.tokens(), c.logProbs(), c.policyLogProbs(), c.resampled(), c.weightVersions(), false,
+                1.0);
     }
 
     /** Log-probs of the completion's tokens under {@code model} run over the whole sequence, as the learner does. */

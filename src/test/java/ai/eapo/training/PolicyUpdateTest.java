@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.eapo.algorithm.LossOptions;
+import ai.eapo.algorithm.MismatchCorrection;
 import ai.eapo.model.PolicyModel;
 import org.junit.jupiter.api.Test;
 
@@ -40,6 +42,31 @@ class PolicyUpdateTest {
             assertTrue(Math.abs(stale.meanIsWeight() - 1.0) > 0.01, "weight " + stale.meanIsWeight());
             assertTrue(stale.kl() > 0.01, "drift " + stale.kl());
         }
+    }
+
+    @Test
+    void theSamplerLearnerMismatchIsMeasuredAndCorrectedOnlyWhenAskedTo() {
+        // The recorded log-probs (−4 to −5) are not what the tiny model computes: a large "numerical" mismatch.
+        LossOptions l = LearnerCheckpointsTest.HYPER.loss();
+        LossOptions corrected = new LossOptions(l.isMode(), l.isCap(), l.clipLow(), l.clipHigh(), l.klCoef(),
+                l.aggregation(), l.shapingGamma(), l.replayShapingBeta(), MismatchCorrection.TRUNCATED);
+        PolicyUpdate.Report exact;
+        PolicyUpdate.Report truncated;
+        try (PolicyModel policy = LearnerCheckpointsTest.base();
+             AdamW optimizer = new AdamW(policy, LearnerCheckpointsTest.HYPER.optimizer())) {
+            exact = update(policy, optimizer, 1, 1).step(batch(), 0, 0);
+        }
+        try (PolicyModel policy = LearnerCheckpointsTest.base();
+             AdamW optimizer = new AdamW(policy, LearnerCheckpointsTest.HYPER.optimizer())) {
+            truncated = new PolicyUpdate(policy, null, optimizer, corrected, LearnerCheckpointsTest.MICRO_BATCH, 1, 1, 1f)
+                    .step(batch(), 0, 0);
+        }
+        assertEquals(1.0, exact.meanIsWeight(), 0.0, "off: tokens of the weights being trained weigh exactly 1");
+        assertTrue(exact.mismatchKl() > 0.1, "but the mismatch is measured: " + exact.mismatchKl());
+        assertTrue(Math.abs(Math.log(exact.mismatchMaxRatio())) > 0.1, "largest ratio " + exact.mismatchMaxRatio());
+        assertEquals(exact.mismatchKl(), truncated.mismatchKl(), 1e-6, "the same measurement either way");
+        assertTrue(Math.abs(truncated.meanIsWeight() - 1.0) > 0.01, "truncated: the ratio weighs them, "
+                + truncated.meanIsWeight());
     }
 
     @Test
