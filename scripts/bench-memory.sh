@@ -4,12 +4,17 @@
 #   0.5b     Qwen2.5-0.5B's shape with random weights and the real Qwen tokenizer, full-parameter EAPO with the
 #            same checkpoint as prior, every role in one JVM, GSM8K prompts (qwen-chat), 2 questions x 4
 #            responses, 128 new tokens, 3 learner steps (about 7 minutes): results/bench-memory-0.5b.json
-#   budgets  Qwen2.5-Math-7B and Qwen3-8B per role on one 80 GB GPU, from the budget alone:
-#            results/memory/budget-7b-8b.txt
-# Usage: scripts/bench-memory.sh [tiny|0.5b|budgets ...]   (default: all three)
+#   lora-0.5b  the same with LoRA rank 16 on the frozen base, the prior that base (shared):
+#            results/bench-memory-lora-0.5b.json
+#   lora-1.5b  Qwen2.5-Math-1.5B's shape likewise with LoRA rank 16, 2 learner steps (about 20 minutes):
+#            results/bench-memory-lora-1.5b.json
+#   budgets  Qwen2.5-Math-7B and Qwen3-8B per role on one 80 GB GPU, from the budget alone: full-parameter fp32,
+#            and LoRA rank 16 with float16 frozen weights: results/memory/budget-7b-8b.txt
+# Usage: scripts/bench-memory.sh [tiny|0.5b|lora-0.5b|lora-1.5b|budgets ...]   (default: tiny 0.5b budgets)
+# JAR=path runs another build of the jar (a copy, so that rebuilding target/ meanwhile does not disturb a run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-JAR=target/eapo-node.jar
+JAR=${JAR:-target/eapo-node.jar}
 [ -f "$JAR" ] || mvn -q -B -DskipTests package
 SHAPES=../shared/shapes
 MODELS=build/shapes
@@ -21,16 +26,18 @@ tiny() {
   java -jar "$JAR" bench memory --run-id bench-memory-tiny --out results/bench-memory-tiny.json --label "tiny demo"
 }
 
-half_b() {
-  [ -f "$MODELS/qwen2.5-0.5b/model.safetensors" ] || java -jar "$JAR" init-model --like "$SHAPES/qwen2.5-0.5b" \
-      --tokenizer build/qwen-tokenizer --out "$MODELS/qwen2.5-0.5b"
-  java -jar "$JAR" bench memory --model "$MODELS/qwen2.5-0.5b" --prior "$MODELS/qwen2.5-0.5b" \
-      --data "$GSM8K" --test "$GSM8K" --eval-size 0 --steps 3 --questions-per-step 2 \
+# EAPO on a real shape, every role in one JVM, the prior the same checkpoint: shape_run NAME SHAPE STEPS LORA_RANK LABEL
+shape_run() {
+  local name=$1 shape=$2 steps=$3 rank=$4 label=$5
+  [ -f "$MODELS/$shape/model.safetensors" ] || java -jar "$JAR" init-model --like "$SHAPES/$shape" \
+      --tokenizer build/qwen-tokenizer --out "$MODELS/$shape"
+  java -jar "$JAR" bench memory --model "$MODELS/$shape" --prior "$MODELS/$shape" \
+      --data "$GSM8K" --test "$GSM8K" --eval-size 0 --steps "$steps" --questions-per-step 2 \
+      --set eapo.model.lora.rank="$rank" \
       --set eapo.data.prompt-template=qwen-chat --set eapo.algorithm.group-size=4 \
       --set eapo.rollout.max-new-tokens=128 --set eapo.memory.learner-micro-batch-tokens=384 \
       --set eapo.rollout.decode-batch-size=8 --set eapo.pipeline.max-sequences-in-flight=8 \
-      --run-id bench-memory-0.5b --out results/bench-memory-0.5b.json \
-      --label "Qwen2.5-0.5B shape, full-parameter EAPO, all roles in one JVM"
+      --run-id "bench-memory-$name" --out "results/bench-memory-$name.json" --label "$label"
 }
 
 budgets() {
@@ -40,14 +47,16 @@ budgets() {
     # The budget needs the shape and the tokenizer only: no weights.
     mkdir -p "$MODELS/$shape-config"
     cp "$SHAPES/$shape/config.json" build/qwen-tokenizer/* "$MODELS/$shape-config/"
-    for setting in "learner 64" "sampler 64" "prior 64" "sampler 32" "prior 32"; do
+    for setting in "learner 64 0 float32" "sampler 64 0 float32" "prior 64 0 float32" "sampler 32 0 float32" \
+        "prior 32 0 float32" "learner 64 16 float16" "sampler 64 16 float16" "prior 64 0 float16"; do
       set -- $setting
-      echo "== $shape, $1, decode batch / sequences in flight $2" >> results/memory/budget-7b-8b.txt
+      echo "== $shape, $1, decode batch / sequences in flight $2, LoRA rank $3 (0: full), $4" \
+          >> results/memory/budget-7b-8b.txt
       java -jar "$JAR" bench memory --budget-only --model "$MODELS/$shape-config" --prior "$MODELS/$shape-config" \
           --data "$MATH500" --test "$MATH500" --set eapo.data.prompt-template=boxed \
           --set eapo.rollout.max-new-tokens=3000 --set eapo.memory.learner-micro-batch-tokens=4096 \
           --set "eapo.node.roles=[$1]" --set eapo.rollout.decode-batch-size=$2 \
-          --set eapo.pipeline.max-sequences-in-flight=$2 --device gpu:0 \
+          --set eapo.pipeline.max-sequences-in-flight=$2 --set eapo.model.lora.rank=$3 --set eapo.model.dtype=$4 --device gpu:0 \
           --set eapo.memory.limit=80GiB --set eapo.memory.max-share=1.0 2>/dev/null >> results/memory/budget-7b-8b.txt
     done
   done
@@ -58,9 +67,13 @@ for what in "${@:-tiny 0.5b budgets}"; do
   for w in $what; do
     case "$w" in
       tiny) tiny ;;
-      0.5b) half_b ;;
+      0.5b) shape_run 0.5b qwen2.5-0.5b 3 0 "Qwen2.5-0.5B shape, full-parameter EAPO, all roles in one JVM" ;;
+      lora-0.5b) shape_run lora-0.5b qwen2.5-0.5b 3 16 \
+          "Qwen2.5-0.5B shape, LoRA rank 16 EAPO, prior = the shared base, all roles in one JVM" ;;
+      lora-1.5b) shape_run lora-1.5b qwen2.5-math-1.5b 2 16 \
+          "Qwen2.5-Math-1.5B shape, LoRA rank 16 EAPO, prior = the shared base, all roles in one JVM" ;;
       budgets) budgets ;;
-      *) echo "unknown measurement: $w (tiny, 0.5b, budgets)" >&2; exit 2 ;;
+      *) echo "unknown measurement: $w (tiny, 0.5b, lora-0.5b, lora-1.5b, budgets)" >&2; exit 2 ;;
     esac
   done
 done

@@ -53,7 +53,13 @@ public final class Checkpoint {
      * logits leave out the embedding rows that pad past them ({@link PolicyModel#limitVocabulary}).
      */
     public static PolicyModel load(Path dir, Device device, TokenizerVocabulary vocabulary) {
-        PolicyModel model = load(dir, device);
+        return load(dir, device, vocabulary, InferencePrecision.FLOAT32);
+    }
+
+    /** {@link #load(Path, Device, TokenizerVocabulary)} with the weights in {@code precision}, for inference only. */
+    public static PolicyModel load(Path dir, Device device, TokenizerVocabulary vocabulary,
+                                   InferencePrecision precision) {
+        PolicyModel model = load(dir, device, precision);
         try {
             model.limitVocabulary(vocabulary.size());
         } catch (RuntimeException e) {
@@ -64,13 +70,15 @@ public final class Checkpoint {
     }
 
     /**
-     * The policy a run trains from {@code dir}, sampling over {@code vocabulary}: the checkpoint itself; with
-     * {@code lora} (not null), fresh adapters on it (seeded by {@code seed}) that own it as their frozen base; an
-     * adapter directory as it is (its own adapter_config.json decides the adapters).
+     * The policy a run trains from {@code dir}, sampling over {@code vocabulary}: the checkpoint itself (fp32: it
+     * trains); with {@code lora} (not null), fresh adapters on it (seeded by {@code seed}) that own it as their
+     * frozen base, in {@code basePrecision}; an adapter directory as it is (its own adapter_config.json decides the
+     * adapters), its base in {@code basePrecision}.
      */
     public static PolicyModel loadForTraining(Path dir, Device device, TokenizerVocabulary vocabulary, LoraConfig lora,
-                                              long seed) {
-        PolicyModel loaded = load(dir, device, vocabulary);
+                                              long seed, InferencePrecision basePrecision) {
+        boolean frozen = lora != null || LoraAdapters.isAdapter(dir);
+        PolicyModel loaded = load(dir, device, vocabulary, frozen ? basePrecision : InferencePrecision.FLOAT32);
         if (lora == null || loaded.lora() != null) {
             return loaded;
         }
@@ -82,11 +90,19 @@ public final class Checkpoint {
      * directory ({@code adapter_config.json}) loads on the base its config names ({@link LoraAdapters#load}).
      */
     public static PolicyModel load(Path dir, Device device) {
+        return load(dir, device, InferencePrecision.FLOAT32);
+    }
+
+    /**
+     * {@link #load(Path, Device)} with the checkpoint's (or an adapter's base's) weights in {@code precision};
+     * adapters load in fp32.
+     */
+    public static PolicyModel load(Path dir, Device device, InferencePrecision precision) {
         if (!Files.isDirectory(dir)) {
             throw new UserInputException("model directory " + dir + " does not exist");
         }
         if (LoraAdapters.isAdapter(dir)) {
-            return LoraAdapters.load(dir, null, device);
+            return LoraAdapters.load(dir, null, device, precision);
         }
         ModelConfig config = ModelConfig.read(dir);
         Map<String, Path> locations = tensorLocations(dir);
@@ -111,7 +127,7 @@ public final class Checkpoint {
                     throw new UserInputException(dir + ": tensor '" + name + "' has shape " + actual
                             + ", expected " + e.getValue());
                 }
-                weights.put(name, st.load(name, manager));
+                weights.put(name, st.load(name, manager, precision.dataType()));
             }
             return new PolicyModel(config, manager, weights);
         } catch (RuntimeException e) {

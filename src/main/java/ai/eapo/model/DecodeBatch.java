@@ -263,7 +263,7 @@ public final class DecodeBatch implements AutoCloseable {
         if (missing == 0) {
             return cache.duplicate();
         }
-        NDArray zeros = cacheManager.zeros(new Shape(s.get(0), s.get(1), missing, s.get(3)));
+        NDArray zeros = cacheManager.zeros(new Shape(s.get(0), s.get(1), missing, s.get(3)), cache.getDataType());
         NDArray padded = cache.concat(zeros, 2);
         zeros.close();
         return padded;

@@ -133,6 +133,11 @@ public final class LoraAdapters {
      * onto {@code device}: the returned model owns the base and closes it with itself.
      */
     public static PolicyModel load(Path dir, Path base, Device device) {
+        return load(dir, base, device, InferencePrecision.FLOAT32);
+    }
+
+    /** {@link #load(Path, Path, Device)} with the frozen base in {@code basePrecision} (the adapters in fp32). */
+    public static PolicyModel load(Path dir, Path base, Device device, InferencePrecision basePrecision) {
         Path baseDir = base != null ? base : baseOf(dir);
         if (!Files.isDirectory(baseDir)) {
             throw new UserInputException(dir + ": its base model " + baseDir + " does not exist; pass the base model's "
@@ -143,7 +148,7 @@ public final class LoraAdapters {
                     + "(eapo-node merge-lora)");
         }
         LoraConfig lora = readConfig(dir);
-        PolicyModel baseModel = Checkpoint.load(baseDir, device);
+        PolicyModel baseModel = Checkpoint.load(baseDir, device, basePrecision);
         PolicyModel adapted = null;
         try (NDManager scratch = NDManager.newBaseManager(device)) {
             adapted = baseModel.withLora(lora, 0);

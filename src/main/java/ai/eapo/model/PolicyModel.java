@@ -19,7 +19,9 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 /**
  * A decoder-only transformer of the Qwen2 / Qwen2.5 / Qwen3 / LLaMA family, written as plain NDArray code so
  * it reads top to bottom: embeddings → N × (RMSNorm → grouped-query attention with RoPE → residual →
- * RMSNorm → SwiGLU MLP → residual) → RMSNorm → lm_head. Everything is computed in fp32.
+ * RMSNorm → SwiGLU MLP → residual) → RMSNorm → lm_head. It computes in its weights' dtype: fp32, or fp16 for
+ * weights nothing trains ({@link InferencePrecision}), where the RMSNorm statistics, the attention softmax and the
+ * logits still run in fp32, as Hugging Face's Qwen2 does; fp32 LoRA adapters over an fp16 base compute in fp16.
  *
  * <p>With LoRA ({@link #withLora}) the Hugging Face weights are a frozen base, shared by every model made from it,
  * and the trainable tensors are the adapters: each targeted linear map adds {@code (alpha / r) · B A x}.
@@ -174,14 +176,15 @@ public final class PolicyModel implements AutoCloseable {
 
     /**
      * A model without adapters whose weights are the base's with each adapter merged in, W + (alpha / r) B A: it
-     * computes what this one does. Its own memory; a model without LoRA is copied as it is.
+     * computes what this one does. Its own memory, fp32; a model without LoRA is copied.
      */
     public PolicyModel merged() {
         NDManager mergedManager = NDManager.newBaseManager(device());
         Map<String, NDArray> out = new LinkedHashMap<>();
         Map<String, NDArray> base = lora == null ? weights : frozen;
         base.forEach((name, w) -> {
-            NDArray copy = detachedCopy(w, mergedManager);
+            // fp32 whatever the base's dtype: a merged checkpoint is written, or trained, in full precision.
+            NDArray copy = castCopy(w, DataType.FLOAT32, mergedManager);
             String module = name.substring(0, name.length() - ".weight".length());
             NDArray a = lora == null ? null : weights.get(module + ".lora_A.weight");
             if (a != null) {
@@ -281,9 +284,20 @@ public final class PolicyModel implements AutoCloseable {
      * LoRA the frozen base is shared, not copied.
      */
     public PolicyModel replica() {
+        return replica(null);
+    }
+
+    /**
+     * A copy for a replica that never trains (a sampler, the KL reference), its weights in {@code precision}: a
+     * model without LoRA is copied in that dtype; adapters stay fp32 over the shared base (they are small, and
+     * they are what each weight version replaces).
+     */
+    public PolicyModel replica(InferencePrecision precision) {
+        DataType type = precision == null || lora != null ? null : precision.dataType();
         NDManager copyManager = NDManager.newBaseManager(device());
         Map<String, NDArray> copies = new LinkedHashMap<>();
-        weights.forEach((name, w) -> copies.put(name, detachedCopy(w, copyManager)));
+        weights.forEach((name, w) -> copies.put(name, type == null ? detachedCopy(w, copyManager)
+                : castCopy(w, type, copyManager)));
         PolicyModel replica = new PolicyModel(config, copyManager, copies, frozen, lora);
         replica.vocabulary = vocabulary;
         return replica;
@@ -319,7 +333,25 @@ public final class PolicyModel implements AutoCloseable {
         }
     }
 
-    /** Overwrites every weight with the tensor of the same name in {@code source} (same shapes), on the device. */
+    /** A copy of weight {@code w} in {@code type} without gradient, owned by {@code owner}. */
+    static NDArray castCopy(NDArray w, DataType type, NDManager owner) {
+        try (NDArray view = w.stopGradient()) {
+            // toType to the same dtype is the same storage even with copy = true (libtorch's to()): duplicate it.
+            NDArray copy = type == w.getDataType() ? view.duplicate() : view.toType(type, true);
+            copy.attach(owner);
+            return copy;
+        }
+    }
+
+    /** The dtype this model computes in: its weights' (fp32, or fp16 for weights nothing trains). */
+    public DataType computeType() {
+        return w("model.embed_tokens.weight").getDataType();
+    }
+
+    /**
+     * Overwrites every weight with the tensor of the same name in {@code source} (same shapes), on the device,
+     * converted to this model's dtype where it differs (an fp16 replica loading the learner's fp32 version).
+     */
     public void loadWeights(Map<String, NDArray> source) {
         if (!source.keySet().equals(weights.keySet())) {
             throw new IllegalArgumentException("weights to load do not match this model's tensors");
@@ -329,7 +361,13 @@ public final class PolicyModel implements AutoCloseable {
         // resident memory would grow with every version a replica loads.
         updateWeights(() -> weights.forEach((name, w) -> {
             try (NDArray target = w.stopGradient(); NDArray values = source.get(name).stopGradient()) {
-                target.set(EVERYTHING, values);
+                if (values.getDataType() == target.getDataType()) {
+                    target.set(EVERYTHING, values);
+                } else {
+                    try (NDArray converted = values.toType(target.getDataType(), false)) {
+                        target.set(EVERYTHING, converted);
+                    }
+                }
             }
         }));
     }
@@ -482,15 +520,30 @@ public final class PolicyModel implements AutoCloseable {
         }
     }
 
+    /** Logits [..., vocabulary] of final hidden states, always fp32 (sampling and log-softmax need it). */
     NDArray lmHead(NDArray hidden) {
         NDArray head = config.tieWordEmbeddings() ? w("model.embed_tokens.weight") : w("lm_head.weight");
         if (vocabulary == config.vocabSize()) {
-            return linear(hidden, head, null);
+            return cast(linear(hidden, head, null), DataType.FLOAT32);
         }
         // A view of the token rows (no copy); its handle goes, autograd keeps what the backward pass needs.
         try (NDArray tokenRows = head.get(new NDIndex("0:{}", vocabulary))) {
-            return linear(hidden, tokenRows, null);
+            return cast(linear(hidden, tokenRows, null), DataType.FLOAT32);
         }
+    }
+
+    /**
+     * {@code x} in {@code type}: itself when it is already, else a copy autograd differentiates through. DJL's
+     * {@code toType} is not recorded by autograd (the backward pass stops there), so the copy is written into a new
+     * array of the target dtype, which libtorch records as an in-place copy whose gradient it casts back.
+     */
+    static NDArray cast(NDArray x, DataType type) {
+        if (x.getDataType() == type) {
+            return x;
+        }
+        NDArray out = x.getManager().zeros(x.getShape(), type);
+        out.set(EVERYTHING, x);
+        return out;
     }
 
     private NDArray embed(NDArray ids) {
@@ -524,16 +577,20 @@ public final class PolicyModel implements AutoCloseable {
         return project(silu.mul(up), p + "mlp.down_proj");
     }
 
+    /** x / rms(x) · weight, the statistics in fp32 whatever x's dtype (fp16 squares overflow past 256). */
     private NDArray rmsNorm(NDArray x, NDArray weight) {
-        NDArray rms = x.square().mean(new int[]{-1}, true).add((float) config.rmsNormEps()).sqrt();
-        return x.div(rms).mul(weight);
+        NDArray wide = cast(x, DataType.FLOAT32);
+        NDArray rms = wide.square().mean(new int[]{-1}, true).add((float) config.rmsNormEps()).sqrt();
+        return cast(wide.div(rms), weight.getDataType()).mul(weight);
     }
 
     /** cos and sin of position × frequency, laid out [B or 1, L, 1, d] as HF's rotate-half expects. */
     private NDArray[] rotary(NDArray positions) {
         NDArray angles = positions.expandDims(-1).mul(inverseFrequencies); // [B, L, d/2]
         angles = angles.concat(angles, -1).expandDims(2);                  // [B, L, 1, d]
-        return new NDArray[]{angles.cos(), angles.sin()};
+        // Angles in fp32 (positions past 2048 are not exact in fp16), the factors in the model's dtype.
+        DataType type = computeType();
+        return new NDArray[]{cast(angles.cos(), type), cast(angles.sin(), type)};
     }
 
     /** x·cos + rotate_half(x)·sin, where rotate_half(x) = [-x2, x1] for the two halves of the head dim. */
@@ -552,8 +609,14 @@ public final class PolicyModel implements AutoCloseable {
         if (a == null) {
             return y;
         }
-        NDArray delta = linear(linear(x, a, null), weights.get(module + ".lora_B.weight"), null);
-        return y.add(Constants.multiply(delta, lora.scaling()));
+        NDArray b = weights.get(module + ".lora_B.weight");
+        if (a.getDataType() != x.getDataType()) {
+            // Over an fp16 base the fp32 adapters compute in fp16, as mixed precision does: casting the [r, in] and
+            // [out, r] adapters costs nothing, casting x to fp32 would keep an fp32 copy of every input.
+            a = cast(a, x.getDataType());
+            b = cast(b, x.getDataType());
+        }
+        return y.add(Constants.multiply(linear(linear(x, a, null), b, null), lora.scaling()));
     }
 
     private static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
@@ -598,10 +661,11 @@ public final class PolicyModel implements AutoCloseable {
         // decode step would pile up until the batch closes.
         NDArray keysT = k.transpose(0, 1, 3, 2);
         keysT.attach(grouped.getManager());
-        NDArray scores = Constants.divide(grouped.matMul(keysT), Math.sqrt(d));
+        // Scores, mask and softmax in fp32 whatever the model's dtype (the masks' -1e30 is -inf in fp16).
+        NDArray scores = Constants.divide(cast(grouped.matMul(keysT), DataType.FLOAT32), Math.sqrt(d));
         scores = scores.reshape(batch, kvHeads, groups, lq, -1).add(additiveMask);
         NDArray probs = scores.softmax(-1).reshape(batch, kvHeads, groups * lq, -1);
-        return probs.matMul(v).reshape(batch, kvHeads * groups, lq, d);
+        return cast(probs, v.getDataType()).matMul(v).reshape(batch, kvHeads * groups, lq, d);
     }
 
     /** Causal attention over the sequence itself; optionally keeps each layer's K/V to seed a cache. */

@@ -105,6 +105,11 @@ public final class SafeTensors {
          * as the garbage collector let them; the values are copied out and the buffer freed at once.
          */
         public NDArray load(String name, NDManager manager) {
+            return load(name, manager, DataType.FLOAT32);
+        }
+
+        /** {@link #load(String, NDManager)} converted to {@code type} (fp32 or fp16), one tensor at a time. */
+        public NDArray load(String name, NDManager manager, DataType type) {
             Entry e = entries.get(name);
             if (e == null) {
                 throw new UserInputException(path + ": no tensor named '" + name + "'");
@@ -112,7 +117,7 @@ public final class SafeTensors {
             ByteBuffer floats = readFloats(e);
             // The direct ByteBuffer itself: given a FloatBuffer view, DJL copies it into a direct buffer of its own.
             try (NDArray view = manager.create(floats, new Shape(e.shape()), DataType.FLOAT32)) {
-                return view.duplicate();
+                return type == DataType.FLOAT32 ? view.duplicate() : view.toType(type, true);
             } finally {
                 DirectBuffers.free(floats);
             }

@@ -1,5 +1,6 @@
 package ai.eapo.node;
 
+import ai.djl.Device;
 import ai.eapo.UserInputException;
 import ai.eapo.algorithm.PassAtK;
 import ai.eapo.data.DataFormat;
@@ -7,6 +8,7 @@ import ai.eapo.data.ProblemSet;
 import ai.eapo.model.Checkpoint;
 import ai.eapo.model.ContinuousDecoder;
 import ai.eapo.model.Generator;
+import ai.eapo.model.InferencePrecision;
 import ai.eapo.model.PolicyModel;
 import ai.eapo.model.PolicyTokenizer;
 import ai.eapo.model.SamplingParams;
@@ -125,7 +127,8 @@ final class EvalCommand implements Callable<Integer> {
         String template;
         double seconds;
         long started = System.nanoTime();
-        try (PolicyModel policy = Checkpoint.load(s.model(), Checkpoint.device(s.device()));
+        Device device = Checkpoint.device(s.device());
+        try (PolicyModel policy = Checkpoint.load(s.model(), device, InferencePrecision.fromConfig(config, device));
              PolicyTokenizer tokenizer = PolicyTokenizer.load(s.model(), policy.config())) {
             policy.limitVocabulary(tokenizer.vocabulary().size());
             TaskPrompts prompts = TrainingOptions.prompts(config, tokenizer);

@@ -11,6 +11,7 @@ import ai.eapo.algorithm.HyperParameters;
 import ai.eapo.data.DataFormat;
 import ai.eapo.data.ProblemSet;
 import ai.eapo.model.Checkpoint;
+import ai.eapo.model.InferencePrecision;
 import ai.eapo.model.LocalPrior;
 import ai.eapo.model.ModelConfig;
 import ai.eapo.model.PolicyModel;
@@ -77,6 +78,8 @@ final class PipelineRun implements AutoCloseable {
     private final LoraConfig lora;
     /** With LoRA, which checkpoint the frozen base is (compared with other nodes'); else null. */
     private final CheckpointIdentity baseIdentity;
+    /** The dtype of every weight nothing trains here: a LoRA base, sampler replicas, the prior, the reference. */
+    private final InferencePrecision precision;
     /** The prior's tokenizer ids; null on a node without the prior or for plain GRPO. */
     private final TokenizerVocabulary priorVocabulary;
     /** The frozen π_ref of the KL penalty, or null when no step uses one. */
@@ -132,6 +135,7 @@ final class PipelineRun implements AutoCloseable {
         knobs = Knobs.initial(hyper, config.getInt("eapo.pipeline.max-staleness"));
         boolean needsPolicy = learns || samples;
         Device device = Checkpoint.device(config.getString("eapo.device"));
+        precision = InferencePrecision.fromConfig(config, device);
         ModelConfig policyShape = needsPolicy ? ModelConfig.read(modelDir) : null;
         // The adapters trained: an adapter directory's own, else eapo.model.lora (null: full fine-tuning).
         lora = LoraAdapters.isAdapter(modelDir) ? LoraAdapters.readConfig(modelDir) : LoraConfig.fromConfig(config);
@@ -161,12 +165,15 @@ final class PipelineRun implements AutoCloseable {
         PolicyModel loaded = null;
         PolicyModel p = null;
         try {
-            loaded = needsPolicy && loadModels ? Checkpoint.loadForTraining(modelDir, device, tokenizer.vocabulary(),
-                    lora, train.getLong("seed")) : null;
+            // A node that only samples never trains its policy: without LoRA it is a replica like any other.
+            loaded = !needsPolicy || !loadModels ? null : learns || lora != null
+                    ? Checkpoint.loadForTraining(modelDir, device, tokenizer.vocabulary(), lora, train.getLong("seed"),
+                            precision)
+                    : Checkpoint.load(modelDir, device, tokenizer.vocabulary(), precision);
             if (priorDir != null && loadModels) {
                 // A prior that is the adapted policy's base shares its memory instead of loading it again.
                 p = loaded != null && loaded.lora() != null && samePath(priorDir, LoraAdapters.baseUnder(modelDir))
-                        ? loaded.frozenBaseView() : Checkpoint.load(priorDir, device, priorVocabulary);
+                        ? loaded.frozenBaseView() : Checkpoint.load(priorDir, device, priorVocabulary, precision);
             }
         } catch (RuntimeException e) {
             if (loaded != null) {
@@ -181,7 +188,7 @@ final class PipelineRun implements AutoCloseable {
         priorModel = p;
         prior = priorModel == null ? null : new LocalPrior(priorModel, rollout.sampling());
         // The KL reference is the policy as loaded, before any step (a resumed run restores its weights later).
-        reference = learns && loadModels && hyper.needsReference() ? policy.replica() : null;
+        reference = learns && loadModels && hyper.needsReference() ? policy.replica(precision) : null;
         learner = learns && loadModels ? new LearnerStep(policy, reference, hyper, knobs, rollout.microBatching(),
                 rollout.sampling().logProbTemperature()) : null;
     }
@@ -209,7 +216,7 @@ final class PipelineRun implements AutoCloseable {
                 config.getInt("eapo.pipeline.max-sequences-in-flight"), rollout.microBatching(),
                 learns && !test.isEmpty(), learns && !samples, config.getBytes("eapo.memory.runtime-overhead"),
                 lora, lora != null && priorShape != null && samePath(Path.of(config.getString("eapo.train.prior")),
-                        LoraAdapters.baseUnder(modelDir)));
+                        LoraAdapters.baseUnder(modelDir)), precision);
     }
 
     /** Greedy accuracy of the policy (as trained so far) on the held-out problems; NaN when eval-size is 0. */
@@ -235,7 +242,7 @@ final class PipelineRun implements AutoCloseable {
                 // The learner's policy trains in place, so every sampler gets a copy; a sampler-only node's
                 // policy is nobody else's and serves as its first replica.
                 for (int i = 0; i < samplers; i++) {
-                    replicas.add(i == 0 && !learns ? policy : policy.replica());
+                    replicas.add(i == 0 && !learns ? policy : policy.replica(precision));
                 }
             }
             Pipeline.Setup setup = new Pipeline.Setup(policy, learner, firstStep, replicas, prior, priorVocabulary,

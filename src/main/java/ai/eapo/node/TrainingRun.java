@@ -5,6 +5,7 @@ import ai.eapo.actors.Pipeline;
 import ai.eapo.algorithm.QuestionCurriculum;
 import ai.eapo.model.Checkpoint;
 import ai.eapo.model.SafeTensors;
+import ai.eapo.model.WeightLayout;
 import ai.eapo.model.NativeMemory;
 import ai.eapo.report.MetricsLog;
 import ai.eapo.report.MetricsPlots;
@@ -138,6 +139,11 @@ final class TrainingRun {
             System.out.printf("held-out accuracy before: %.3f (%d problems)%n", summary.get(BEFORE), run.test.size());
         }
         summary.put("resumed_at_step", firstStep);
+        // What every weight version carries to the samplers: the trainable tensors, adapters only under LoRA.
+        long versionBytes = WeightLayout.of(run.policy).totalBytes();
+        summary.put("weight_version_bytes", versionBytes);
+        System.out.printf("weight versions: %.2f MB each (%s)%n", versionBytes / 1e6,
+                run.policy.lora() != null ? "LoRA adapters" : "whole weights");
         JSON.writerWithDefaultPrettyPrinter().writeValue(file.toFile(), summary);
         return summary;
     }

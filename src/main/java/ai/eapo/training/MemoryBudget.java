@@ -1,6 +1,7 @@
 package ai.eapo.training;
 
 import ai.djl.ndarray.types.Shape;
+import ai.eapo.model.InferencePrecision;
 import ai.eapo.model.LoraConfig;
 import ai.eapo.model.ModelConfig;
 import ai.eapo.model.PolicyModel;
@@ -14,13 +15,17 @@ import java.util.Locale;
  * What a node's configuration needs in memory, computed from the model shapes and the settings before any work:
  * every weight copy (the learner's weights, gradients and AdamW moments, a frozen reference, each sampler
  * replica, the prior), the KV caches at the configured batch and length, the learner's activations and logits
- * for one micro-batch, and the process's fixed overhead. Everything is fp32 (4 bytes), as the model computes.
+ * for one micro-batch, and the process's fixed overhead. Trained weights, gradients and optimizer state are fp32;
+ * weights nothing trains (a LoRA base, replicas, the prior, the reference) and their KV caches are in
+ * {@code eapo.model.dtype} ({@link InferencePrecision}), and so is a LoRA learner's computation over its base.
  *
  * <p>The learner's activations per token are counted from what {@code PolicyModel}'s forward pass keeps for
  * the backward pass, per layer: the residual stream and both RMSNorms' outputs (6·hidden), the rotated and
  * reshaped queries and keys and the values (4·q + 4·kv, and 2·q + 2·kv more with q/k norms), the attention
  * probabilities (heads · length), and the SwiGLU's gate, sigmoid, SiLU, up and product (5·intermediate); then
- * the log-softmax output (vocab) per position. On top of one micro-batch of those, the backward pass holds
+ * the log-softmax output (vocab, fp32) per position. Computing in fp16, those are 2 bytes each, but the attention
+ * probabilities are kept twice (the fp32 softmax and its fp16 copy) and each RMSNorm keeps an fp32 copy of its
+ * input. On top of one micro-batch of those, the backward pass holds
  * about one layer's worth of gradients and two gradients of the largest weight, the chunked log-softmax a few
  * [rows, chunk, vocab] temporaries, and AdamW's update a few copies of one slice of a weight.
  *
@@ -61,7 +66,17 @@ public record MemoryBudget(List<Item> items) {
     public record Settings(ModelConfig policy, ModelConfig prior, boolean learner, boolean reference, int samplers,
                            int decodeBatch, int longestPrompt, int maxNewTokens, int sequencesInFlight,
                            MicroBatching microBatching, boolean evaluates, boolean remoteSamplers,
-                           long runtimeOverhead, LoraConfig lora, boolean priorIsBase) {
+                           long runtimeOverhead, LoraConfig lora, boolean priorIsBase, InferencePrecision precision) {
+
+        /** Every weight nothing trains in fp32. */
+        public Settings(ModelConfig policy, ModelConfig prior, boolean learner, boolean reference, int samplers,
+                        int decodeBatch, int longestPrompt, int maxNewTokens, int sequencesInFlight,
+                        MicroBatching microBatching, boolean evaluates, boolean remoteSamplers, long runtimeOverhead,
+                        LoraConfig lora, boolean priorIsBase) {
+            this(policy, prior, learner, reference, samplers, decodeBatch, longestPrompt, maxNewTokens,
+                    sequencesInFlight, microBatching, evaluates, remoteSamplers, runtimeOverhead, lora, priorIsBase,
+                    InferencePrecision.FLOAT32);
+        }
     }
 
     public MemoryBudget {
@@ -73,27 +88,34 @@ public record MemoryBudget(List<Item> items) {
         List<Item> items = new ArrayList<>();
         items.add(new Item("process", "JVM, libtorch, tokenizer (eapo.memory.runtime-overhead)", s.runtimeOverhead(),
                 false));
-        long baseWeights = s.policy() == null ? 0 : weightBytes(s.policy());
+        int frozenBytes = s.precision().bytes();
         boolean adapters = s.lora() != null && s.policy() != null;
-        // What each copy of the policy holds of its own: the weights, or with LoRA the adapters.
-        long policyWeights = adapters ? adapterBytes(s.policy(), s.lora()) : baseWeights;
+        // What each copy of the policy holds of its own: the weights (fp32 where they train, else in the inference
+        // dtype), or with LoRA the adapters (fp32).
+        long policyWeights = s.policy() == null ? 0 : adapters ? adapterBytes(s.policy(), s.lora())
+                : weightBytes(s.policy());
+        long replicaWeights = s.policy() == null ? 0 : adapters ? policyWeights
+                : weightBytes(s.policy(), frozenBytes);
+        // The learner computes in fp32 over its own weights, in the inference dtype over a frozen base.
+        int learnerBytes = adapters ? frozenBytes : (int) FLOAT_BYTES;
         int sequence = s.longestPrompt() + s.maxNewTokens();
         if (adapters && (s.learner() || s.samplers() > 0)) {
             items.add(new Item("shared", "frozen base weights (learner, replicas" + (s.priorIsBase() ? ", prior" : "")
-                    + ")", baseWeights));
+                    + ")", weightBytes(s.policy(), frozenBytes)));
         }
         if (s.learner()) {
             items.add(new Item("learner", adapters ? "LoRA adapters" : "weights", policyWeights));
             items.add(new Item("learner", "gradients", policyWeights));
             items.add(new Item("learner", "AdamW moments (2)", 2 * policyWeights));
             if (s.reference()) {
-                items.add(new Item("learner", "frozen KL reference", policyWeights));
+                items.add(new Item("learner", "frozen KL reference", replicaWeights));
             }
             long tokens = learnerTokens(s.microBatching(), sequence);
             items.add(new Item("learner", String.format(Locale.ROOT, "activations of a micro-batch (%,d tokens)", tokens),
-                    tokens * activationBytesPerToken(s.policy(), sequence)
-                            + tokens * layerActivationBytesPerToken(s.policy(), sequence)));
-            items.add(new Item("learner", "logits chunks", logitsChunkBytes(s.policy(), s.microBatching(), sequence)));
+                    tokens * activationBytesPerToken(s.policy(), sequence, learnerBytes)
+                            + tokens * layerActivationBytesPerToken(s.policy(), sequence, learnerBytes)));
+            items.add(new Item("learner", "logits chunks", logitsChunkBytes(s.policy(), s.microBatching(), sequence,
+                    learnerBytes)));
             long largest = adapters ? largestAdapterElements(s.policy(), s.lora()) : largestWeightElements(s.policy());
             items.add(new Item("learner", "backward: gradients of the largest weight in flight (2)",
                     BACKWARD_LARGEST_WEIGHT_COPIES * largest * FLOAT_BYTES));
@@ -101,7 +123,7 @@ public record MemoryBudget(List<Item> items) {
                     * Math.min(largest, AdamW.SLICE_ELEMENTS) * FLOAT_BYTES));
             if (s.evaluates()) {
                 items.add(new Item("learner", "held-out evaluation KV cache", kvCacheBytes(s.policy(), s.decodeBatch(),
-                        sequence)));
+                        sequence, learnerBytes)));
             }
             if (s.remoteSamplers()) {
                 items.add(new Item("learner", SERVED_WEIGHTS, policyWeights, false));
@@ -109,14 +131,14 @@ public record MemoryBudget(List<Item> items) {
         }
         for (int i = 0; i < s.samplers(); i++) {
             String role = "sampler " + i;
-            items.add(new Item(role, adapters ? "adapter replica" : "policy replica", policyWeights));
-            items.add(new Item(role, "KV cache", kvCacheBytes(s.policy(), s.decodeBatch(), sequence)));
+            items.add(new Item(role, adapters ? "adapter replica" : "policy replica", replicaWeights));
+            items.add(new Item(role, "KV cache", kvCacheBytes(s.policy(), s.decodeBatch(), sequence, frozenBytes)));
         }
         if (s.prior() != null) {
             items.add(new Item("prior", s.priorIsBase() ? "weights: the policy's frozen base, shared" : "weights",
-                    s.priorIsBase() ? 0 : weightBytes(s.prior())));
+                    s.priorIsBase() ? 0 : weightBytes(s.prior(), frozenBytes)));
             items.add(new Item("prior", "KV cache of consulting sequences",
-                    kvCacheBytes(s.prior(), s.sequencesInFlight() * Math.max(1, s.samplers()), sequence)));
+                    kvCacheBytes(s.prior(), s.sequencesInFlight() * Math.max(1, s.samplers()), sequence, frozenBytes)));
         }
         return new MemoryBudget(items);
     }
@@ -153,7 +175,12 @@ public record MemoryBudget(List<Item> items) {
 
     /** fp32 bytes of every tensor of a checkpoint of {@code config}. */
     public static long weightBytes(ModelConfig config) {
-        return config.parameterCount() * FLOAT_BYTES;
+        return weightBytes(config, (int) FLOAT_BYTES);
+    }
+
+    /** Bytes of every tensor of a checkpoint of {@code config} at {@code bytesPerElement}. */
+    public static long weightBytes(ModelConfig config, int bytesPerElement) {
+        return config.parameterCount() * bytesPerElement;
     }
 
     /**
@@ -161,8 +188,13 @@ public record MemoryBudget(List<Item> items) {
      * powers of two from 64 positions (DecodeBatch), so its length is the power of two above the sequence.
      */
     public static long kvCacheBytes(ModelConfig c, long rows, int sequence) {
+        return kvCacheBytes(c, rows, sequence, (int) FLOAT_BYTES);
+    }
+
+    /** {@link #kvCacheBytes(ModelConfig, long, int)} at {@code bytesPerElement} (the model's compute dtype). */
+    public static long kvCacheBytes(ModelConfig c, long rows, int sequence, int bytesPerElement) {
         long capacity = cacheCapacity(sequence + 1L);
-        return rows * capacity * c.numLayers() * 2L * c.numKvHeads() * c.headDim() * FLOAT_BYTES;
+        return rows * capacity * c.numLayers() * 2L * c.numKvHeads() * c.headDim() * bytesPerElement;
     }
 
     /** fp32 bytes of the adapters {@code lora} puts on a model of {@code config}. */
@@ -198,28 +230,42 @@ public record MemoryBudget(List<Item> items) {
 
     /** Bytes the learner's forward pass keeps per token for the backward pass (see the class comment). */
     public static long activationBytesPerToken(ModelConfig c, int sequence) {
-        return (c.numLayers() * layerFloats(c, sequence) + 2L * c.hiddenSize() + c.vocabSize()) * FLOAT_BYTES;
+        return activationBytesPerToken(c, sequence, (int) FLOAT_BYTES);
+    }
+
+    /** {@link #activationBytesPerToken(ModelConfig, int)} computing in {@code computeBytes} (4: fp32, 2: fp16). */
+    public static long activationBytesPerToken(ModelConfig c, int sequence, int computeBytes) {
+        return c.numLayers() * layerBytes(c, sequence, computeBytes) + 2L * c.hiddenSize() * computeBytes
+                + c.vocabSize() * FLOAT_BYTES;
     }
 
     /** One layer's share per token, held again as gradients while the backward pass runs through that layer. */
-    static long layerActivationBytesPerToken(ModelConfig c, int sequence) {
-        return layerFloats(c, sequence) * FLOAT_BYTES;
+    static long layerActivationBytesPerToken(ModelConfig c, int sequence, int computeBytes) {
+        return layerBytes(c, sequence, computeBytes);
     }
 
-    private static long layerFloats(ModelConfig c, int sequence) {
+    private static long layerBytes(ModelConfig c, int sequence, int computeBytes) {
         long q = (long) c.numHeads() * c.headDim();
         long kv = (long) c.numKvHeads() * c.headDim();
         long norms = c.qkNorm() ? 2 * q + 2 * kv : 0;
-        return 6L * c.hiddenSize() + 4 * q + 4 * kv + norms + (long) c.numHeads() * sequence
-                + 5L * c.intermediateSize();
+        long probabilities = (long) c.numHeads() * sequence;
+        long rest = 6L * c.hiddenSize() + 4 * q + 4 * kv + norms + 5L * c.intermediateSize();
+        if (computeBytes == FLOAT_BYTES) {
+            return (rest + probabilities) * FLOAT_BYTES;
+        }
+        // The fp32 softmax and its copy in the compute dtype; each RMSNorm's fp32 copy of its input.
+        long normInputs = 2L * c.hiddenSize() + (c.qkNorm() ? q + kv : 0);
+        return rest * computeBytes + probabilities * (FLOAT_BYTES + computeBytes) + normInputs * FLOAT_BYTES;
     }
 
     /**
      * The [rows, c, vocab] temporaries of one logits chunk: rows × c is at most rows × the chunk and at most the
      * micro-batch's tokens (c is no longer than a row).
      */
-    static long logitsChunkBytes(ModelConfig c, MicroBatching m, int sequence) {
+    static long logitsChunkBytes(ModelConfig c, MicroBatching m, int sequence, int computeBytes) {
         long positions = Math.min((long) m.responses() * Math.min(m.logitsChunk(), sequence), learnerTokens(m, sequence));
-        return LOGITS_CHUNK_COPIES * positions * c.vocabSize() * FLOAT_BYTES;
+        // Computing in fp16, the lm_head's own output comes before the fp32 copies.
+        long perElement = LOGITS_CHUNK_COPIES * FLOAT_BYTES + (computeBytes == FLOAT_BYTES ? 0 : computeBytes);
+        return positions * c.vocabSize() * perElement;
     }
 }

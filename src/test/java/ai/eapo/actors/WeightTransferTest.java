@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.eapo.model.Checkpoint;
 import ai.eapo.model.CheckpointIdentity;
+import ai.eapo.model.LoraConfig;
 import ai.eapo.model.PolicyModel;
 import ai.eapo.model.SamplingParams;
 import ai.eapo.model.WeightBytes;
@@ -11,6 +12,7 @@ import ai.eapo.model.WeightBytesTest;
 import ai.eapo.model.WeightLayout;
 import ai.eapo.model.WeightSnapshot;
 import ai.eapo.training.Knobs;
+import ai.eapo.training.MemoryBudget;
 
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
@@ -198,6 +200,74 @@ class WeightTransferTest {
         served.remote().tell(new WeightServer.Subscribe(late.ref(), SamplingParams.PLAIN, null));
         assertEquals(knobs, late.expectMessageClass(Sampler.KnobsChanged.class, WAIT).knobs());
         assertEquals(served.version(), late.expectMessageClass(Sampler.WeightsPublished.class, WAIT).version());
+    }
+
+    @Test
+    void aLoraLearnersRemoteSamplerReceivesAdaptersOnlyAndACorruptTransferIsRetriedNeverLoaded() throws Exception {
+        LoraConfig lora = new LoraConfig(8, 16, 0, List.of("q_proj", "v_proj", "o_proj", "down_proj"));
+        CheckpointIdentity base = CheckpointIdentity.of(Path.of("models/tiny-base"));
+        try (PolicyModel learner = TINY.withLora(lora, 7);
+             PolicyModel samplerBase = Checkpoint.load(Path.of("models/tiny-base"), Device.cpu());
+             PolicyModel replica = samplerBase.withLora(lora, 8)) {
+            // Trained adapters: B away from zero, so a version changes what the replica computes.
+            learner.updateWeights(() -> learner.parameters().forEach((name, a) -> {
+                try (NDArray view = a.stopGradient(); NDArray shifted = view.add(0.01f)) {
+                    view.set(new ai.djl.ndarray.index.NDIndex("..."), shifted);
+                }
+            }));
+            ActorRef<WeightServer.Command> server = LEARNER_NODE.spawn(WeightServer.create(SamplingParams.PLAIN, base));
+            long version = VERSIONS.incrementAndGet();
+            WeightSnapshot snapshot = WeightSnapshot.of(learner, version);
+            server.tell(new WeightServer.Publish(snapshot));
+            ActorRef<WeightServer.Command> remote = seenFrom(SAMPLER_NODE, LEARNER_NODE, server);
+
+            TestProbe<Sampler.Command> sampler = SAMPLER_NODE.createTestProbe();
+            remote.tell(new WeightServer.Subscribe(sampler.ref(), SamplingParams.PLAIN, base));
+            Sampler.WeightsPublished published = sampler.expectMessageClass(Sampler.WeightsPublished.class, WAIT);
+            // The version is the adapters: their layout, their bytes (about a tenth of the tiny model's here).
+            assertEquals(WeightLayout.of(learner.parameters()), published.layout());
+            long adapterBytes = MemoryBudget.adapterBytes(TINY.config(), lora);
+            assertEquals(adapterBytes, published.layout().totalBytes());
+            assertTrue(adapterBytes * 5 < WeightLayout.of(TINY).totalBytes(), adapterBytes + " bytes of adapters");
+
+            Map<String, float[]> before = values(replica);
+            WeightBytes bytes = WeightBytes.of(snapshot);
+            List<ByteString> corrupted = new ArrayList<>(chunks(bytes, 16 * 1024));
+            byte[] flipped = corrupted.get(1).toArray();
+            flipped[7] ^= 0x40;
+            corrupted.set(1, ByteString.fromArray(flipped));
+            WeightTransfer transfer = new WeightTransfer(SAMPLER_NODE.system(),
+                    new WeightTransfer.Settings(Duration.ofSeconds(30), 3, Duration.ofMillis(100)));
+            List<Integer> attempts = new ArrayList<>();
+            CompletableFuture<Throwable> firstFailure = new CompletableFuture<>();
+            // The sampler's recipe (fetch, receive, load only what verified): the first stream is corrupted.
+            WeightBytes received = transfer.withRetries(attempt -> {
+                attempts.add(attempt);
+                if (attempt == 1) {
+                    return transfer.receive(offerAcross(bytes, Source.from(corrupted)))
+                            .whenComplete((ignored, failure) -> firstFailure.complete(failure));
+                }
+                return AskPattern.<WeightServer.Command, WeightServer.Offer>ask(published.server(),
+                                replyTo -> new WeightServer.Fetch(version, replyTo), WAIT, SAMPLER_NODE.scheduler())
+                        .thenCompose(offer -> transfer.receive((WeightServer.Streamed) offer));
+            }).toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertEquals(List.of(1, 2), attempts);
+            Throwable corrupt = firstFailure.getNow(null);
+            assertEquals(WeightTransfer.Failed.Reason.CORRUPT, assertInstanceOf(WeightTransfer.Failed.class,
+                    corrupt instanceof java.util.concurrent.CompletionException ? corrupt.getCause() : corrupt).reason());
+            assertSameWeights(before, replica); // nothing of the corrupt stream reached the replica
+            assertEquals(published.checksum(), received.checksum());
+            assertEquals(adapterBytes, received.length());
+
+            received.loadInto(replica);
+            assertSameWeights(values(learner), replica);
+            try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+                NDArray ids = m.create(new long[]{3, 9, 4, 1, 7, 2}, new ai.djl.ndarray.types.Shape(1, 6));
+                assertArrayEquals(learner.logits(ids).toFloatArray(), replica.logits(ids).toFloatArray(), 1e-6f,
+                        "the sampler's base with the received adapters computes what the learner's does");
+            }
+            LEARNER_NODE.stop(server);
+        }
     }
 
     @Test

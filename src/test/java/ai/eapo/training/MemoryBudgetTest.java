@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.eapo.UserInputException;
+import ai.eapo.model.InferencePrecision;
 import ai.eapo.model.LoraConfig;
 import ai.eapo.model.ModelConfig;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -108,6 +109,40 @@ class MemoryBudgetTest {
         assertTrue(adapted.render().contains("frozen base weights (learner, replicas, prior)"), adapted.render());
         assertEquals(2 * kv + priorKv, adapted.items().stream().filter(i -> i.what().contains("KV cache"))
                 .mapToLong(MemoryBudget.Item::bytes).sum());
+    }
+
+    @Test
+    void fp16HalvesWhatNothingTrainsAndALoraLearnerComputesInIt() {
+        ModelConfig c = tinyQwen2();
+        LoraConfig lora = new LoraConfig(16, 32, 0, List.of("q_proj", "v_proj"));
+        MicroBatching micro = new MicroBatching(32, 4096, 64);
+        long w = 2_854_656L * 4;
+        long kv = 64L * 128 * 4 * 2 * 2 * 32 * 4;
+        long priorKv = 256L * 128 * 4 * 2 * 2 * 32 * 4;
+        // Full-parameter: the learner's weights, gradients and moments stay fp32; the reference, both replicas, the
+        // prior and the samplers' and prior's KV caches are halved.
+        MemoryBudget full32 = MemoryBudget.of(new MemoryBudget.Settings(c, c, true, true, 2, 64, 20, 80, 128, micro,
+                false, false, 0, null, false, InferencePrecision.FLOAT32));
+        MemoryBudget full16 = MemoryBudget.of(new MemoryBudget.Settings(c, c, true, true, 2, 64, 20, 80, 128, micro,
+                false, false, 0, null, false, InferencePrecision.FLOAT16));
+        assertEquals(4 * w / 2 + (2 * kv + priorKv) / 2, full32.total() - full16.total());
+        // LoRA on an fp16 base: the base is held once in fp16, and the learner's activations are fp16 but for the
+        // fp32 softmax beside its fp16 copy and the RMSNorms' fp32 inputs. Per layer and token (sequence 100):
+        // (6·256 + 4·256 + 4·64 + 5·704) · 2 + 8 heads · 100 · (4 + 2) + 2·256 · 4 = 12,672 + 4,800 + 2,048 = 19,520;
+        // per token 4 · 19,520 + 2·256 · 2 + vocab 128 · 4 (fp32 log-softmax) = 79,616; plus one layer.
+        MemoryBudget lora16 = MemoryBudget.of(new MemoryBudget.Settings(c, c, true, true, 2, 64, 20, 80, 128, micro,
+                false, false, 0, lora, true, InferencePrecision.FLOAT16));
+        assertEquals(w / 2, bytesOf(lora16, "frozen base weights"));
+        assertEquals(3_200L * (79_616 + 19_520), bytesOf(lora16, "activations of a micro-batch"));
+        assertEquals(32L * 64 * 128 * (3 * 4 + 2), bytesOf(lora16, "logits chunks"));
+        assertEquals((2 * kv + priorKv) / 2, lora16.items().stream().filter(i -> i.what().contains("KV cache"))
+                .mapToLong(MemoryBudget.Item::bytes).sum());
+        assertEquals(MemoryBudget.adapterBytes(c, lora), bytesOf(lora16, "frozen KL reference"), "adapters stay fp32");
+    }
+
+    private static long bytesOf(MemoryBudget budget, String what) {
+        return budget.items().stream().filter(i -> i.what().startsWith(what)).mapToLong(MemoryBudget.Item::bytes)
+                .sum();
     }
 
     @Test
