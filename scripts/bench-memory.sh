@@ -3,7 +3,8 @@
 #   tiny     the embedded default (tiny models, 60 steps, evaluations every 20): results/bench-memory-tiny.json
 #   0.5b     Qwen2.5-0.5B's shape with random weights and the real Qwen tokenizer, full-parameter EAPO with the
 #            same checkpoint as prior, every role in one JVM, GSM8K prompts (qwen-chat), 2 questions x 4
-#            responses, 128 new tokens, 3 learner steps (about 7 minutes): results/bench-memory-0.5b.json
+#            responses, 128 new tokens, layers recomputed in the backward pass, 3 learner steps (about 8 minutes):
+#            results/bench-memory-0.5b.json
 #   lora-0.5b  the same with LoRA rank 16 on the frozen base, the prior that base (shared):
 #            results/bench-memory-lora-0.5b.json
 #   lora-1.5b  Qwen2.5-Math-1.5B's shape likewise with LoRA rank 16, 2 learner steps (about 20 minutes):
@@ -26,9 +27,11 @@ tiny() {
   java -jar "$JAR" bench memory --run-id bench-memory-tiny --out results/bench-memory-tiny.json --label "tiny demo"
 }
 
-# EAPO on a real shape, every role in one JVM, the prior the same checkpoint: shape_run NAME SHAPE STEPS LORA_RANK LABEL
+# EAPO on a real shape, every role in one JVM, the prior the same checkpoint:
+# shape_run NAME SHAPE STEPS LORA_RANK LABEL [more train options]
 shape_run() {
   local name=$1 shape=$2 steps=$3 rank=$4 label=$5
+  shift 5
   [ -f "$MODELS/$shape/model.safetensors" ] || java -jar "$JAR" init-model --like "$SHAPES/$shape" \
       --tokenizer build/qwen-tokenizer --out "$MODELS/$shape"
   java -jar "$JAR" bench memory --model "$MODELS/$shape" --prior "$MODELS/$shape" \
@@ -37,7 +40,7 @@ shape_run() {
       --set eapo.data.prompt-template=qwen-chat --set eapo.algorithm.group-size=4 \
       --set eapo.rollout.max-new-tokens=128 --set eapo.memory.learner-micro-batch-tokens=384 \
       --set eapo.rollout.decode-batch-size=8 --set eapo.pipeline.max-sequences-in-flight=8 \
-      --run-id "bench-memory-$name" --out "results/bench-memory-$name.json" --label "$label"
+      --run-id "bench-memory-$name" --out "results/bench-memory-$name.json" --label "$label" "$@"
 }
 
 budgets() {
@@ -67,9 +70,12 @@ for what in "${@:-tiny 0.5b budgets}"; do
   for w in $what; do
     case "$w" in
       tiny) tiny ;;
-      0.5b) shape_run 0.5b qwen2.5-0.5b 3 0 "Qwen2.5-0.5B shape, full-parameter EAPO, all roles in one JVM" ;;
+      0.5b) shape_run 0.5b qwen2.5-0.5b 3 0 \
+          "Qwen2.5-0.5B shape, full-parameter EAPO, all roles in one JVM, layers recomputed in the backward pass" \
+          --set eapo.memory.recompute-layers=on ;;
       lora-0.5b) shape_run lora-0.5b qwen2.5-0.5b 3 16 \
-          "Qwen2.5-0.5B shape, LoRA rank 16 EAPO, prior = the shared base, all roles in one JVM" ;;
+          "Qwen2.5-0.5B shape, LoRA rank 16 EAPO, prior = the shared base, all roles in one JVM, layers recomputed" \
+          --set eapo.memory.recompute-layers=on ;;
       lora-1.5b) shape_run lora-1.5b qwen2.5-math-1.5b 2 16 \
           "Qwen2.5-Math-1.5B shape, LoRA rank 16 EAPO, prior = the shared base, all roles in one JVM" ;;
       budgets) budgets ;;

@@ -437,8 +437,12 @@ public final class PolicyModel implements AutoCloseable {
         if (chunkPositions < 1) {
             throw new IllegalArgumentException("chunk of positions must be >= 1, got " + chunkPositions);
         }
-        long length = ids.getShape().get(1);
-        NDArray hidden = hiddenStates(ids);
+        return logProbsOf(hiddenStates(ids), targets, temperature, chunkPositions);
+    }
+
+    /** log softmax(lm_head(hidden) / T)[targets] of final hidden states [B, L, hidden], a chunk of positions at a time. */
+    private NDArray logProbsOf(NDArray hidden, NDArray targets, float temperature, int chunkPositions) {
+        long length = hidden.getShape().get(1);
         NDList chunks = new NDList();
         for (long from = 0; from < length; from += chunkPositions) {
             long to = Math.min(length, from + chunkPositions);
@@ -446,6 +450,95 @@ public final class PolicyModel implements AutoCloseable {
             chunks.add(chunkLogProbs(hidden.get(span), targets.get(span), temperature));
         }
         return chunks.size() == 1 ? chunks.head() : NDArrays.concat(chunks, 1);
+    }
+
+    /**
+     * {@link #tokenLogProbs(NDArray, NDArray, float, int)} for a backward pass that recomputes each layer instead of
+     * keeping its activations (gradient checkpointing): the layers run without autograd, keeping only each one's
+     * input [B, L, hidden]; the log-probs returned are differentiable from the last layer's output on, and after
+     * the backward pass of a loss of them, {@link LayerRecompute#backwardThroughLayers} carries the gradient down
+     * one layer at a time. The micro-batch then holds the layers' inputs and one layer's activations instead of
+     * every layer's, for one more forward pass of compute; the gradients are the same.
+     */
+    public LayerRecompute tokenLogProbsRecomputingLayers(NDArray ids, NDArray targets, float temperature,
+                                                         int chunkPositions) {
+        NDManager m = ids.getManager();
+        NDArray positions = m.arange(0, ids.getShape().get(1), 1, DataType.FLOAT32).expandDims(0);
+        NDArray[] rotary = rotary(positions);
+        NDArray[] inputs = new NDArray[config.numLayers() + 1];
+        try (PolicyModel frozen = inferenceView()) {
+            NDArray x = frozen.embed(ids);
+            for (int layer = 0; layer < config.numLayers(); layer++) {
+                inputs[layer] = x;
+                x = frozen.block(x, layer, rotary, new CausalAttention());
+            }
+            inputs[config.numLayers()] = x;
+        }
+        NDArray last = inputs[config.numLayers()];
+        last.setRequiresGradient(true); // a leaf: the loss's backward pass stops here and leaves its gradient
+        NDArray logProbs = logProbsOf(rmsNorm(last, w("model.norm.weight")), targets, temperature, chunkPositions);
+        return new LayerRecompute(ids, rotary, inputs, logProbs);
+    }
+
+    /** The state of {@link #tokenLogProbsRecomputingLayers} between the loss's backward pass and the layers'. */
+    public final class LayerRecompute {
+        private final NDArray ids;
+        private final NDArray[] rotary;
+        /** Layer i's input for i < layers, the last layer's output at [layers]: no autograd graph behind any. */
+        private final NDArray[] inputs;
+        private final NDArray logProbs;
+
+        private LayerRecompute(NDArray ids, NDArray[] rotary, NDArray[] inputs, NDArray logProbs) {
+            this.ids = ids;
+            this.rotary = rotary;
+            this.inputs = inputs;
+            this.logProbs = logProbs;
+        }
+
+        /** log π of the targets [B, L]: differentiable back to the last layer's output. */
+        public NDArray logProbs() {
+            return logProbs;
+        }
+
+        /**
+         * After {@code collector}'s backward pass of a loss of {@link #logProbs}: recomputes each layer from its kept
+         * input, last to first, with autograd, and back-propagates the gradient of its output through it (the
+         * backward pass of sum(output · gradient)), which adds the layer's weight gradients and yields its input's;
+         * then the embedding's. Each layer's graph and activations are freed before the next.
+         */
+        public void backwardThroughLayers(ai.djl.training.GradientCollector collector) {
+            NDManager m = ids.getManager();
+            NDArray upstream = detachedGradient(inputs[inputs.length - 1], m);
+            for (int layer = inputs.length - 2; layer >= 0; layer--) {
+                try (NDManager scope = m.newSubManager()) {
+                    NDArray input = inputs[layer];
+                    input.attach(scope); // freed with the layer: nothing below needs it
+                    input.setRequiresGradient(true);
+                    NDArray output = block(input, layer, rotary, new CausalAttention());
+                    upstream.attach(scope);
+                    collector.backward(output.mul(upstream).sum());
+                    upstream = detachedGradient(input, m);
+                }
+            }
+            if (weights.containsKey("model.embed_tokens.weight")) {
+                try (NDManager scope = m.newSubManager()) {
+                    upstream.attach(scope);
+                    scope.tempAttachAll(ids);
+                    collector.backward(embed(ids).mul(upstream).sum());
+                }
+            } else {
+                upstream.close();
+            }
+        }
+
+        /** A copy in {@code owner} of the gradient backward left on leaf {@code leaf}. */
+        private static NDArray detachedGradient(NDArray leaf, NDManager owner) {
+            try (NDArray gradient = leaf.getGradient()) {
+                NDArray copy = gradient.duplicate();
+                copy.attach(owner);
+                return copy;
+            }
+        }
     }
 
     /**

@@ -87,6 +87,8 @@ final class PipelineRun implements AutoCloseable {
     private final LocalPrior prior;
     private final List<ProblemSet.Problem> data;
     private final SynchronousTrainer.Options rollout;
+    /** The learner's micro-batching: the configured one, recomputing layers where auto needs it to fit. */
+    private final MicroBatching microBatching;
     private final int samplers;
     private final Knobs knobs;
 
@@ -151,10 +153,26 @@ final class PipelineRun implements AutoCloseable {
             if (tokenizer != null && priorVocabulary != null) {
                 tokenizer.vocabulary().requirePriorMatches(priorVocabulary);
             }
-            budget = MemoryBudget.of(budgetSettings(config, policyShape, priorDir == null ? null
-                    : ModelConfig.read(priorDir), learns, samples));
+            ModelConfig priorShape = priorDir == null ? null : ModelConfig.read(priorDir);
+            MemoryLimit limit = MemoryLimit.fromConfig(config, device);
+            MicroBatching micro = rollout.microBatching();
+            MemoryBudget planned = MemoryBudget.of(budgetSettings(config, policyShape, priorShape, learns, samples, micro));
+            if (learns && !micro.recomputeLayers() && MicroBatching.recomputeIsAuto(config) && !limit.fits(planned)) {
+                MemoryBudget recomputing = MemoryBudget.of(budgetSettings(config, policyShape, priorShape, learns,
+                        samples, micro.recomputingLayers()));
+                if (limit.fits(recomputing)) {
+                    System.out.printf("recomputing layers in the learner's backward pass (%s = auto): the budget is "
+                                    + "%s with them, %s without, and %s allows %s%n", MicroBatching.KEY_RECOMPUTE,
+                            MemoryBudget.gib(recomputing.total()), MemoryBudget.gib(planned.total()), limit.source(),
+                            MemoryBudget.gib(limit.bytes()));
+                    micro = micro.recomputingLayers();
+                    planned = recomputing;
+                }
+            }
+            microBatching = micro;
+            budget = planned;
             if (loadModels) {
-                MemoryLimit.fromConfig(config, device).requireFits(budget);
+                limit.requireFits(budget);
             }
         } catch (RuntimeException e) {
             if (tokenizer != null) {
@@ -189,7 +207,7 @@ final class PipelineRun implements AutoCloseable {
         prior = priorModel == null ? null : new LocalPrior(priorModel, rollout.sampling());
         // The KL reference is the policy as loaded, before any step (a resumed run restores its weights later).
         reference = learns && loadModels && hyper.needsReference() ? policy.replica(precision) : null;
-        learner = learns && loadModels ? new LearnerStep(policy, reference, hyper, knobs, rollout.microBatching(),
+        learner = learns && loadModels ? new LearnerStep(policy, reference, hyper, knobs, microBatching,
                 rollout.sampling().logProbTemperature()) : null;
     }
 
@@ -202,18 +220,18 @@ final class PipelineRun implements AutoCloseable {
      * longest prompt of the data, or {@code eapo.memory.prompt-tokens-without-data} on a node that reads none).
      */
     private MemoryBudget.Settings budgetSettings(Config config, ModelConfig policyShape, ModelConfig priorShape,
-                                                 boolean learns, boolean samples) {
+                                                 boolean learns, boolean samples, MicroBatching micro) {
         int longestPrompt = data.isEmpty() ? config.getInt("eapo.memory.prompt-tokens-without-data")
                 : java.util.stream.Stream.concat(data.stream(), test.stream())
                         .mapToInt(problem -> prompts.prompt(problem).length).max().orElseThrow();
-        if (learns && longestPrompt + rollout.maxNewTokens() > rollout.microBatching().tokens()) {
-            throw new UserInputException(MicroBatching.KEY_TOKENS + " = " + rollout.microBatching().tokens() + " is "
+        if (learns && longestPrompt + rollout.maxNewTokens() > micro.tokens()) {
+            throw new UserInputException(MicroBatching.KEY_TOKENS + " = " + micro.tokens() + " is "
                     + "less than one sequence: the longest prompt (" + longestPrompt + " tokens) + max-new-tokens ("
                     + rollout.maxNewTokens() + "); raise it to at least " + (longestPrompt + rollout.maxNewTokens()));
         }
         return new MemoryBudget.Settings(policyShape, priorShape, learns, learns && hyper.needsReference(),
                 samples ? samplers : 0, rollout.decodeBatchSize(), longestPrompt, rollout.maxNewTokens(),
-                config.getInt("eapo.pipeline.max-sequences-in-flight"), rollout.microBatching(),
+                config.getInt("eapo.pipeline.max-sequences-in-flight"), micro,
                 learns && !test.isEmpty(), learns && !samples, config.getBytes("eapo.memory.runtime-overhead"),
                 lora, lora != null && priorShape != null && samePath(Path.of(config.getString("eapo.train.prior")),
                         LoraAdapters.baseUnder(modelDir)), precision);

@@ -14,6 +14,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -129,21 +130,33 @@ public final class AdamW implements AutoCloseable {
     }
 
     /**
+     * A micro-batch's loss and what remains of its backward pass once the loss's own has run: nothing, or (with
+     * layers recomputed, {@link PolicyModel#tokenLogProbsRecomputingLayers}) the layers below the graph's end.
+     */
+    public record Loss(NDArray value, Consumer<GradientCollector> restOfBackward) {
+        /** A loss whose graph reaches every parameter. */
+        public static Loss of(NDArray value) {
+            return new Loss(value, collector -> { });
+        }
+    }
+
+    /**
      * Runs every micro-batch's loss (built in the manager it is given, differentiated, summed into the
      * gradients), then updates. Each micro-batch's loss should already be scaled so that their sum is the
      * batch loss.
      */
-    public StepReport step(List<Function<NDManager, NDArray>> microBatches) {
+    public StepReport step(List<Function<NDManager, Loss>> microBatches) {
         NDArray any = parameters.values().iterator().next();
         double lossSum = 0;
         try (NDManager work = any.getManager().newSubManager()) {
             zeroGradients();
-            for (Function<NDManager, NDArray> microBatch : microBatches) {
+            for (Function<NDManager, Loss> microBatch : microBatches) {
                 try (NDManager m = work.newSubManager();
                      GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-                    NDArray loss = microBatch.apply(m);
-                    lossSum += loss.getFloat();
-                    collector.backward(loss);
+                    Loss loss = microBatch.apply(m);
+                    lossSum += loss.value().getFloat();
+                    collector.backward(loss.value());
+                    loss.restOfBackward().accept(collector);
                 }
                 // A micro-batch's activations are freed here; hand their pages back before the next one takes its own
                 // (with two arenas shared with the samplers, the next one rarely fits in the same places).

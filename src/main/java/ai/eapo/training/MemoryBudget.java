@@ -111,9 +111,12 @@ public record MemoryBudget(List<Item> items) {
                 items.add(new Item("learner", "frozen KL reference", replicaWeights));
             }
             long tokens = learnerTokens(s.microBatching(), sequence);
-            items.add(new Item("learner", String.format(Locale.ROOT, "activations of a micro-batch (%,d tokens)", tokens),
-                    tokens * activationBytesPerToken(s.policy(), sequence, learnerBytes)
-                            + tokens * layerActivationBytesPerToken(s.policy(), sequence, learnerBytes)));
+            boolean recompute = s.microBatching().recomputeLayers();
+            items.add(new Item("learner", String.format(Locale.ROOT, "activations of a micro-batch (%,d tokens%s)",
+                    tokens, recompute ? ", layers recomputed" : ""), tokens * (recompute
+                    ? recomputedActivationBytesPerToken(s.policy(), sequence, learnerBytes)
+                    : activationBytesPerToken(s.policy(), sequence, learnerBytes)
+                            + layerActivationBytesPerToken(s.policy(), sequence, learnerBytes))));
             items.add(new Item("learner", "logits chunks", logitsChunkBytes(s.policy(), s.microBatching(), sequence,
                     learnerBytes)));
             long largest = adapters ? largestAdapterElements(s.policy(), s.lora()) : largestWeightElements(s.policy());
@@ -237,6 +240,15 @@ public record MemoryBudget(List<Item> items) {
     public static long activationBytesPerToken(ModelConfig c, int sequence, int computeBytes) {
         return c.numLayers() * layerBytes(c, sequence, computeBytes) + 2L * c.hiddenSize() * computeBytes
                 + c.vocabSize() * FLOAT_BYTES;
+    }
+
+    /**
+     * With layers recomputed: per token, every layer's input and the last one's output, the final norm's and the
+     * log-softmax's outputs, and one layer's activations twice (recomputed, and their gradients).
+     */
+    static long recomputedActivationBytesPerToken(ModelConfig c, int sequence, int computeBytes) {
+        return (c.numLayers() + 1L) * c.hiddenSize() * computeBytes + 2L * c.hiddenSize() * computeBytes
+                + c.vocabSize() * FLOAT_BYTES + 2 * layerBytes(c, sequence, computeBytes);
     }
 
     /** One layer's share per token, held again as gradients while the backward pass runs through that layer. */

@@ -9,14 +9,16 @@ import java.util.List;
  * How the learner splits a batch for its forward/backward passes, so that its memory is bounded by these
  * limits and not by the number of responses in a step: a micro-batch takes consecutive responses while it has
  * at most {@code responses} of them and at most {@code tokens} padded tokens (rows × the longest prompt +
- * response); the vocabulary-wide log-softmax runs on {@code logitsChunk} positions at a time. Gradients
- * accumulate over micro-batches, so the update does not depend on the split.
+ * response); the vocabulary-wide log-softmax runs on {@code logitsChunk} positions at a time; with
+ * {@code recomputeLayers}, the backward pass recomputes each layer instead of keeping every layer's activations
+ * (gradient checkpointing). Gradients accumulate over micro-batches, so the update does not depend on the split.
  */
-public record MicroBatching(int responses, long tokens, int logitsChunk) {
+public record MicroBatching(int responses, long tokens, int logitsChunk, boolean recomputeLayers) {
 
     public static final String KEY_RESPONSES = "eapo.rollout.micro-batch-size";
     public static final String KEY_TOKENS = "eapo.memory.learner-micro-batch-tokens";
     public static final String KEY_LOGITS_CHUNK = "eapo.memory.logits-chunk-positions";
+    public static final String KEY_RECOMPUTE = "eapo.memory.recompute-layers";
 
     public MicroBatching {
         if (responses < 1 || tokens < 1 || logitsChunk < 1) {
@@ -25,13 +27,37 @@ public record MicroBatching(int responses, long tokens, int logitsChunk) {
         }
     }
 
+    /** Keeping every layer's activations for the backward pass. */
+    public MicroBatching(int responses, long tokens, int logitsChunk) {
+        this(responses, tokens, logitsChunk, false);
+    }
+
     /** At most {@code responses} per micro-batch, without a token limit or logits chunks. */
     public static MicroBatching ofResponses(int responses) {
         return new MicroBatching(responses, Long.MAX_VALUE, Integer.MAX_VALUE);
     }
 
+    /**
+     * The configured micro-batching; {@code eapo.memory.recompute-layers = auto} starts without recomputation
+     * ({@link #recomputeIsAuto}: the node turns it on when its budget would not fit otherwise).
+     */
     public static MicroBatching fromConfig(Config config) {
-        return new MicroBatching(config.getInt(KEY_RESPONSES), config.getLong(KEY_TOKENS), config.getInt(KEY_LOGITS_CHUNK));
+        String recompute = config.getString(KEY_RECOMPUTE);
+        if (!List.of("auto", "on", "off").contains(recompute)) {
+            throw new ai.eapo.UserInputException(KEY_RECOMPUTE + " = '" + recompute + "': use auto, on or off");
+        }
+        return new MicroBatching(config.getInt(KEY_RESPONSES), config.getLong(KEY_TOKENS),
+                config.getInt(KEY_LOGITS_CHUNK), recompute.equals("on"));
+    }
+
+    /** Whether {@code eapo.memory.recompute-layers} is auto: the node decides from its memory budget. */
+    public static boolean recomputeIsAuto(Config config) {
+        return config.getString(KEY_RECOMPUTE).equals("auto");
+    }
+
+    /** The same micro-batching with layers recomputed in the backward pass. */
+    public MicroBatching recomputingLayers() {
+        return new MicroBatching(responses, tokens, logitsChunk, true);
     }
 
     /**

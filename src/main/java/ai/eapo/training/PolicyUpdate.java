@@ -116,14 +116,23 @@ public final class PolicyUpdate {
                         Totals totals) {
         long tokens = batch.stream().mapToLong(t -> t.tokens().length).sum();
         double denominator = options.aggregation() == LossAggregation.TOKEN_MEAN ? tokens : batch.size();
-        List<Function<NDManager, NDArray>> microBatches = new ArrayList<>();
+        List<Function<NDManager, AdamW.Loss>> microBatches = new ArrayList<>();
         int from = 0;
         for (List<Trajectory> part : microBatching.split(batch, Trajectory::inputLength)) {
             List<float[]> partProximal = proximal == null ? null : proximal.subList(from, from + part.size());
             from += part.size();
             long partTokens = part.stream().mapToLong(t -> t.tokens().length).sum();
             microBatches.add(m -> {
-                PolicyLossInputs in = inputs(part, partProximal, version, options.mismatchCorrection(), m);
+                Padded padded = Padded.of(part);
+                NDArray ids = m.create(padded.ids, padded.shape);
+                NDArray targets = m.create(padded.targets, padded.shape);
+                PolicyModel.LayerRecompute recompute = microBatching.recomputeLayers()
+                        ? model.tokenLogProbsRecomputingLayers(ids, targets, temperature, microBatching.logitsChunk())
+                        : null;
+                NDArray logProbs = recompute != null ? recompute.logProbs()
+                        : model.tokenLogProbs(ids, targets, temperature, microBatching.logitsChunk());
+                PolicyLossInputs in = inputs(part, padded, ids, targets, logProbs, partProximal, version,
+                        options.mismatchCorrection(), m);
                 addDrift(in, totals.drift);
                 addMismatch(in, part, version, m, totals);
                 PolicyLoss.Result r = PolicyLoss.compute(in, options, denominator);
@@ -132,7 +141,8 @@ public final class PolicyUpdate {
                 totals.weightSum += r.meanIsWeight() * partTokens;
                 totals.referenceKlSum += r.klMean().orElse(Double.NaN) * partTokens;
                 totals.tokens += partTokens;
-                return r.loss();
+                return recompute == null ? AdamW.Loss.of(r.loss())
+                        : new AdamW.Loss(r.loss(), recompute::backwardThroughLayers);
             });
         }
         AdamW.StepReport report = optimizer.step(microBatches);
@@ -260,11 +270,12 @@ public final class PolicyUpdate {
      * The loss inputs of a micro-batch; only response positions are unmasked. A token sampled by the policy with
      * the weights of this step ({@code version}) alone ({@link Trajectory#onPolicy}) gets π_prox as its behaviour
      * log-prob, so its weight is exactly 1; with {@link MismatchCorrection#TRUNCATED}, the sampler's recorded
-     * log-prob instead, so its weight corrects the sampler's numerics.
+     * log-prob instead, so its weight corrects the sampler's numerics. {@code logProbs}: the policy's log-probs of
+     * {@code padded}'s targets, with their gradient.
      */
-    private PolicyLossInputs inputs(List<Trajectory> part, List<float[]> proximal, long version,
+    private PolicyLossInputs inputs(List<Trajectory> part, Padded padded, NDArray idArray, NDArray targetArray,
+                                    NDArray logProbs, List<float[]> proximal, long version,
                                     MismatchCorrection mismatch, NDManager m) {
-        Padded padded = Padded.of(part);
         int rows = part.size();
         int length = padded.length;
         float[] behaviour = new float[rows * length];
@@ -294,9 +305,6 @@ public final class PolicyUpdate {
             anyReplayed |= t.replayed();
         }
         Shape shape = padded.shape;
-        NDArray idArray = m.create(padded.ids, shape);
-        NDArray targetArray = m.create(padded.targets, shape);
-        NDArray logProbs = model.tokenLogProbs(idArray, targetArray, temperature, microBatching.logitsChunk());
         NDArray proximalLogProbs = proximal == null ? logProbs : m.create(proximalValues, shape);
         NDArray behaviourLogProbs = NDArrays.where(m.create(current, shape).toType(DataType.BOOLEAN, false),
                 proximalLogProbs.stopGradient(), m.create(behaviour, shape));

@@ -106,7 +106,7 @@ public final class SynchronousTrainer {
             targets += answer.length + 1;
         }
         final float denominator = targets;
-        List<Function<NDManager, NDArray>> microBatches = new ArrayList<>();
+        List<Function<NDManager, AdamW.Loss>> microBatches = new ArrayList<>();
         int microBatchSize = options.microBatching().responses();
         for (int from = 0; from < sequences.size(); from += microBatchSize) {
             int to = Math.min(sequences.size(), from + microBatchSize);
@@ -126,7 +126,8 @@ public final class SynchronousTrainer {
                     }
                 }
                 Shape shape = new Shape(part.size(), length);
-                return SupervisedLoss.of(policy, m.create(ids, shape), m.create(next, shape), m.create(mask, shape), denominator);
+                return AdamW.Loss.of(SupervisedLoss.of(policy, m.create(ids, shape), m.create(next, shape),
+                        m.create(mask, shape), denominator));
             });
         }
         return learner.optimizer().step(microBatches);

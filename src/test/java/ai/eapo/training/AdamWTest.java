@@ -43,7 +43,7 @@ class AdamWTest {
     }
 
     /** SFT micro-batches over rows [from, to) of the data, scaled by the whole batch's token count. */
-    static Function<NDManager, NDArray> microBatch(PolicyModel model, long[][] seqs, int from, int to) {
+    static Function<NDManager, AdamW.Loss> microBatch(PolicyModel model, long[][] seqs, int from, int to) {
         return m -> {
             int rows = to - from;
             long[] ids = new long[rows * LENGTH];
@@ -53,8 +53,8 @@ class AdamWTest {
                 System.arraycopy(seqs[from + r], 1, targets, r * LENGTH, LENGTH);
             }
             NDArray mask = m.ones(new Shape(rows, LENGTH));
-            return SupervisedLoss.of(model, m.create(ids, new Shape(rows, LENGTH)), m.create(targets, new Shape(rows, LENGTH)),
-                    mask, SEQUENCES * LENGTH);
+            return AdamW.Loss.of(SupervisedLoss.of(model, m.create(ids, new Shape(rows, LENGTH)),
+                    m.create(targets, new Shape(rows, LENGTH)), mask, SEQUENCES * LENGTH));
         };
     }
 
@@ -122,7 +122,8 @@ class AdamWTest {
         try (PolicyModel model = tinyModel(); AdamW adam = new AdamW(model, OPTIONS)) {
             List<float[]> before = new ArrayList<>();
             model.parameters().values().forEach(p -> before.add(p.toFloatArray()));
-            Function<NDManager, NDArray> poisoned = m -> microBatch(model, seqs, 0, 4).apply(m).mul(Float.NaN);
+            Function<NDManager, AdamW.Loss> poisoned = m -> AdamW.Loss.of(microBatch(model, seqs, 0, 4).apply(m).value()
+                    .mul(Float.NaN));
             AdamW.StepReport report = adam.step(List.of(poisoned));
             assertTrue(report.skipped());
             int i = 0;

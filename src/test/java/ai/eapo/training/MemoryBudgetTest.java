@@ -140,6 +140,18 @@ class MemoryBudgetTest {
         assertEquals(MemoryBudget.adapterBytes(c, lora), bytesOf(lora16, "frozen KL reference"), "adapters stay fp32");
     }
 
+    @Test
+    void recomputingLayersKeepsEachLayersInputAndOneLayersActivations() {
+        ModelConfig c = tinyQwen2();
+        MicroBatching micro = new MicroBatching(32, 4096, 64).recomputingLayers();
+        MemoryBudget budget = MemoryBudget.of(new MemoryBudget.Settings(c, c, true, false, 1, 64, 20, 80, 128, micro,
+                false, false, 0, null, false));
+        // 3,200 tokens, each: the 4 layers' inputs and the last output (5 · 256 floats), the final norm's output and
+        // its input (2 · 256), the log-softmax (128), and one layer's 7,136 floats twice (recomputed and
+        // their gradients): 1,280 + 512 + 128 + 14,272 = 16,192 floats = 64,768 bytes (145,280 without recomputing).
+        assertEquals(3_200L * 64_768, bytesOf(budget, "activations of a micro-batch (3,200 tokens, layers recomputed)"));
+    }
+
     private static long bytesOf(MemoryBudget budget, String what) {
         return budget.items().stream().filter(i -> i.what().startsWith(what)).mapToLong(MemoryBudget.Item::bytes)
                 .sum();

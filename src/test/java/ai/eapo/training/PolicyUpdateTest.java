@@ -70,6 +70,23 @@ class PolicyUpdateTest {
     }
 
     @Test
+    void recomputingLayersInTheBackwardPassGivesTheSameLossAndGradient() {
+        // Per element, LayerRecomputeTest compares the gradients; here the whole update path takes the option.
+        List<PolicyUpdate.Report> reports = new ArrayList<>();
+        for (MicroBatching micro : List.of(LearnerCheckpointsTest.MICRO_BATCH,
+                LearnerCheckpointsTest.MICRO_BATCH.recomputingLayers())) {
+            try (PolicyModel policy = LearnerCheckpointsTest.base();
+                 AdamW optimizer = new AdamW(policy, LearnerCheckpointsTest.HYPER.optimizer())) {
+                reports.add(new PolicyUpdate(policy, null, optimizer, LearnerCheckpointsTest.HYPER.loss(), micro, 1, 1,
+                        1f).step(batch(), 0, 0));
+            }
+        }
+        assertTrue(reports.get(0).gradNorm() > 0);
+        assertEquals(reports.get(0).loss(), reports.get(1).loss(), 1e-6);
+        assertEquals(reports.get(0).gradNorm(), reports.get(1).gradNorm(), 1e-5 * reports.get(0).gradNorm());
+    }
+
+    @Test
     void miniBatchesAndEpochsTakeOneOptimizerStepEachAndOnlyThenClip() {
         List<Trajectory> batch = batch();
         try (PolicyModel policy = LearnerCheckpointsTest.base();
