@@ -2,6 +2,7 @@ package ai.eapo.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.eapo.UserInputException;
@@ -34,6 +35,8 @@ public final class SafeTensors {
 
     /** Larger headers are refused: real checkpoints stay far below this, a corrupt length does not. */
     static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
+    /** fp32 bytes of the largest slice of rows read or written at once: a buffer holds at most 2 GiB. */
+    static final long SLICE_BYTES = 256L * 1024 * 1024;
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -110,34 +113,79 @@ public final class SafeTensors {
 
         /** {@link #load(String, NDManager)} converted to {@code type} (fp32 or fp16), one tensor at a time. */
         public NDArray load(String name, NDManager manager, DataType type) {
+            return load(name, manager, type, SLICE_BYTES);
+        }
+
+        /**
+         * Reads a tensor whose fp32 values take more than {@code sliceBytes} a slice of rows at a time into an array
+         * of its full shape: no buffer holds more than 2 GiB (Qwen2.5-Math-7B's and Qwen3-8B's embeddings are 2.2
+         * and 2.5 GB in fp32), and the transient buffers stay small.
+         */
+        NDArray load(String name, NDManager manager, DataType type, long sliceBytes) {
             Entry e = entries.get(name);
             if (e == null) {
                 throw new UserInputException(path + ": no tensor named '" + name + "'");
             }
-            ByteBuffer floats = readFloats(e);
+            checkSize(e);
+            long[] shape = e.shape();
+            long rowElements = shape.length == 0 ? 1 : e.elements() / Math.max(1, shape[0]);
+            if (shape.length < 2 || e.elements() * 4 <= sliceBytes) {
+                return loadRows(e, 0, e.elements(), new Shape(shape), manager, type);
+            }
+            long rowsPerSlice = Math.max(1, sliceBytes / (rowElements * 4));
+            if (rowElements * 4 * rowsPerSlice > Integer.MAX_VALUE) {
+                throw new UserInputException(path + ": tensor '" + e.name() + "' has rows of more than 2 GiB in fp32");
+            }
+            NDArray whole = manager.zeros(new Shape(shape), type);
+            try {
+                for (long row = 0; row < shape[0]; row += rowsPerSlice) {
+                    long rows = Math.min(rowsPerSlice, shape[0] - row);
+                    long[] sliceShape = shape.clone();
+                    sliceShape[0] = rows;
+                    try (NDArray slice = loadRows(e, row * rowElements, rows * rowElements, new Shape(sliceShape),
+                            manager, type)) {
+                        whole.set(new NDIndex("{}:{}", row, row + rows), slice);
+                    }
+                }
+                return whole;
+            } catch (RuntimeException ex) {
+                whole.close();
+                throw ex;
+            }
+        }
+
+        /** Elements [first, first + count) of tensor {@code e}, shaped {@code shape}, in {@code type}. */
+        private NDArray loadRows(Entry e, long first, long count, Shape shape, NDManager manager, DataType type) {
+            ByteBuffer floats = readFloats(e, first, count);
             // The direct ByteBuffer itself: given a FloatBuffer view, DJL copies it into a direct buffer of its own.
-            try (NDArray view = manager.create(floats, new Shape(e.shape()), DataType.FLOAT32)) {
+            try (NDArray view = manager.create(floats, shape, DataType.FLOAT32)) {
                 return type == DataType.FLOAT32 ? view.duplicate() : view.toType(type, true);
             } finally {
                 DirectBuffers.free(floats);
             }
         }
 
-        /** The tensor's values as fp32 in native order, in a new direct buffer (the caller frees it). */
-        ByteBuffer readFloats(Entry e) {
+        /** Refuses a tensor whose byte range does not match its shape and dtype. */
+        private void checkSize(Entry e) {
             int width = bytesPerElement(e.dtype(), path, e.name());
             long bytes = e.end() - e.begin();
             if (bytes != e.elements() * width) {
                 throw new UserInputException(path + ": tensor '" + e.name() + "' has " + bytes + " bytes, its shape "
                         + new Shape(e.shape()) + " and dtype " + e.dtype() + " need " + e.elements() * width);
             }
-            if (e.elements() * 4 > Integer.MAX_VALUE) {
-                throw new UserInputException(path + ": tensor '" + e.name() + "' is larger than 2 GiB in fp32");
-            }
+        }
+
+        /**
+         * Elements [first, first + count) of tensor {@code e} as fp32 in native order, in a new direct buffer (the
+         * caller frees it).
+         */
+        private ByteBuffer readFloats(Entry e, long first, long count) {
+            int width = bytesPerElement(e.dtype(), path, e.name());
+            long bytes = count * width;
             // Direct and freed here: on the heap, a checkpoint's worth of read buffers stayed resident as garbage.
             ByteBuffer raw = ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
             try {
-                long pos = dataStart + e.begin();
+                long pos = dataStart + e.begin() + first * width;
                 while (raw.hasRemaining()) {
                     int n = channel.read(raw, pos);
                     if (n < 0) {
@@ -146,7 +194,7 @@ public final class SafeTensors {
                     pos += n;
                 }
                 raw.flip();
-                ByteBuffer direct = ByteBuffer.allocateDirect((int) (e.elements() * 4)).order(ByteOrder.nativeOrder());
+                ByteBuffer direct = ByteBuffer.allocateDirect((int) (count * 4)).order(ByteOrder.nativeOrder());
                 FloatBuffer out = direct.asFloatBuffer();
                 switch (e.dtype()) {
                     case "F32" -> out.put(raw.asFloatBuffer());
@@ -297,16 +345,38 @@ public final class SafeTensors {
                 out.write(' ');
             }
             for (NDArray array : tensors.values()) {
-                out.write(encode(array, dtype));
+                writeRows(out, array, dtype, SLICE_BYTES);
             }
         }
         Files.move(tmp, path, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                 java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
+    /** Writes {@code array} as {@code dtype}, a slice of rows of at most {@code sliceBytes} fp32 bytes at a time. */
+    static void writeRows(OutputStream out, NDArray array, String dtype, long sliceBytes) throws IOException {
+        long[] shape = array.getShape().getShape();
+        if (shape.length < 2 || array.size() * 4 <= sliceBytes) {
+            out.write(encode(array, dtype));
+            return;
+        }
+        long rowElements = array.size() / shape[0];
+        long rowsPerSlice = Math.max(1, sliceBytes / (rowElements * 4));
+        for (long row = 0; row < shape[0]; row += rowsPerSlice) {
+            try (NDArray slice = array.get(new NDIndex("{}:{}", row, Math.min(shape[0], row + rowsPerSlice)))) {
+                out.write(encode(slice, dtype));
+            }
+        }
+    }
+
     private static byte[] encode(NDArray array, String dtype) {
-        float[] values = array.getDataType() == DataType.FLOAT32 ? array.toFloatArray()
-                : array.toType(DataType.FLOAT32, false).toFloatArray();
+        float[] values;
+        if (array.getDataType() == DataType.FLOAT32) {
+            values = array.toFloatArray();
+        } else {
+            try (NDArray wide = array.toType(DataType.FLOAT32, false)) {
+                values = wide.toFloatArray();
+            }
+        }
         ByteBuffer buf = ByteBuffer.allocate(values.length * bytesPerElement(dtype, null, "*")).order(ByteOrder.LITTLE_ENDIAN);
         for (float v : values) {
             switch (dtype) {
