@@ -121,8 +121,8 @@ public final class LoraAdapters {
     public static Path baseOf(Path dir) {
         String base = readJson(dir.resolve(CONFIG_FILE)).path("base_model_name_or_path").asText("");
         if (base.isEmpty()) {
-            throw new UserInputException(dir.resolve(CONFIG_FILE) + ": base_model_name_or_path is empty; pass the "
-                    + "base model's directory with --base");
+            throw new UserInputException(dir.resolve(CONFIG_FILE) + ": base_model_name_or_path is empty; set it to "
+                    + "the base model's local directory (merge-lora also takes --base DIR)");
         }
         Path path = Path.of(base);
         return path.isAbsolute() || Files.isDirectory(path) ? path : dir.resolve(path).normalize();
@@ -140,8 +140,8 @@ public final class LoraAdapters {
     public static PolicyModel load(Path dir, Path base, Device device, InferencePrecision basePrecision) {
         Path baseDir = base != null ? base : baseOf(dir);
         if (!Files.isDirectory(baseDir)) {
-            throw new UserInputException(dir + ": its base model " + baseDir + " does not exist; pass the base model's "
-                    + "directory with --base");
+            throw new UserInputException(dir + ": its base model " + baseDir + " does not exist; set base_model_name_or_path "
+                    + "in its " + CONFIG_FILE + " to the base's local directory (merge-lora also takes --base DIR)");
         }
         if (isAdapter(baseDir)) {
             throw new UserInputException(dir + ": its base " + baseDir + " is itself an adapter; merge it first "

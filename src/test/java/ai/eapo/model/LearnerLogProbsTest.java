@@ -21,10 +21,11 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * Gradient checkpointing: log-probs whose backward pass recomputes every layer give the same values and the same
- * gradients as the ordinary backward pass, for a tied Qwen2, an untied Qwen3 with q/k norms and LoRA adapters.
+ * The learner's log-probs computed in less memory equal the plain computation, values and gradients: a few positions
+ * at a time (the vocabulary-wide part in chunks), whatever the chunk; and with every layer recomputed in the backward
+ * pass (gradient checkpointing), for a tied Qwen2, an untied Qwen3 with q/k norms and LoRA adapters.
  */
-class LayerRecomputeTest {
+class LearnerLogProbsTest {
 
     private static final int ROWS = 3;
     private static final int LENGTH = 11;
@@ -39,6 +40,20 @@ class LayerRecomputeTest {
                 .put("head_dim", 12).put("tie_word_embeddings", false).put("rms_norm_eps", 1e-6)
                 .put("rope_theta", 10000.0);
         return ModelConfig.fromJson(json, "test qwen3");
+    }
+
+    @Test
+    void chunksOfAnySizeGiveTheSameLogProbsAndGradients() {
+        ModelConfig config = ModelConfig.qwen2(VOCAB, 32, 48, 2, 4, 2, false, List.of(0));
+        try (PolicyModel model = PolicyModel.random(config, Device.cpu(), 7, 0.2f)) {
+            model.parameters().values().forEach(p -> p.setRequiresGradient(true));
+            Result whole = run(model, false, Integer.MAX_VALUE);
+            for (int chunk : new int[]{1, 3, 4, LENGTH}) {
+                assertSame(whole, run(model, false, chunk), "chunk " + chunk);
+            }
+            assertTrue(maxAbs(whole.gradients.get("model.layers.0.mlp.up_proj.weight")) > 1e-4,
+                    "the loss reaches the first layer");
+        }
     }
 
     @Test
