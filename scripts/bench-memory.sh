@@ -3,11 +3,11 @@
 #   tiny     the embedded default (tiny models, 60 steps, evaluations every 20): results/bench-memory-tiny.json
 #   0.5b     Qwen2.5-0.5B's shape with random weights and the real Qwen tokenizer, full-parameter EAPO with the
 #            same checkpoint as prior, every role in one JVM, GSM8K prompts (qwen-chat), 2 questions x 4
-#            responses, 128 new tokens, layers recomputed in the backward pass, 3 learner steps (about 8 minutes):
-#            results/bench-memory-0.5b.json
+#            responses, 128 new tokens, layers recomputed in the backward pass, logits 16 positions at a time,
+#            3 learner steps (about 12 minutes): results/bench-memory-0.5b.json
 #   lora-0.5b  the same with LoRA rank 16 on the frozen base, the prior that base (shared):
 #            results/bench-memory-lora-0.5b.json
-#   lora-1.5b  Qwen2.5-Math-1.5B's shape likewise with LoRA rank 16, 2 learner steps (about 20 minutes):
+#   lora-1.5b  Qwen2.5-Math-1.5B's shape likewise with LoRA rank 16, 2 learner steps (about 25 minutes):
 #            results/bench-memory-lora-1.5b.json
 #   budgets  Qwen2.5-Math-7B and Qwen3-8B per role on one 80 GB GPU, from the budget alone: full-parameter fp32,
 #            and LoRA rank 16 with float16 frozen weights: results/memory/budget-7b-8b.txt
@@ -72,12 +72,13 @@ for what in "${@:-tiny 0.5b budgets}"; do
       tiny) tiny ;;
       0.5b) shape_run 0.5b qwen2.5-0.5b 3 0 \
           "Qwen2.5-0.5B shape, full-parameter EAPO, all roles in one JVM, layers recomputed in the backward pass" \
-          --set eapo.memory.recompute-layers=on ;;
+          --set eapo.memory.recompute-layers=on --set eapo.memory.logits-chunk-positions=16 ;;
       lora-0.5b) shape_run lora-0.5b qwen2.5-0.5b 3 16 \
           "Qwen2.5-0.5B shape, LoRA rank 16 EAPO, prior = the shared base, all roles in one JVM, layers recomputed" \
-          --set eapo.memory.recompute-layers=on ;;
+          --set eapo.memory.recompute-layers=on --set eapo.memory.logits-chunk-positions=16 ;;
       lora-1.5b) shape_run lora-1.5b qwen2.5-math-1.5b 2 16 \
-          "Qwen2.5-Math-1.5B shape, LoRA rank 16 EAPO, prior = the shared base, all roles in one JVM" ;;
+          "Qwen2.5-Math-1.5B shape, LoRA rank 16 EAPO, prior = the shared base, all roles in one JVM, layers recomputed" \
+          --set eapo.memory.recompute-layers=on --set eapo.memory.logits-chunk-positions=16 ;;
       budgets) budgets ;;
       *) echo "unknown measurement: $w (tiny, 0.5b, lora-0.5b, lora-1.5b, budgets)" >&2; exit 2 ;;
     esac

@@ -2,13 +2,13 @@ package ai.eapo.actors;
 
 import ai.eapo.UserInputException;
 
-import akka.actor.typed.ActorRef;
-import akka.actor.typed.Behavior;
-import akka.actor.typed.ChildFailed;
-import akka.actor.typed.Props;
-import akka.actor.typed.Terminated;
-import akka.actor.typed.javadsl.Behaviors;
-import akka.actor.typed.pubsub.Topic;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.ChildFailed;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.Terminated;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.pubsub.Topic;
 
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;

@@ -11,14 +11,14 @@ import ai.eapo.training.LearnerStep;
 import ai.eapo.training.TaskPrompts;
 import ai.eapo.verify.MathVerifier;
 
-import akka.actor.typed.ActorRef;
-import akka.actor.typed.Behavior;
-import akka.actor.typed.DispatcherSelector;
-import akka.actor.typed.Props;
-import akka.actor.typed.SupervisorStrategy;
-import akka.actor.typed.javadsl.Behaviors;
-import akka.actor.typed.javadsl.Routers;
-import akka.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Routers;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -30,7 +30,7 @@ import java.util.Set;
  * of its {@link Role}s: in one JVM ({@link #start}) the actors know each other directly; across a cluster
  * every shared service is registered with the receptionist and Samplers find it there ({@link SamplerNode}).
  * Actors that run the model (Samplers, PriorPolicy, Learner, WeightServer) get the compute dispatcher so
- * their long steps never starve Akka's own dispatcher.
+ * their long steps never starve Pekko's own dispatcher.
  */
 public final class Pipeline {
 
@@ -48,7 +48,7 @@ public final class Pipeline {
         PRIOR,
         VERIFIER;
 
-        /** The name used in configuration and as the Akka cluster role. */
+        /** The name used in configuration and as the Pekko cluster role. */
         public String configName() {
             return name().toLowerCase(java.util.Locale.ROOT);
         }

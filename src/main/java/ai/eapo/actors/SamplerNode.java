@@ -2,17 +2,17 @@ package ai.eapo.actors;
 
 import ai.eapo.UserInputException;
 
-import akka.actor.typed.ActorRef;
-import akka.actor.typed.Behavior;
-import akka.actor.typed.ChildFailed;
-import akka.actor.typed.Terminated;
-import akka.actor.typed.javadsl.AbstractBehavior;
-import akka.actor.typed.javadsl.ActorContext;
-import akka.actor.typed.javadsl.Behaviors;
-import akka.actor.typed.javadsl.Receive;
-import akka.actor.typed.javadsl.Routers;
-import akka.actor.typed.receptionist.Receptionist;
-import akka.actor.typed.receptionist.ServiceKey;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.ChildFailed;
+import org.apache.pekko.actor.typed.Terminated;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.Routers;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -42,7 +42,7 @@ public final class SamplerNode extends AbstractBehavior<SamplerNode.Command> {
                                    ActorRef<WeightServer.Command> weights) {
     }
 
-    /** Virtual nodes per prior in the consistent-hashing ring (Akka's recommended order of magnitude). */
+    /** Virtual nodes per prior in the consistent-hashing ring (Pekko's recommended order of magnitude). */
     private static final int PRIOR_RING_VIRTUAL_NODES = 10;
 
     private final Pipeline.Setup setup;

@@ -7,22 +7,22 @@ import ai.eapo.model.WeightLayout;
 import ai.eapo.model.WeightSnapshot;
 import ai.eapo.training.Knobs;
 
-import akka.NotUsed;
-import akka.actor.typed.ActorRef;
-import akka.actor.typed.Behavior;
-import akka.actor.typed.PostStop;
-import akka.actor.typed.javadsl.AbstractBehavior;
-import akka.actor.typed.javadsl.ActorContext;
-import akka.actor.typed.javadsl.Behaviors;
-import akka.actor.typed.javadsl.Receive;
-import akka.actor.typed.receptionist.Receptionist;
-import akka.actor.typed.receptionist.ServiceKey;
-import akka.japi.Pair;
-import akka.stream.Materializer;
-import akka.stream.SourceRef;
-import akka.stream.javadsl.Source;
-import akka.stream.javadsl.StreamRefs;
-import akka.util.ByteString;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.actor.typed.receptionist.ServiceKey;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.SourceRef;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.stream.javadsl.StreamRefs;
+import org.apache.pekko.util.ByteString;
 import com.typesafe.config.Config;
 
 import java.util.HashSet;
@@ -34,7 +34,7 @@ import java.util.Set;
  * each new version ({@link Publish}); the server takes the version's bytes and checksum ({@link WeightBytes}),
  * then announces it to every subscribed sampler ({@link Sampler.WeightsPublished}: version, checksum, layout,
  * this server). A sampler answers with {@link Fetch}: one on another node is {@link Streamed} a one-off
- * stream of chunks ({@code eapo.weights.chunk-bytes} each) over Akka StreamRefs, which pull with backpressure,
+ * stream of chunks ({@code eapo.weights.chunk-bytes} each) over Pekko StreamRefs, which pull with backpressure,
  * and verifies it with {@link WeightTransfer}; one in this JVM is {@link Shared} the snapshot itself. A fetch
  * of a version the server no longer holds is answered {@link Superseded}: the sampler waits for the next
  * announcement. Only the newest version is held; a stream already running keeps its bytes to the end.
@@ -84,7 +84,7 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
 
     /**
      * The version as a stream of chunks for a sampler on another node: materialize {@code chunks} once, within
-     * {@code akka.stream.materializer.stream-ref.subscription-timeout} (see {@link WeightTransfer#receive}).
+     * {@code pekko.stream.materializer.stream-ref.subscription-timeout} (see {@link WeightTransfer#receive}).
      */
     public record Streamed(long version, String checksum, WeightLayout layout, SourceRef<ByteString> chunks)
             implements Offer, CborSerializable {
@@ -156,7 +156,7 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
      * less room for the envelope and the stream ref's sequence number.
      */
     static long largestChunk(Config config) {
-        String artery = "akka.remote.artery.";
+        String artery = "pekko.remote.artery.";
         if (!config.hasPath(artery + "advanced.maximum-frame-size")) {
             return Integer.MAX_VALUE;
         }

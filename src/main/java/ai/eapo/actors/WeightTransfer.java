@@ -2,10 +2,10 @@ package ai.eapo.actors;
 
 import ai.eapo.model.WeightBytes;
 
-import akka.actor.typed.ActorSystem;
-import akka.pattern.Patterns;
-import akka.stream.Materializer;
-import akka.stream.javadsl.Sink;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.pattern.Patterns;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.Sink;
 import com.typesafe.config.Config;
 
 import java.time.Duration;

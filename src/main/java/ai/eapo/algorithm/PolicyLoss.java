@@ -6,9 +6,11 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.eapo.model.Constants;
-import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.OptionalDouble;
+import java.util.Set;
 
 /**
  * The EAPO policy loss: the GRPO clipped surrogate with an importance weight for tokens that were
@@ -151,9 +153,14 @@ public final class PolicyLoss {
         return array.sum().toType(DataType.FLOAT64, false).getDouble();
     }
 
+    /**
+     * The inputs' arrays, each once: π_prox is often the log-probs themselves, and an array attached to the scope
+     * twice would be handed back to the scope, not its owner, and closed with it.
+     */
     private static NDArray[] presentArrays(PolicyLossInputs in) {
-        List<NDArray> arrays = new ArrayList<>(List.of(in.logProbs(), in.proximalLogProbs(),
-                in.behaviourLogProbs(), in.resampled(), in.advantages(), in.mask()));
+        Set<NDArray> arrays = Collections.newSetFromMap(new IdentityHashMap<>());
+        arrays.addAll(List.of(in.logProbs(), in.proximalLogProbs(), in.behaviourLogProbs(), in.resampled(),
+                in.advantages(), in.mask()));
         if (in.refLogProbs() != null) {
             arrays.add(in.refLogProbs());
         }

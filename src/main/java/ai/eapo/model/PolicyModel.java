@@ -453,12 +453,13 @@ public final class PolicyModel implements AutoCloseable {
     }
 
     /**
-     * {@link #tokenLogProbs(NDArray, NDArray, float, int)} for a backward pass that recomputes each layer instead of
-     * keeping its activations (gradient checkpointing): the layers run without autograd, keeping only each one's
-     * input [B, L, hidden]; the log-probs returned are differentiable from the last layer's output on, and after
-     * the backward pass of a loss of them, {@link LayerRecompute#backwardThroughLayers} carries the gradient down
-     * one layer at a time. The micro-batch then holds the layers' inputs and one layer's activations instead of
-     * every layer's, for one more forward pass of compute; the gradients are the same.
+     * {@link #tokenLogProbs(NDArray, NDArray, float, int)} for a backward pass that recomputes what it needs instead
+     * of keeping activations (gradient checkpointing): the forward pass runs without autograd, keeping only each
+     * layer's input [B, L, hidden], and returns the log-probs as a leaf. The loss's backward pass stops there; then
+     * {@link LayerRecompute#backwardThroughLayers} carries the gradient down: through the final norm and the
+     * lm_head one chunk of positions at a time, then one layer at a time. The micro-batch holds the layers' inputs
+     * and one layer's (or one logits chunk's) activations instead of all of them, for one more forward pass of
+     * compute; the gradients are the same.
      */
     public LayerRecompute tokenLogProbsRecomputingLayers(NDArray ids, NDArray targets, float temperature,
                                                          int chunkPositions) {
@@ -474,41 +475,68 @@ public final class PolicyModel implements AutoCloseable {
             }
             inputs[config.numLayers()] = x;
         }
-        NDArray last = inputs[config.numLayers()];
-        last.setRequiresGradient(true); // a leaf: the loss's backward pass stops here and leaves its gradient
-        NDArray logProbs = logProbsOf(rmsNorm(last, w("model.norm.weight")), targets, temperature, chunkPositions);
-        return new LayerRecompute(ids, rotary, inputs, logProbs);
+        NDArray logProbs;
+        try (PolicyModel frozen = inferenceView()) {
+            logProbs = frozen.logProbsOf(frozen.rmsNorm(inputs[config.numLayers()], frozen.w("model.norm.weight")),
+                    targets, temperature, chunkPositions);
+        }
+        logProbs.setRequiresGradient(true); // a leaf: the loss's backward pass stops here and leaves its gradient
+        return new LayerRecompute(ids, targets, temperature, chunkPositions, rotary, inputs, logProbs);
     }
 
     /** The state of {@link #tokenLogProbsRecomputingLayers} between the loss's backward pass and the layers'. */
     public final class LayerRecompute {
         private final NDArray ids;
+        private final NDArray targets;
+        private final float temperature;
+        private final int chunkPositions;
         private final NDArray[] rotary;
         /** Layer i's input for i < layers, the last layer's output at [layers]: no autograd graph behind any. */
         private final NDArray[] inputs;
         private final NDArray logProbs;
 
-        private LayerRecompute(NDArray ids, NDArray[] rotary, NDArray[] inputs, NDArray logProbs) {
+        private LayerRecompute(NDArray ids, NDArray targets, float temperature, int chunkPositions, NDArray[] rotary,
+                               NDArray[] inputs, NDArray logProbs) {
             this.ids = ids;
+            this.targets = targets;
+            this.temperature = temperature;
+            this.chunkPositions = chunkPositions;
             this.rotary = rotary;
             this.inputs = inputs;
             this.logProbs = logProbs;
         }
 
-        /** log π of the targets [B, L]: differentiable back to the last layer's output. */
+        /** log π of the targets [B, L], a leaf: a loss's backward pass leaves its gradient here. */
         public NDArray logProbs() {
             return logProbs;
         }
 
         /**
-         * After {@code collector}'s backward pass of a loss of {@link #logProbs}: recomputes each layer from its kept
-         * input, last to first, with autograd, and back-propagates the gradient of its output through it (the
-         * backward pass of sum(output · gradient)), which adds the layer's weight gradients and yields its input's;
-         * then the embedding's. Each layer's graph and activations are freed before the next.
+         * After {@code collector}'s backward pass of a loss of {@link #logProbs}: recomputes, with autograd, the final
+         * norm and log-softmax a chunk of positions at a time, then each layer from its kept input, last to first,
+         * and back-propagates the gradient of each part's output through it (the backward pass of
+         * sum(output · gradient)), which adds the part's weight gradients and yields its input's; then the
+         * embedding's. Each part's graph and activations are freed before the next.
          */
         public void backwardThroughLayers(ai.djl.training.GradientCollector collector) {
             NDManager m = ids.getManager();
-            NDArray upstream = detachedGradient(inputs[inputs.length - 1], m);
+            NDArray last = inputs[inputs.length - 1];
+            last.setRequiresGradient(true);
+            try (NDArray logProbGradient = logProbs.getGradient()) {
+                long length = last.getShape().get(1);
+                for (long from = 0; from < length; from += chunkPositions) {
+                    try (NDManager scope = m.newSubManager()) {
+                        NDIndex span = new NDIndex(":, {}:{}", from, Math.min(length, from + chunkPositions));
+                        NDArray slice = last.get(span);
+                        NDArray chunkTargets = targets.get(span);
+                        NDArray gradient = logProbGradient.get(span);
+                        scope.tempAttachAll(slice, chunkTargets, gradient);
+                        NDArray picked = chunkLogProbs(rmsNorm(slice, w("model.norm.weight")), chunkTargets, temperature);
+                        collector.backward(picked.mul(gradient).sum());
+                    }
+                }
+            }
+            NDArray upstream = detachedGradient(last, m);
             for (int layer = inputs.length - 2; layer >= 0; layer--) {
                 try (NDManager scope = m.newSubManager()) {
                     NDArray input = inputs[layer];

@@ -315,7 +315,7 @@ public final class WeightBytes {
         }
 
         /**
-         * Appends the remaining bytes of {@code piece} (e.g. an Akka ByteString's {@code asByteBuffer()}), which
+         * Appends the remaining bytes of {@code piece} (e.g. an Pekko ByteString's {@code asByteBuffer()}), which
          * may straddle segments; throws {@link Rejected} (CORRUPT) past the announced length.
          */
         public void write(ByteBuffer piece) {

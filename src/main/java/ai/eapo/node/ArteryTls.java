@@ -29,15 +29,15 @@ import java.util.Set;
 
 /**
  * Artery TLS from the one switch {@code eapo.node.tls.enabled}: {@link #apply} turns the {@code eapo.node.tls}
- * section into Akka's {@code akka.remote.artery.transport = tls-tcp} and
- * {@code akka.remote.artery.ssl.config-ssl-engine} settings (mutual authentication always on), after checking
+ * section into Pekko's {@code pekko.remote.artery.transport = tls-tcp} and
+ * {@code pekko.remote.artery.ssl.config-ssl-engine} settings (mutual authentication always on), after checking
  * that the key store and trust store exist, open with their passwords and hold what TLS needs, so that a
  * mistake is one line naming the config key instead of a failed handshake at the first connection.
  */
 public final class ArteryTls {
 
     static final String TLS = "eapo.node.tls";
-    static final String ENGINE = "akka.remote.artery.ssl.config-ssl-engine";
+    static final String ENGINE = "pekko.remote.artery.ssl.config-ssl-engine";
     static final Set<String> PROTOCOLS = Set.of("TLSv1.3", "TLSv1.2");
 
     private ArteryTls() {
@@ -82,8 +82,8 @@ public final class ArteryTls {
         engine.put("hostname-verification", hostnameVerification);
         engine.put("random-number-generator", "");
         Map<String, Object> overlay = new HashMap<>();
-        overlay.put("akka.remote.artery.transport", "tls-tcp");
-        overlay.put("akka.remote.artery.ssl.ssl-engine-provider", "akka.remote.artery.tcp.ConfigSSLEngineProvider");
+        overlay.put("pekko.remote.artery.transport", "tls-tcp");
+        overlay.put("pekko.remote.artery.ssl.ssl-engine-provider", "org.apache.pekko.remote.artery.tcp.ConfigSSLEngineProvider");
         overlay.put(ENGINE, engine);
         return ConfigFactory.parseMap(overlay, "eapo.node.tls (ai.eapo.node.ArteryTls)").withFallback(config);
     }
@@ -157,7 +157,7 @@ public final class ArteryTls {
     private static KeyStore load(Config config, String key, Path path, String password) {
         String shown = TLS + "." + key + " = " + config.getString(TLS + "." + key);
         try (InputStream in = Files.newInputStream(path)) {
-            // The same store type Akka's ConfigSSLEngineProvider uses (PKCS12 on Java 9+, which also reads JKS).
+            // The same store type Pekko's ConfigSSLEngineProvider uses (PKCS12 on Java 9+, which also reads JKS).
             KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
             store.load(in, password.toCharArray());
             return store;

@@ -11,15 +11,15 @@ import ai.eapo.model.SamplingParams;
 import ai.eapo.model.WeightBytes;
 import ai.eapo.model.WeightSnapshot;
 
-import akka.actor.typed.ActorRef;
-import akka.actor.typed.ActorRefResolver;
-import akka.actor.typed.ActorSystem;
-import akka.actor.typed.Props;
-import akka.actor.typed.javadsl.AskPattern;
-import akka.actor.typed.javadsl.Behaviors;
-import akka.cluster.MemberStatus;
-import akka.cluster.typed.Cluster;
-import akka.cluster.typed.Join;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorRefResolver;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -88,14 +88,14 @@ public final class BenchWeightsCommand implements Callable<Integer> {
             throw new UserInputException("--megabytes and --repeats must be at least 1, --warmup at least 0");
         }
         Map<String, Object> overrides = new HashMap<>();
-        overrides.put("akka.remote.artery.canonical.port", 0);
-        overrides.put("akka.loglevel", "WARNING");
+        overrides.put("pekko.remote.artery.canonical.port", 0);
+        overrides.put("pekko.loglevel", "WARNING");
         if (chunkBytes != null) {
             overrides.put("eapo.weights.chunk-bytes", chunkBytes);
         }
         Config config = ConfigFactory.parseMap(overrides).withFallback(ConfigFactory.load());
         int chunk = (int) config.getMemorySize("eapo.weights.chunk-bytes").toBytes();
-        long frame = config.getMemorySize("akka.remote.artery.advanced.maximum-frame-size").toBytes();
+        long frame = config.getMemorySize("pekko.remote.artery.advanced.maximum-frame-size").toBytes();
 
         ModelConfig shape = shapeOf((long) megabytes * 1_000_000L);
         ActorSystem<Void> learnerNode = ActorSystem.create(Behaviors.empty(), "eapo", config);
@@ -177,10 +177,10 @@ public final class BenchWeightsCommand implements Callable<Integer> {
             report.put("tensors", bytes.layout().tensors().size());
             report.put("chunk_bytes", chunk);
             report.put("maximum_frame_size", frame);
-            report.put("maximum_large_frame_size", config.getMemorySize("akka.remote.artery.advanced.maximum-large-frame-size").toBytes());
-            report.putPOJO("large_message_destinations", config.getStringList("akka.remote.artery.large-message-destinations"));
-            report.put("stream_ref_buffer_capacity", config.getInt("akka.stream.materializer.stream-ref.buffer-capacity"));
-            report.put("transport", config.getString("akka.remote.artery.transport"));
+            report.put("maximum_large_frame_size", config.getMemorySize("pekko.remote.artery.advanced.maximum-large-frame-size").toBytes());
+            report.putPOJO("large_message_destinations", config.getStringList("pekko.remote.artery.large-message-destinations"));
+            report.put("stream_ref_buffer_capacity", config.getInt("pekko.stream.materializer.stream-ref.buffer-capacity"));
+            report.put("transport", config.getString("pekko.remote.artery.transport"));
             report.put("repeats", repeats);
             report.put("warmup", warmup);
             report.put("cpus", Runtime.getRuntime().availableProcessors());

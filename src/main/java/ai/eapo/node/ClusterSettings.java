@@ -15,7 +15,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * A node's place in the cluster, from {@code eapo.node}: its roles, the seed nodes it joins, and the Akka
+ * A node's place in the cluster, from {@code eapo.node}: its roles, the seed nodes it joins, and the Pekko
  * settings that follow (cluster roles, seed-node addresses, Artery TLS).
  */
 record ClusterSettings(Set<Pipeline.Role> roles, List<String> seedNodes) {
@@ -46,7 +46,7 @@ record ClusterSettings(Set<Pipeline.Role> roles, List<String> seedNodes) {
             if (hostPort.length != 2 || hostPort[0].isBlank() || !hostPort[1].matches("\\d{1,5}")) {
                 throw new UserInputException("eapo.node.seed-nodes (--seed-nodes) '" + seed + "' is not host:port");
             }
-            seeds.add("akka://" + SYSTEM_NAME + "@" + hostPort[0] + ":" + hostPort[1]);
+            seeds.add("pekko://" + SYSTEM_NAME + "@" + hostPort[0] + ":" + hostPort[1]);
         }
         return new ClusterSettings(roles, seeds);
     }
@@ -60,11 +60,11 @@ record ClusterSettings(Set<Pipeline.Role> roles, List<String> seedNodes) {
         return seedNodes.isEmpty();
     }
 
-    /** {@code config} with the Akka settings of this node: cluster roles, seed nodes, TLS when switched on. */
-    Config akkaConfig(Config config) {
+    /** {@code config} with the Pekko settings of this node: cluster roles, seed nodes, TLS when switched on. */
+    Config pekkoConfig(Config config) {
         List<String> roleNames = roles.stream().map(Pipeline.Role::configName).collect(Collectors.toList());
-        Config cluster = ConfigFactory.parseMap(Map.of("akka.cluster.roles", roleNames,
-                "akka.cluster.seed-nodes", seedNodes));
+        Config cluster = ConfigFactory.parseMap(Map.of("pekko.cluster.roles", roleNames,
+                "pekko.cluster.seed-nodes", seedNodes));
         return ArteryTls.apply(cluster.withFallback(config));
     }
 

@@ -55,7 +55,7 @@ final class ConfigOptions {
 
     /**
      * The {@code --set KEY=VALUE} entries as one config. A key must exist in conf/application.conf (or in a
-     * library's reference.conf, for akka keys), so a misspelt one is refused instead of silently ignored.
+     * library's reference.conf, for pekko keys), so a misspelt one is refused instead of silently ignored.
      */
     private static Config parseSettings(List<String> settings) {
         Config known = ConfigFactory.load();

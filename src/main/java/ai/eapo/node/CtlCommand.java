@@ -3,14 +3,14 @@ package ai.eapo.node;
 import ai.eapo.UserInputException;
 import ai.eapo.actors.Learner;
 
-import akka.actor.typed.ActorRef;
-import akka.actor.typed.ActorSystem;
-import akka.actor.typed.javadsl.AskPattern;
-import akka.actor.typed.javadsl.Behaviors;
-import akka.actor.typed.receptionist.Receptionist;
-import akka.cluster.typed.Cluster;
-import akka.cluster.typed.Join;
-import akka.cluster.typed.Leave;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.cluster.typed.Leave;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import picocli.CommandLine.Command;
@@ -30,7 +30,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * {@code ctl get} / {@code ctl set tau=1.5 annealing-steps=200}: reads or changes a running training's live
- * knobs. It joins the training node's cluster as a client (Akka remoting, loopback by default), finds the
+ * knobs. It joins the training node's cluster as a client (Pekko remoting, loopback by default), finds the
  * Learner through the receptionist, and prints the knobs in force, or the reason a change was refused.
  */
 @Command(name = "ctl", mixinStandardHelpOptions = true,
@@ -63,9 +63,9 @@ final class CtlCommand implements Callable<Integer> {
             throw new UserInputException("--node " + target + ": expected host:port");
         }
         // A client of the cluster on any free port; it never hosts actors of the run.
-        Config client = ConfigFactory.parseMap(Map.of("akka.remote.artery.canonical.port", 0,
-                "akka.remote.artery.canonical.hostname", defaults.getString("eapo.node.hostname"),
-                "akka.cluster.roles", List.of("ctl"))).withFallback(defaults);
+        Config client = ConfigFactory.parseMap(Map.of("pekko.remote.artery.canonical.port", 0,
+                "pekko.remote.artery.canonical.hostname", defaults.getString("eapo.node.hostname"),
+                "pekko.cluster.roles", List.of("ctl"))).withFallback(defaults);
         ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), ClusterSettings.SYSTEM_NAME,
                 ArteryTls.apply(client));
         Duration timeout = Duration.ofSeconds(timeoutSeconds);
@@ -83,7 +83,7 @@ final class CtlCommand implements Callable<Integer> {
     private int talk(ActorSystem<Void> system, String[] hostPort, Map<String, String> changes, Duration timeout)
             throws Exception {
         Cluster cluster = Cluster.get(system);
-        cluster.manager().tell(Join.create(new akka.actor.Address("akka", ClusterSettings.SYSTEM_NAME, hostPort[0],
+        cluster.manager().tell(Join.create(new org.apache.pekko.actor.Address("pekko", ClusterSettings.SYSTEM_NAME, hostPort[0],
                 Integer.parseInt(hostPort[1]))));
         ActorRef<Learner.Command> learner = findLearner(system, timeout);
         CompletionStage<Learner.KnobsReply> reply = AskPattern.ask(learner,

@@ -32,9 +32,9 @@ import ai.eapo.training.TaskPrompts;
 import ai.eapo.verify.MathVerifier;
 import ai.eapo.verify.VerifierOptions;
 
-import akka.actor.typed.ActorSystem;
-import akka.cluster.typed.Cluster;
-import akka.cluster.typed.Join;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
 import com.typesafe.config.Config;
 
 import java.nio.file.Path;
@@ -272,8 +272,8 @@ final class PipelineRun implements AutoCloseable {
             ActorSystem<NodeGuardian.Command> system;
             try {
                 system = ActorSystem.create(NodeGuardian.create(setup, cluster.roles(), done),
-                        ClusterSettings.SYSTEM_NAME, cluster.akkaConfig(config));
-            } catch (akka.remote.RemoteTransportException e) {
+                        ClusterSettings.SYSTEM_NAME, cluster.pekkoConfig(config));
+            } catch (org.apache.pekko.remote.RemoteTransportException e) {
                 throw new UserInputException("cannot listen on " + config.getString("eapo.node.hostname") + ":"
                         + config.getInt("eapo.node.port") + " (is another node running there?); "
                         + "choose another with --port N, or --port 0 for any free port: " + e.getMessage());
@@ -284,7 +284,7 @@ final class PipelineRun implements AutoCloseable {
                     "this node left the cluster before the run finished (see the log above)")));
             try {
                 Cluster node = Cluster.get(system);
-                akka.cluster.Cluster.get(system.classicSystem()).registerOnMemberUp(() ->
+                org.apache.pekko.cluster.Cluster.get(system.classicSystem()).registerOnMemberUp(() ->
                         System.out.printf("this node joined the cluster as %s%n", cluster.describeRoles()));
                 if (cluster.joinsItself()) {
                     node.manager().tell(Join.create(node.selfMember().address()));

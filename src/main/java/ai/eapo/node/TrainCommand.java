@@ -91,7 +91,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--host", description = "Address other nodes reach this node at (eapo.node.hostname).")
     String host;
 
-    @Option(names = "--port", description = "Akka remoting port of this node, 0 for any free one (eapo.node.port).")
+    @Option(names = "--port", description = "Pekko remoting port of this node, 0 for any free one (eapo.node.port).")
     Integer port;
 
     @Option(names = "--tls", description = "Artery TLS between nodes (eapo.node.tls.enabled; key stores in the config).")

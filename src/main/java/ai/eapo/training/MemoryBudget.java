@@ -43,8 +43,11 @@ public record MemoryBudget(List<Item> items) {
     /**
      * Weight-sized gradients the backward pass holds at once besides the accumulated ones: the one a chunk of the
      * lm_head (or the embedding) computes and the one it is added to. Measured at 0.5B: the [151,936, 896] ones.
+     * With layers recomputed, each chunk's and the embedding's backward pass is its own, and adds its one gradient
+     * to the accumulated one in place.
      */
     static final int BACKWARD_LARGEST_WEIGHT_COPIES = 2;
+    static final int BACKWARD_LARGEST_WEIGHT_COPIES_RECOMPUTING = 1;
 
     /**
      * One line of the budget: which role holds it, what it is, how many bytes, and whether it lives with the
@@ -120,8 +123,9 @@ public record MemoryBudget(List<Item> items) {
             items.add(new Item("learner", "logits chunks", logitsChunkBytes(s.policy(), s.microBatching(), sequence,
                     learnerBytes)));
             long largest = adapters ? largestAdapterElements(s.policy(), s.lora()) : largestWeightElements(s.policy());
-            items.add(new Item("learner", "backward: gradients of the largest weight in flight (2)",
-                    BACKWARD_LARGEST_WEIGHT_COPIES * largest * FLOAT_BYTES));
+            int inFlight = recompute ? BACKWARD_LARGEST_WEIGHT_COPIES_RECOMPUTING : BACKWARD_LARGEST_WEIGHT_COPIES;
+            items.add(new Item("learner", "backward: gradients of the largest weight in flight (" + inFlight + ")",
+                    inFlight * largest * FLOAT_BYTES));
             items.add(new Item("learner", "optimizer update of one slice", (long) AdamW.UPDATE_TEMPORARIES
                     * Math.min(largest, AdamW.SLICE_ELEMENTS) * FLOAT_BYTES));
             if (s.evaluates()) {

@@ -10,18 +10,18 @@ import ai.eapo.model.WeightLayout;
 import ai.eapo.training.Knobs;
 import ai.eapo.training.ScoredGroup;
 
-import akka.actor.testkit.typed.javadsl.ActorTestKit;
-import akka.actor.testkit.typed.javadsl.TestProbe;
-import akka.actor.typed.javadsl.Adapter;
-import akka.stream.Materializer;
-import akka.stream.SourceRef;
-import akka.stream.javadsl.Source;
-import akka.stream.javadsl.StreamRefs;
-import akka.util.ByteString;
-import akka.serialization.Serialization;
-import akka.serialization.SerializationExtension;
-import akka.serialization.Serializers;
-import akka.serialization.jackson.JacksonCborSerializer;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.SourceRef;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.stream.javadsl.StreamRefs;
+import org.apache.pekko.util.ByteString;
+import org.apache.pekko.serialization.Serialization;
+import org.apache.pekko.serialization.SerializationExtension;
+import org.apache.pekko.serialization.Serializers;
+import org.apache.pekko.serialization.jackson.JacksonCborSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
@@ -47,7 +47,7 @@ class MessageSerializationTest {
     @SuppressWarnings("unchecked")
     static <T> T roundTrip(T message) {
         Serialization serialization = SerializationExtension.get(Adapter.toClassic(KIT.system()));
-        akka.serialization.Serializer serializer = serialization.findSerializerFor(message);
+        org.apache.pekko.serialization.Serializer serializer = serialization.findSerializerFor(message);
         assertInstanceOf(JacksonCborSerializer.class, serializer, message.getClass() + " is not bound to Jackson CBOR");
         byte[] bytes = serialization.serialize(message).get();
         String manifest = Serializers.manifestFor(serializer, message);
@@ -138,7 +138,7 @@ class MessageSerializationTest {
         assertEquals(7, streamed.version());
         assertEquals(layout, streamed.layout());
         assertNotNull(streamed.chunks());
-        assertEquals("weights", streamed.chunks().getSource().runWith(akka.stream.javadsl.Sink.head(),
+        assertEquals("weights", streamed.chunks().getSource().runWith(org.apache.pekko.stream.javadsl.Sink.head(),
                 Materializer.matFromSystem(KIT.system())).toCompletableFuture().join().utf8String());
     }
 }

@@ -12,9 +12,9 @@ import ai.eapo.model.SamplingParams;
 import ai.eapo.training.Knobs;
 import ai.eapo.training.TaskPrompts;
 
-import akka.actor.testkit.typed.javadsl.ActorTestKit;
-import akka.actor.testkit.typed.javadsl.TestProbe;
-import akka.actor.typed.ActorRef;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import org.junit.jupiter.api.AfterAll;
@@ -36,7 +36,7 @@ class SamplerTest {
 
     /** Actor tests bind any free port, never the node's. */
     static Config testConfig() {
-        return ConfigFactory.parseString("akka.remote.artery.canonical.port = 0").withFallback(ConfigFactory.load());
+        return ConfigFactory.parseString("pekko.remote.artery.canonical.port = 0").withFallback(ConfigFactory.load());
     }
 
     static final ActorTestKit KIT = ActorTestKit.create(testConfig());

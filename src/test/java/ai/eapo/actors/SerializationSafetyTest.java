@@ -1,14 +1,14 @@
 package ai.eapo.actors;
 
-import akka.actor.testkit.typed.javadsl.ActorTestKit;
-import akka.actor.typed.javadsl.Adapter;
-import akka.serialization.DisabledJavaSerializer;
-import akka.serialization.JavaSerializer;
-import akka.serialization.Serialization;
-import akka.serialization.SerializationExtension;
-import akka.serialization.Serializer;
-import akka.serialization.Serializers;
-import akka.serialization.jackson.JacksonCborSerializer;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.serialization.DisabledJavaSerializer;
+import org.apache.pekko.serialization.JavaSerializer;
+import org.apache.pekko.serialization.Serialization;
+import org.apache.pekko.serialization.SerializationExtension;
+import org.apache.pekko.serialization.Serializer;
+import org.apache.pekko.serialization.Serializers;
+import org.apache.pekko.serialization.jackson.JacksonCborSerializer;
 import com.fasterxml.jackson.dataformat.cbor.databind.CBORMapper;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -62,8 +62,8 @@ class SerializationSafetyTest {
 
     @Test
     void javaSerializationIsOff() {
-        assertFalse(KIT.system().settings().config().getBoolean("akka.actor.allow-java-serialization"));
-        assertTrue(KIT.system().settings().config().getBoolean("akka.actor.warn-about-java-serializer-usage"));
+        assertFalse(KIT.system().settings().config().getBoolean("pekko.actor.allow-java-serialization"));
+        assertTrue(KIT.system().settings().config().getBoolean("pekko.actor.warn-about-java-serializer-usage"));
         // The Java serializer's id (1) answers with the disabled serializer, which refuses inbound Java payloads.
         Serializer java = SERIALIZATION.serializerByIdentity().apply(1);
         assertInstanceOf(DisabledJavaSerializer.class, java);

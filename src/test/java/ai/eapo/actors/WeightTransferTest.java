@@ -14,19 +14,19 @@ import ai.eapo.model.WeightSnapshot;
 import ai.eapo.training.Knobs;
 import ai.eapo.training.MemoryBudget;
 
-import akka.actor.testkit.typed.javadsl.ActorTestKit;
-import akka.actor.testkit.typed.javadsl.TestProbe;
-import akka.actor.typed.ActorRef;
-import akka.actor.typed.ActorRefResolver;
-import akka.actor.typed.javadsl.AskPattern;
-import akka.cluster.MemberStatus;
-import akka.cluster.typed.Cluster;
-import akka.cluster.typed.Join;
-import akka.stream.Materializer;
-import akka.stream.SourceRef;
-import akka.stream.javadsl.Source;
-import akka.stream.javadsl.StreamRefs;
-import akka.util.ByteString;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorRefResolver;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.SourceRef;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.stream.javadsl.StreamRefs;
+import org.apache.pekko.util.ByteString;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
@@ -121,7 +121,7 @@ class WeightTransferTest {
 
     /** The version's bytes as the server would stream them, in chunks. */
     static List<ByteString> chunks(WeightBytes bytes, int chunkBytes) {
-        return WeightServer.chunks(bytes, chunkBytes).runWith(akka.stream.javadsl.Sink.seq(),
+        return WeightServer.chunks(bytes, chunkBytes).runWith(org.apache.pekko.stream.javadsl.Sink.seq(),
                 Materializer.matFromSystem(LEARNER_NODE.system())).toCompletableFuture().join();
     }
 

@@ -81,7 +81,7 @@ public class WeightBytesTest {
         int at = 0;
         for (int i = 0; at < bytes.length; i++) {
             int size = Math.min(PIECES[i % PIECES.length], bytes.length - at);
-            // Every other piece read-only, as an Akka ByteString's buffer is.
+            // Every other piece read-only, as an Pekko ByteString's buffer is.
             ByteBuffer piece = ByteBuffer.wrap(bytes, at, size);
             receiver.write(i % 2 == 0 ? piece : piece.asReadOnlyBuffer());
             at += size;

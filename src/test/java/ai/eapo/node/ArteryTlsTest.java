@@ -2,13 +2,13 @@ package ai.eapo.node;
 
 import ai.eapo.UserInputException;
 
-import akka.actor.Address;
-import akka.actor.typed.ActorSystem;
-import akka.actor.typed.javadsl.Behaviors;
-import akka.cluster.Member;
-import akka.cluster.MemberStatus;
-import akka.cluster.typed.Cluster;
-import akka.cluster.typed.Join;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import org.junit.jupiter.api.BeforeAll;
@@ -62,10 +62,10 @@ class ArteryTlsTest {
     static Config nodeConfig(Map<String, Object> tls) {
         Map<String, Object> overrides = new java.util.HashMap<>();
         tls.forEach((k, v) -> overrides.put("eapo.node.tls." + k, v));
-        overrides.put("akka.remote.artery.canonical.port", 0);
-        overrides.put("akka.remote.artery.canonical.hostname", "127.0.0.1");
-        overrides.put("akka.cluster.seed-nodes", List.of());
-        overrides.put("akka.loglevel", "WARNING");
+        overrides.put("pekko.remote.artery.canonical.port", 0);
+        overrides.put("pekko.remote.artery.canonical.hostname", "127.0.0.1");
+        overrides.put("pekko.cluster.seed-nodes", List.of());
+        overrides.put("pekko.loglevel", "WARNING");
         return ConfigFactory.parseMap(overrides).withFallback(ConfigFactory.load());
     }
 
@@ -120,7 +120,7 @@ class ArteryTlsTest {
         List<ActorSystem<?>> systems = new ArrayList<>();
         try {
             Config good = tlsNode(certs);
-            assertEquals("tls-tcp", good.getString("akka.remote.artery.transport"));
+            assertEquals("tls-tcp", good.getString("pekko.remote.artery.transport"));
             assertTrue(good.getBoolean(ArteryTls.ENGINE + ".require-mutual-authentication"));
 
             ActorSystem<Void> first = ActorSystem.create(Behaviors.empty(), "eapo", good);
@@ -138,7 +138,7 @@ class ArteryTlsTest {
             Cluster.get(second).manager().tell(Join.create(firstAddress));
             awaitUntil(20_000, () -> isUpMember(first, secondAddress) && isUpMember(second, firstAddress),
                     "the second node (same CA) joins over TLS");
-            assertEquals("tls-tcp", second.settings().config().getString("akka.remote.artery.transport"));
+            assertEquals("tls-tcp", second.settings().config().getString("pekko.remote.artery.transport"));
 
             // The TLS layer itself: the first node's server side accepts a client with the cluster's certificate
             // and refuses one with the rogue CA's certificate or with none (require-mutual-authentication).
@@ -155,7 +155,7 @@ class ArteryTlsTest {
             systems.add(rogue);
             ActorSystem<Void> plain = ActorSystem.create(Behaviors.empty(), "eapo", nodeConfig(Map.of("enabled", false)));
             systems.add(plain);
-            assertEquals("tcp", plain.settings().config().getString("akka.remote.artery.transport"));
+            assertEquals("tcp", plain.settings().config().getString("pekko.remote.artery.transport"));
             Address rogueAddress = address(rogue);
             Address plainAddress = address(plain);
             Cluster.get(rogue).manager().tell(Join.create(firstAddress));
@@ -184,7 +184,7 @@ class ArteryTlsTest {
     void disabledLeavesTheConfigurationAsItIs() {
         Config config = nodeConfig(Map.of("enabled", false, "key-store", "/nowhere/missing.p12"));
         assertSame(config, ArteryTls.apply(config));
-        assertEquals("tcp", ArteryTls.apply(config).getString("akka.remote.artery.transport"));
+        assertEquals("tcp", ArteryTls.apply(config).getString("pekko.remote.artery.transport"));
     }
 
     @Test

@@ -61,7 +61,7 @@ class ClusterIT {
                 "eapo.rollout.max-new-tokens = 48",
                 "eapo.pipeline { samplers = 1, verifiers = 1, retry-after = 5s }",
                 "eapo.node.finish-announcement = 3s",
-                "akka.cluster.split-brain-resolver.stable-after = 3s"));
+                "pekko.cluster.split-brain-resolver.stable-after = 3s"));
         Path runDir = results.resolve("it");
         Path metrics = runDir.resolve("metrics.jsonl");
 
@@ -74,7 +74,7 @@ class ClusterIT {
         await("two learner steps", () -> steps(metrics).size() >= 2);
         samplerA.destroyForcibly();
         // Its questions, if it held any, are re-issued; every step below still trains all of its questions.
-        await("the killed sampler noticed", () -> log("learner-1").contains("sampler akka://"));
+        await("the killed sampler noticed", () -> log("learner-1").contains("sampler pekko://"));
 
         // ctl joins through the prior's node, not the learner's, and finds the learner anyway.
         EapoNodeTest.Run ctl = EapoNodeTest.run("ctl", "set", "tau=0.5", "--node", "127.0.0.1:" + priorPort);

@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** {@code train} as a user runs it, and {@code ctl} reaching the running node over Akka remoting. */
+/** {@code train} as a user runs it, and {@code ctl} reaching the running node over Pekko remoting. */
 class TrainCommandTest {
 
     static final List<String> REQUIRED_KEYS = List.of("step", "weight_version", "reward_mean", "accuracy", "ea_accuracy",
