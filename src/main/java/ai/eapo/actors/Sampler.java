@@ -160,6 +160,7 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
 
     public static Behavior<Command> create(SamplerReplica replica, TaskPrompts prompts, Settings settings, Peers peers) {
         return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
+            context.setLoggerName(Sampler.class); // Pekko names it after the actor cell otherwise
             timers.startTimerWithFixedDelay(RetryCheck.INSTANCE, settings.retryAfter());
             return new Sampler(context, replica, prompts, settings, peers);
         }));
