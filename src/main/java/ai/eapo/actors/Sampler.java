@@ -132,11 +132,30 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
     private static final class Unanswered<T> {
         final T request;
         long sentNanos = System.nanoTime();
+        /** retry-after times this before the next retry: doubles after each, up to {@link #RETRY_BACKOFF_LIMIT}. */
+        int backoff = 1;
 
         Unanswered(T request) {
             this.request = request;
         }
+
+        /** Whether it has waited its turn at {@code now}; if so, counts a retry sent now. */
+        boolean due(long now, long retryAfterNanos) {
+            if (now - sentNanos < backoff * retryAfterNanos) {
+                return false;
+            }
+            sentNanos = now;
+            backoff = Math.min(2 * backoff, RETRY_BACKOFF_LIMIT);
+            return true;
+        }
     }
+
+    /**
+     * The longest wait before a retry, in retry-afters: a prior slower than retry-after (a large one on a busy
+     * node) would otherwise be sent the same consultation every retry-after, each one re-prefilled, and fall
+     * further behind with each; a lost message to a dead node is still sent again within this many.
+     */
+    private static final int RETRY_BACKOFF_LIMIT = 8;
 
     /** A finished response waiting for its reward, and the check asking for it. */
     private record Finished(Slot slot, Generator.Completion completion, Unanswered<Verifier.Check> check) {
@@ -306,28 +325,26 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
         long limit = settings.retryAfter().toNanos();
         List<ExperiencePrior.Consultation> again = new ArrayList<>();
         for (Unanswered<ExperiencePrior.Consultation> u : consulting.values()) {
-            if (now - u.sentNanos >= limit) {
+            if (u.due(now, limit)) {
                 again.add(u.request);
-                u.sentNanos = now;
             }
         }
         if (!again.isEmpty()) {
-            getContext().getLog().warn("no prior answer for {} sequence(s) within {}; asking again", again.size(),
-                    settings.retryAfter());
+            getContext().getLog().warn("no prior answer for {} sequence(s) within {} or more; asking again",
+                    again.size(), settings.retryAfter());
             peers.prior().tell(new PriorPolicy.Consult(again, getContext().getSelf(), settings.sampling(),
                     prompts.tokenizer().vocabulary()));
         }
         int checks = 0;
         for (Finished f : awaitingReward.values()) {
             Unanswered<Verifier.Check> u = f.check();
-            if (now - u.sentNanos >= limit) {
+            if (u.due(now, limit)) {
                 peers.verifiers().tell(u.request);
-                u.sentNanos = now;
                 checks++;
             }
         }
         if (checks > 0) {
-            getContext().getLog().warn("no verdict for {} response(s) within {}; asking again", checks,
+            getContext().getLog().warn("no verdict for {} response(s) within {} or more; asking again", checks,
                     settings.retryAfter());
         }
         return this;
