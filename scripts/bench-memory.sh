@@ -23,7 +23,9 @@ GSM8K=../shared/data/gsm8k-test.jsonl
 MATH500=../shared/data/math500-test.jsonl
 bash scripts/fetch-qwen-tokenizer.sh >/dev/null
 
+# Each measurement starts afresh: train resumes a run whose --run-id it finds, which would measure nothing.
 tiny() {
+  rm -rf results/bench-memory-tiny
   java -jar "$JAR" bench memory --run-id bench-memory-tiny --out results/bench-memory-tiny.json --label "tiny demo"
 }
 
@@ -32,6 +34,7 @@ tiny() {
 shape_run() {
   local name=$1 shape=$2 steps=$3 rank=$4 label=$5
   shift 5
+  rm -rf "results/bench-memory-$name"
   [ -f "$MODELS/$shape/config.json" ] || java -jar "$JAR" init-model --like "$SHAPES/$shape" \
       --tokenizer build/qwen-tokenizer --out "$MODELS/$shape"
   java -jar "$JAR" bench memory --model "$MODELS/$shape" --prior "$MODELS/$shape" \
