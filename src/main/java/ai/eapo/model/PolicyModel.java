@@ -293,11 +293,11 @@ public final class PolicyModel implements AutoCloseable {
      * they are what each weight version replaces).
      */
     public PolicyModel replica(InferencePrecision precision) {
-        DataType type = precision == null || lora != null ? null : precision.dataType();
+        boolean keepType = precision == null || lora != null;
         NDManager copyManager = NDManager.newBaseManager(device());
         Map<String, NDArray> copies = new LinkedHashMap<>();
-        weights.forEach((name, w) -> copies.put(name, type == null ? detachedCopy(w, copyManager)
-                : castCopy(w, type, copyManager)));
+        weights.forEach((name, w) -> copies.put(name, castCopy(w, keepType ? w.getDataType() : precision.dataType(),
+                copyManager)));
         PolicyModel replica = new PolicyModel(config, copyManager, copies, frozen, lora);
         replica.vocabulary = vocabulary;
         return replica;
@@ -326,11 +326,7 @@ public final class PolicyModel implements AutoCloseable {
 
     /** A copy of weight {@code w} without gradient, owned by {@code owner}; leaves nothing behind in this model. */
     NDArray detachedCopy(NDArray w, NDManager owner) {
-        try (NDArray view = w.stopGradient()) {
-            NDArray copy = view.duplicate();
-            copy.attach(owner);
-            return copy;
-        }
+        return castCopy(w, w.getDataType(), owner);
     }
 
     /** A copy of weight {@code w} in {@code type} without gradient, owned by {@code owner}. */
@@ -361,13 +357,7 @@ public final class PolicyModel implements AutoCloseable {
         // resident memory would grow with every version a replica loads.
         updateWeights(() -> weights.forEach((name, w) -> {
             try (NDArray target = w.stopGradient(); NDArray values = source.get(name).stopGradient()) {
-                if (values.getDataType() == target.getDataType()) {
-                    target.set(EVERYTHING, values);
-                } else {
-                    try (NDArray converted = values.toType(target.getDataType(), false)) {
-                        target.set(EVERYTHING, converted);
-                    }
-                }
+                target.set(EVERYTHING, values); // converts to the target's dtype, as cast() relies on
             }
         }));
     }
@@ -467,6 +457,7 @@ public final class PolicyModel implements AutoCloseable {
         NDArray positions = m.arange(0, ids.getShape().get(1), 1, DataType.FLOAT32).expandDims(0);
         NDArray[] rotary = rotary(positions);
         NDArray[] inputs = new NDArray[config.numLayers() + 1];
+        NDArray logProbs;
         try (PolicyModel frozen = inferenceView()) {
             NDArray x = frozen.embed(ids);
             for (int layer = 0; layer < config.numLayers(); layer++) {
@@ -474,11 +465,8 @@ public final class PolicyModel implements AutoCloseable {
                 x = frozen.block(x, layer, rotary, new CausalAttention());
             }
             inputs[config.numLayers()] = x;
-        }
-        NDArray logProbs;
-        try (PolicyModel frozen = inferenceView()) {
-            logProbs = frozen.logProbsOf(frozen.rmsNorm(inputs[config.numLayers()], frozen.w("model.norm.weight")),
-                    targets, temperature, chunkPositions);
+            logProbs = frozen.logProbsOf(frozen.rmsNorm(x, frozen.w("model.norm.weight")), targets, temperature,
+                    chunkPositions);
         }
         logProbs.setRequiresGradient(true); // a leaf: the loss's backward pass stops here and leaves its gradient
         return new LayerRecompute(ids, targets, temperature, chunkPositions, rotary, inputs, logProbs);

@@ -37,6 +37,19 @@ public final class SafeTensors {
     static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
     /** fp32 bytes of the largest slice of rows read or written at once: a buffer holds at most 2 GiB. */
     static final long SLICE_BYTES = 256L * 1024 * 1024;
+    /** {@link #rowsPerSlice}: the tensor goes whole. */
+    private static final long WHOLE = -1;
+
+    /**
+     * Rows of a tensor of {@code shape} ({@code elements} in all) per slice of at most {@code sliceBytes} fp32 bytes
+     * (at least one row), or {@link #WHOLE} when it fits one slice or has no rows to cut.
+     */
+    private static long rowsPerSlice(long[] shape, long elements, long sliceBytes) {
+        if (shape.length < 2 || elements * 4 <= sliceBytes) {
+            return WHOLE;
+        }
+        return Math.max(1, sliceBytes / (elements / shape[0] * 4));
+    }
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -128,11 +141,11 @@ public final class SafeTensors {
             }
             checkSize(e);
             long[] shape = e.shape();
-            long rowElements = shape.length == 0 ? 1 : e.elements() / Math.max(1, shape[0]);
-            if (shape.length < 2 || e.elements() * 4 <= sliceBytes) {
+            long rowsPerSlice = rowsPerSlice(shape, e.elements(), sliceBytes);
+            if (rowsPerSlice == WHOLE) {
                 return loadRows(e, 0, e.elements(), new Shape(shape), manager, type);
             }
-            long rowsPerSlice = Math.max(1, sliceBytes / (rowElements * 4));
+            long rowElements = e.elements() / shape[0];
             if (rowElements * 4 * rowsPerSlice > Integer.MAX_VALUE) {
                 throw new UserInputException(path + ": tensor '" + e.name() + "' has rows of more than 2 GiB in fp32");
             }
@@ -355,12 +368,11 @@ public final class SafeTensors {
     /** Writes {@code array} as {@code dtype}, a slice of rows of at most {@code sliceBytes} fp32 bytes at a time. */
     static void writeRows(OutputStream out, NDArray array, String dtype, long sliceBytes) throws IOException {
         long[] shape = array.getShape().getShape();
-        if (shape.length < 2 || array.size() * 4 <= sliceBytes) {
+        long rowsPerSlice = rowsPerSlice(shape, array.size(), sliceBytes);
+        if (rowsPerSlice == WHOLE) {
             out.write(encode(array, dtype));
             return;
         }
-        long rowElements = array.size() / shape[0];
-        long rowsPerSlice = Math.max(1, sliceBytes / (rowElements * 4));
         for (long row = 0; row < shape[0]; row += rowsPerSlice) {
             try (NDArray slice = array.get(new NDIndex("{}:{}", row, Math.min(shape[0], row + rowsPerSlice)))) {
                 out.write(encode(slice, dtype));
