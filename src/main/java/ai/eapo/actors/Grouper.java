@@ -3,6 +3,7 @@ package ai.eapo.actors;
 import ai.eapo.algorithm.AdvantageOptions;
 import ai.eapo.algorithm.OverlongPenalty;
 import ai.eapo.model.Generator;
+import ai.eapo.training.ReplacedGroup;
 import ai.eapo.training.ScoredGroup;
 
 import org.apache.pekko.actor.typed.ActorRef;
@@ -25,7 +26,7 @@ import java.util.TreeMap;
 /**
  * Collects verified responses into groups (one attempt of one question each, of the task's rollouts), computes the
  * group's advantages when it is complete (with DAPO's overlong penalty when it is on), has a group without learning
- * signal refilled with another problem when DAPO dynamic sampling is on (up to max-refills times), and sends the learner each data step's {@code questionsPerStep} groups as
+ * signal replaced by another problem as often as its step's plan allows (DAPO dynamic sampling), and sends the learner each data step's {@code questionsPerStep} groups as
  * one batch, step after step: learner step k trains exactly the questions of data step k, so a run's position
  * in the data is its step (what a resumed run needs) and every question is trained once. Responses of an
  * attempt whose question is already complete, or of a step already trained, are dropped.
@@ -70,6 +71,8 @@ public final class Grouper extends AbstractBehavior<Grouper.Command> {
     /** Complete groups of the steps not yet sent, by step and question. */
     private final TreeMap<GroupTask.Key, ScoredGroup> ready = new TreeMap<>(
             Comparator.comparingLong(GroupTask.Key::step).thenComparingInt(GroupTask.Key::question));
+    /** The groups of the steps not yet sent that DAPO's dynamic sampling replaced, by step. */
+    private final Map<Long, List<ReplacedGroup>> replaced = new HashMap<>();
     /** The data step whose batch goes to the learner next. */
     private long nextStep;
 
@@ -121,15 +124,14 @@ public final class Grouper extends AbstractBehavior<Grouper.Command> {
             ScoredGroup scored = ScoredGroup.of(question.step(), question.question(), v.task().problemId(), group.prompt,
                     List.of(group.responses), group.rewards, penalties(group.responses), advantages)
                     .withRefills(v.task().refills());
-            if (advantages.dropUniformGroups() && scored.withoutSignal(advantages)
-                    && v.task().refills() < advantages.maxRefills()) {
-                // The dropped group's accuracy still reaches the curriculum: always- and never-solved questions
-                // are exactly the ones it should push down.
-                promptSource.tell(new PromptSource.Refill(v.task(), scored.accuracy()));
+            if (scored.withoutSignal(advantages) && v.task().refills() < v.task().plan().refillsAllowed()) {
+                replaced.computeIfAbsent(question.step(), step -> new ArrayList<>())
+                        .add(new ReplacedGroup(v.task().problemId(), scored.accuracy()));
+                promptSource.tell(new PromptSource.Refill(v.task()));
                 return this;
             }
             ready.put(question, scored);
-            promptSource.tell(new PromptSource.GroupCompleted(question, scored.accuracy()));
+            promptSource.tell(new PromptSource.GroupCompleted(question));
             sendCompleteSteps();
         }
         return this;
@@ -149,10 +151,12 @@ public final class Grouper extends AbstractBehavior<Grouper.Command> {
             }
             List<ScoredGroup> batch = new ArrayList<>(step.values());
             step.clear();
+            List<ReplacedGroup> replacedOfStep = replaced.getOrDefault(nextStep, List.of());
+            replaced.remove(nextStep);
             nextStep++;
             // Stragglers of the finished step's attempts will never complete.
             pending.keySet().removeIf(k -> k.question().step() < nextStep);
-            learner.tell(new Learner.Train(batch));
+            learner.tell(new Learner.Train(batch, replacedOfStep));
         }
     }
 }

@@ -1,10 +1,13 @@
 package ai.eapo.actors;
 
 import ai.eapo.UserInputException;
+import ai.eapo.algorithm.StepPlan;
+import ai.eapo.algorithm.StepPlanner;
 import ai.eapo.model.PolicyModel;
 import ai.eapo.model.WeightSnapshot;
 import ai.eapo.training.Knobs;
 import ai.eapo.training.LearnerStep;
+import ai.eapo.training.ReplacedGroup;
 import ai.eapo.training.ScoredGroup;
 import ai.eapo.training.StepMetrics;
 
@@ -19,16 +22,18 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
- * Owns the trainable weights, the optimizer and the authoritative knobs. Each {@code Train} batch is one
- * IS-corrected step ({@link LearnerStep}); the learner then hands the new weight version to the WeightServer,
- * which serves it to the samplers, and tells the PromptSource how far it has got (with ExGRPO, also which questions
- * its replay buffer can serve; with EXPO's curriculum, it asks for the running accuracies, which its checkpoints
- * keep). A run may start (resume) at
- * any step: the learner publishes the weights it starts with, so samplers of any node begin from them. {@code SetKnobs} is validated here: a valid change applies
- * from the next step and is published to every sampler; an invalid one is refused with its reason and
- * changes nothing. After the last step it reports the run finished and ignores further batches.
+ * Owns the trainable weights, the optimizer, the authoritative knobs and everything decided per step. It plans
+ * each step ({@link StepPlan}, through {@link LearnerStep#plan}) as soon as samplers may start it (max-staleness
+ * versions ahead) and hands the plan to the PromptSource; each {@code Train} batch is then one IS-corrected step
+ * ({@link LearnerStep#apply}), after which the new weight version goes to the WeightServer, which serves it to
+ * the samplers. A run may start (resume) at any step: the learner publishes the weights it starts with, so
+ * samplers of any node begin from them. {@code SetKnobs} is validated here: a valid change applies from the next
+ * step, and the steps already planned are planned again (their questions stay; what is handed out from then on
+ * follows the new plan); an invalid one is refused with its reason and changes nothing. After the last step it
+ * reports the run finished and ignores further batches.
  */
 public final class Learner extends AbstractBehavior<Learner.Command> {
 
@@ -38,8 +43,8 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     public sealed interface Command {
     }
 
-    /** One step's groups. */
-    public record Train(List<ScoredGroup> groups) implements Command, CborSerializable {
+    /** One step's groups, and the groups DAPO's dynamic sampling replaced on the way. */
+    public record Train(List<ScoredGroup> groups, List<ReplacedGroup> replaced) implements Command, CborSerializable {
     }
 
     /** Changes knobs by name ({@code tau}, {@code annealing-steps}, ...), all or nothing. */
@@ -47,13 +52,6 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     }
 
     public record GetKnobs(ActorRef<KnobsReply> replyTo) implements Command, CborSerializable {
-    }
-
-    /**
-     * EXPO's curriculum as the PromptSource has it (running accuracy per question, NaN = unseen), kept for the
-     * learner checkpoints so a resumed run draws from where it was.
-     */
-    public record CurriculumSnapshot(double[] accuracies) implements Command, CborSerializable {
     }
 
     /**
@@ -90,39 +88,44 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     private static final String BUSY_KIND = "learner";
 
     private final PolicyModel policy;
-    private final LearnerStep learner;
+    private final LearnerStep learning;
+    private final StepPlanner planner;
     private final long totalSteps;
     private final ActorRef<WeightServer.Command> weights;
     private final ActorRef<PromptSource.Command> promptSource;
     private final Listener listener;
     private final BusyTime busy;
-    private long version;
+    /** The plans of the steps not yet trained, by step. */
+    private final TreeMap<Long, StepPlan> planned = new TreeMap<>();
+    /** The step trained next; the policy's weights are that version. */
+    private long step;
     private long lastStepNanos = System.nanoTime();
 
     /** {@code firstStep}: the step the run starts or resumes at; the policy's weights are that version. */
-    public static Behavior<Command> create(PolicyModel policy, LearnerStep learner, long firstStep, long totalSteps,
-                                           ActorRef<WeightServer.Command> weights,
+    public static Behavior<Command> create(PolicyModel policy, LearnerStep learning, StepPlanner planner, long firstStep,
+                                           long totalSteps, ActorRef<WeightServer.Command> weights,
                                            ActorRef<PromptSource.Command> promptSource, Listener listener, BusyTime busy) {
         return Behaviors.setup(context -> {
             context.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, context.getSelf()));
-            return new Learner(context, policy, learner, firstStep, totalSteps, weights, promptSource, listener, busy);
+            return new Learner(context, policy, learning, planner, firstStep, totalSteps, weights, promptSource,
+                    listener, busy);
         });
     }
 
-    private Learner(ActorContext<Command> context, PolicyModel policy, LearnerStep learner, long firstStep,
-                    long totalSteps, ActorRef<WeightServer.Command> weights, ActorRef<PromptSource.Command> promptSource,
-                    Listener listener, BusyTime busy) {
+    private Learner(ActorContext<Command> context, PolicyModel policy, LearnerStep learning, StepPlanner planner,
+                    long firstStep, long totalSteps, ActorRef<WeightServer.Command> weights,
+                    ActorRef<PromptSource.Command> promptSource, Listener listener, BusyTime busy) {
         super(context);
         this.busy = busy;
         busy.register(BUSY_KIND);
         this.policy = policy;
-        this.learner = learner;
-        this.version = firstStep;
+        this.learning = learning;
+        this.planner = planner;
+        this.step = firstStep;
         this.totalSteps = totalSteps;
         this.weights = weights;
         this.promptSource = promptSource;
         this.listener = listener;
-        weights.tell(new WeightServer.PublishKnobs(learner.knobs()));
         publish();
     }
 
@@ -131,27 +134,24 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
         return newReceiveBuilder()
                 .onMessage(Train.class, this::onTrain)
                 .onMessage(SetKnobs.class, this::onSetKnobs)
-                .onMessage(CurriculumSnapshot.class, snapshot -> {
-                    learner.keepCurriculum(snapshot.accuracies());
-                    return this;
-                })
                 .onMessage(GetKnobs.class, get -> {
-                    get.replyTo().tell(new KnobsReply(learner.knobs().asMap(), null, version));
+                    get.replyTo().tell(new KnobsReply(learning.knobs().asMap(), null, step));
                     return this;
                 })
                 .build();
     }
 
     private Behavior<Command> onTrain(Train train) {
-        if (version >= totalSteps) {
+        if (step >= totalSteps) {
             return this;
         }
         StepMetrics metrics = busy.measure(BUSY_KIND,
-                () -> learner.apply(version, train.groups(), this::secondsSinceLastStep));
-        version++;
+                () -> learning.apply(step, train.groups(), train.replaced(), this::secondsSinceLastStep));
+        planned.remove(step);
+        step++;
         publish();
         listener.onStep(metrics);
-        if (version == totalSteps) {
+        if (step == totalSteps) {
             listener.onFinished();
         }
         return this;
@@ -165,33 +165,40 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
         return seconds;
     }
 
-    /** The WeightServer owns the snapshot from here on: a live view of the policy, valid until its next update. */
+    /**
+     * Hands the WeightServer the new version (it owns the snapshot from here on: a live view of the policy, valid
+     * until its next update), then plans the steps samplers may now start.
+     */
     private void publish() {
-        weights.tell(new WeightServer.Publish(WeightSnapshot.live(policy, version)));
-        if (learner.replay() != null) {
-            // Before the progress, so the steps it opens already draw from the newest buffer.
-            promptSource.tell(new PromptSource.ReplayCandidates(learner.replay().candidates()));
-        }
-        promptSource.tell(new PromptSource.LearnerProgress(version, learner.knobs().maxStaleness()));
-        if (learner.hyper().strategies().curriculum().enabled()) {
-            promptSource.tell(new PromptSource.ReportCurriculum(getContext().getSelf()));
+        weights.tell(new WeightServer.Publish(WeightSnapshot.live(policy, step)));
+        planAhead();
+    }
+
+    /** Plans every step up to max-staleness versions ahead of the weights that is not planned yet. */
+    private void planAhead() {
+        long last = Math.min(totalSteps - 1, step + learning.knobs().maxStaleness());
+        for (long s = planned.isEmpty() ? step : planned.lastKey() + 1; s <= last; s++) {
+            StepPlan plan = learning.plan(s, planner);
+            planned.put(s, plan);
+            promptSource.tell(new PromptSource.Plan(plan));
         }
     }
 
     private Behavior<Command> onSetKnobs(SetKnobs set) {
         Knobs changed;
         try {
-            changed = learner.changed(set.changes());
+            changed = learning.changed(set.changes());
         } catch (UserInputException e) {
-            set.replyTo().tell(new KnobsReply(learner.knobs().asMap(), e.getMessage(), version));
+            set.replyTo().tell(new KnobsReply(learning.knobs().asMap(), e.getMessage(), step));
             return this;
         }
-        learner.setKnobs(changed);
-        weights.tell(new WeightServer.PublishKnobs(changed));
-        promptSource.tell(new PromptSource.LearnerProgress(version, changed.maxStaleness()));
-        getContext().getLog().info("knobs changed from step {}: {}", version, changed.asMap());
-        listener.onKnobsChanged(version, changed);
-        set.replyTo().tell(new KnobsReply(changed.asMap(), null, version));
+        learning.setKnobs(changed);
+        planned.replaceAll((s, plan) -> learning.replanned(plan));
+        planned.values().forEach(plan -> promptSource.tell(new PromptSource.Plan(plan)));
+        planAhead();
+        getContext().getLog().info("knobs changed from step {}: {}", step, changed.asMap());
+        listener.onKnobsChanged(step, changed);
+        set.replyTo().tell(new KnobsReply(changed.asMap(), null, step));
         return this;
     }
 }

@@ -2,11 +2,11 @@ package ai.eapo.actors;
 
 import ai.eapo.UserInputException;
 import ai.eapo.algorithm.HyperParameters;
+import ai.eapo.algorithm.StepPlanner;
 import ai.eapo.data.ProblemSet;
 import ai.eapo.model.ExperiencePrior;
 import ai.eapo.model.PolicyModel;
 import ai.eapo.model.TokenizerVocabulary;
-import ai.eapo.training.Knobs;
 import ai.eapo.training.LearnerStep;
 import ai.eapo.training.TaskPrompts;
 import ai.eapo.verify.MathVerifier;
@@ -56,14 +56,16 @@ public final class Pipeline {
 
     /**
      * Everything the parts of a node need; a part's fields may be null on a node without that role.
-     * {@code replicas}: one policy copy per sampler; {@code prior}: null for plain GRPO (or a node without
-     * the prior role), with {@code priorVocabulary} its tokenizer's ids. {@code learner} holds the trainable {@code policy}'s optimizer and knobs; the run
-     * starts (or resumes) at learner step {@code firstStep}.
+     * {@code replicas}: one policy copy per sampler; {@code prior}: the prior (null on a node without the prior
+     * role), with {@code priorVocabulary} its tokenizer's ids; {@code usesExperience}: whether the run consults a
+     * prior at all (EAPO) or not (GRPO). {@code learner} holds the trainable {@code policy}'s optimizer and knobs;
+     * the run starts (or resumes) at learner step {@code firstStep}.
      */
     public record Setup(PolicyModel policy, LearnerStep learner, long firstStep, List<PolicyModel> replicas,
-                        ExperiencePrior prior, TokenizerVocabulary priorVocabulary, TaskPrompts prompts, MathVerifier verifier, int verifierPoolSize,
+                        boolean usesExperience, ExperiencePrior prior, TokenizerVocabulary priorVocabulary,
+                        TaskPrompts prompts, MathVerifier verifier, int verifierPoolSize,
                         List<ProblemSet.Problem> data, int questionsPerStep, long totalSteps,
-                        Sampler.Settings samplerSettings, Knobs knobs, Learner.Listener listener, BusyTime busy) {
+                        Sampler.Settings samplerSettings, Learner.Listener listener, BusyTime busy) {
     }
 
     /** The learner's side of a pipeline. */
@@ -85,13 +87,13 @@ public final class Pipeline {
     /** Every actor of the pipeline in one JVM, wired directly; sampling starts at once. */
     public static Refs start(Setup setup, Spawner spawner) {
         LearnerSide side = startLearnerSide(setup, spawner);
-        ActorRef<PriorPolicy.Command> prior = setup.prior() == null ? null : startPrior(setup, spawner);
+        ActorRef<PriorPolicy.Command> prior = setup.usesExperience() ? startPrior(setup, spawner) : null;
         ActorRef<Verifier.Command> verifiers = startVerifiers(setup, spawner);
         Sampler.Peers peers = new Sampler.Peers(side.promptSource(), prior, verifiers, side.grouper(), side.weights(),
                 setup.busy());
         List<ActorRef<Sampler.Command>> samplers = new ArrayList<>();
         for (int i = 0; i < setup.replicas().size(); i++) {
-            SamplerReplica replica = new SamplerReplica(i, setup.replicas().get(i), setup.knobs(), setup.firstStep());
+            SamplerReplica replica = new SamplerReplica(i, setup.replicas().get(i), setup.firstStep());
             samplers.add(spawner.spawn(sampler(replica, setup, peers), "sampler-" + i, compute()));
         }
         return new Refs(side.learner(), side.promptSource(), samplers, side.grouper());
@@ -100,15 +102,14 @@ public final class Pipeline {
     /** The Learner, PromptSource, Grouper and WeightServer; each registers itself with the receptionist. */
     public static LearnerSide startLearnerSide(Setup setup, Spawner spawner) {
         HyperParameters hyper = setup.learner().hyper();
+        StepPlanner planner = new StepPlanner(setup.data().size(), setup.questionsPerStep(),
+                setup.samplerSettings().runSeed());
         ActorRef<WeightServer.Command> weights = spawner.spawn(WeightServer.create(setup.samplerSettings().sampling(),
                         setup.samplerSettings().base()),
                 "weight-server", compute());
-        ActorRef<PromptSource.Command> promptSource = spawner.spawn(PromptSource.create(setup.data(),
-                setup.questionsPerStep(), hyper.groupSize(), setup.samplerSettings().runSeed(), setup.firstStep(),
-                setup.totalSteps(), setup.learner().knobs().maxStaleness(), hyper.strategies(),
-                setup.learner().curriculum()), "prompt-source",
+        ActorRef<PromptSource.Command> promptSource = spawner.spawn(PromptSource.create(setup.data()), "prompt-source",
                 Props.empty());
-        ActorRef<Learner.Command> learner = spawner.spawn(Learner.create(setup.policy(), setup.learner(),
+        ActorRef<Learner.Command> learner = spawner.spawn(Learner.create(setup.policy(), setup.learner(), planner,
                 setup.firstStep(), setup.totalSteps(), weights, promptSource, setup.listener(), setup.busy()),
                 "learner", compute());
         ActorRef<Grouper.Command> grouper = spawner.spawn(Grouper.create(setup.questionsPerStep(), setup.firstStep(),
@@ -157,7 +158,7 @@ public final class Pipeline {
         if (roles.contains(Role.LEARNER)) {
             learner = startLearnerSide(setup, spawner).learner();
         }
-        if (roles.contains(Role.PRIOR) && setup.prior() != null) {
+        if (roles.contains(Role.PRIOR) && setup.usesExperience()) {
             startPrior(setup, spawner);
         }
         if (roles.contains(Role.VERIFIER)) {

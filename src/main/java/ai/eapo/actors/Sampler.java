@@ -1,16 +1,14 @@
 package ai.eapo.actors;
 
 import ai.eapo.UserInputException;
-import ai.eapo.algorithm.HyperParameters;
+import ai.eapo.algorithm.RolloutPlan;
 import ai.eapo.model.CheckpointIdentity;
 import ai.eapo.model.ContinuousDecoder;
 import ai.eapo.model.ExperiencePrior;
 import ai.eapo.model.Generator;
 import ai.eapo.model.SamplingParams;
-import ai.eapo.model.WeightBytes;
 import ai.eapo.model.WeightLayout;
 import ai.eapo.training.GroupRollout;
-import ai.eapo.training.Knobs;
 import ai.eapo.training.TaskPrompts;
 
 import org.apache.pekko.actor.typed.ActorRef;
@@ -19,7 +17,6 @@ import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.PreRestart;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 
@@ -30,21 +27,17 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.CompletableFuture;
 
 /**
  * Owns a policy replica and decodes a continuous batch, one decode step per {@code Tick} message so that
- * questions, weight versions, knobs and prior answers are handled between steps. Experience-augmented
- * sequences at critical positions are parked and their questions sent to the PriorPolicy in one message
- * per step; the rest of the batch keeps decoding. Finished responses go to the Verifier pool, and with
- * their rewards to the Grouper. A consultation or check unanswered for {@code retry-after} is sent again
- * (its prior or verifier may have died); answers are matched by sequence (and position), so a duplicate
- * changes nothing.
- *
- * <p>It pulls questions from the PromptSource while it has room, and starts a question of step k only
- * when its weights are at least version k − max-staleness. It subscribes to the learner's WeightServer and
- * fetches each newer version it is told of, loading it between two decode steps.
+ * questions, weight versions and prior answers are handled between steps: it decodes and routes, and decides
+ * nothing of the algorithm. Each question comes with its step's {@link RolloutPlan}: which slots are experience
+ * responses, where they consult the prior (τ), and the weight version the question needs. Experience responses
+ * at critical positions are parked and sent to the PriorPolicy in one message per step; the rest of the batch
+ * keeps decoding. Finished responses go to the Verifier pool, and with their rewards to the Grouper.
+ * Unanswered consultations and checks are sent again ({@link RetriedRequests}); answers are matched by sequence
+ * (and position), so a duplicate changes nothing. Newer weight versions are fetched by a {@link WeightFetcher}
+ * and loaded between two decode steps.
  */
 public final class Sampler extends AbstractBehavior<Sampler.Command> {
 
@@ -66,10 +59,6 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
                                    ActorRef<WeightServer.Command> server) implements Command, CborSerializable {
     }
 
-    /** The learner's knobs changed. */
-    public record KnobsChanged(Knobs knobs) implements Command, CborSerializable {
-    }
-
     /**
      * The learner's WeightServer or the prior will not work with this sampler ({@code reason}: sampling settings
      * that differ across nodes, say). The sampler stops with the reason, and so does its node: a restart would
@@ -86,15 +75,12 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
             implements Command, CborSerializable {
     }
 
-    /** A verifier's reward for a finished sequence; {@code failure} is non-null when the check failed (reward 0). */
-    public record Scored(long sequenceId, double reward, String failure) implements Command, CborSerializable {
+    /** A verifier's answer, through this sampler's adapter. */
+    private record VerifierAnswered(Verifier.Scored scored) implements Command {
     }
 
-    /**
-     * The end of fetching version {@code version}: the verified bytes (from another node), the shared snapshot
-     * (in the learner's JVM), {@link WeightServer.Superseded}, or the failure of the last attempt.
-     */
-    private record WeightsFetched(long version, Object fetched, Throwable failure) implements Command {
+    /** The end of fetching version {@code version}: what came, or the failure of the last attempt. */
+    record WeightsFetched(long version, WeightFetcher.Fetched fetched, Throwable failure) implements Command {
     }
 
     private enum Tick implements Command {
@@ -112,8 +98,7 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
      * (null without LoRA), which must be the learner's.
      */
     public record Settings(int groupSize, int maxNewTokens, SamplingParams sampling, int decodeBatchSize,
-                           int maxSequencesInFlight, long runSeed, HyperParameters hyper, Duration retryAfter,
-                           CheckpointIdentity base) {
+                           int maxSequencesInFlight, long runSeed, Duration retryAfter, CheckpointIdentity base) {
     }
 
     /** Where a sampler's work comes from and goes to; {@code prior} is null for plain GRPO. */
@@ -128,37 +113,8 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
     private record Slot(GroupTask task, int slot, long[] prompt) {
     }
 
-    /** A request sent to another actor and not yet answered, with when it was (last) sent. */
-    private static final class Unanswered<T> {
-        final T request;
-        long sentNanos = System.nanoTime();
-        /** retry-after times this before the next retry: doubles after each, up to {@link #RETRY_BACKOFF_LIMIT}. */
-        int backoff = 1;
-
-        Unanswered(T request) {
-            this.request = request;
-        }
-
-        /** Whether it has waited its turn at {@code now}; if so, counts a retry sent now. */
-        boolean due(long now, long retryAfterNanos) {
-            if (now - sentNanos < backoff * retryAfterNanos) {
-                return false;
-            }
-            sentNanos = now;
-            backoff = Math.min(2 * backoff, RETRY_BACKOFF_LIMIT);
-            return true;
-        }
-    }
-
-    /**
-     * The longest wait before a retry, in retry-afters: a prior slower than retry-after (a large one on a busy
-     * node) would otherwise be sent the same consultation every retry-after, each one re-prefilled, and fall
-     * further behind with each; a lost message to a dead node is still sent again within this many.
-     */
-    private static final int RETRY_BACKOFF_LIMIT = 8;
-
     /** A finished response waiting for its reward, and the check asking for it. */
-    private record Finished(Slot slot, Generator.Completion completion, Unanswered<Verifier.Check> check) {
+    private record Finished(Slot slot, Generator.Completion completion, Verifier.Check check) {
     }
 
     private final SamplerReplica replica;
@@ -167,15 +123,16 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
     private final Peers peers;
     private final ContinuousDecoder decoder;
     private final Map<Long, Slot> slots = new HashMap<>();
-    private final Map<Long, Unanswered<ExperiencePrior.Consultation>> consulting = new HashMap<>();
-    private final Map<Long, Finished> awaitingReward = new HashMap<>();
+    private final RetriedRequests<ExperiencePrior.Consultation> consultations;
+    private final RetriedRequests<Finished> checks;
+    /** Questions waiting for the weight version their plan needs. */
     private final Deque<GroupTask> held = new ArrayDeque<>();
-    private final WeightTransfer transfer;
+    private final WeightFetcher weights;
+    private final ActorRef<Verifier.Scored> verdicts;
+    /** A request for work is on its way to the PromptSource: ask no more until it is answered. */
     private boolean demandOutstanding;
+    /** A Tick is in the mailbox: one decode step at a time. */
     private boolean tickPending;
-    /** The newest version announced, and whether a fetch is running. */
-    private WeightsPublished latest;
-    private boolean fetching;
 
     public static Behavior<Command> create(SamplerReplica replica, TaskPrompts prompts, Settings settings, Peers peers) {
         return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
@@ -192,7 +149,10 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
         this.prompts = prompts;
         this.settings = settings;
         this.peers = peers;
-        this.transfer = new WeightTransfer(context.getSystem());
+        this.weights = new WeightFetcher(context);
+        this.verdicts = context.messageAdapter(Verifier.Scored.class, VerifierAnswered::new);
+        this.consultations = new RetriedRequests<>(settings.retryAfter());
+        this.checks = new RetriedRequests<>(settings.retryAfter());
         this.decoder = new ContinuousDecoder(replica.model, settings.sampling(), prompts.stopIds(),
                 settings.decodeBatchSize(), this::isCritical);
         decoder.setWeightVersion(replica.version);
@@ -207,11 +167,13 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
     public Receive<Command> createReceive() {
         return newReceiveBuilder()
                 .onMessage(Assigned.class, this::onAssigned)
-                .onMessage(WeightsPublished.class, this::onWeights)
+                .onMessage(WeightsPublished.class, published -> {
+                    weights.announced(published, replica.version);
+                    return this;
+                })
                 .onMessage(WeightsFetched.class, this::onWeightsFetched)
-                .onMessage(KnobsChanged.class, this::onKnobs)
                 .onMessage(PriorAnswered.class, this::onPriorAnswered)
-                .onMessage(Scored.class, this::onScored)
+                .onMessage(VerifierAnswered.class, answered -> onScored(answered.scored()))
                 .onMessage(Refused.class, refused -> {
                     throw new UserInputException(refused.reason());
                 })
@@ -231,63 +193,19 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
         return this;
     }
 
-    private Behavior<Command> onWeights(WeightsPublished published) {
-        if (latest == null || published.version() > latest.version()) {
-            latest = published;
-        }
-        fetchLatest();
-        return this;
-    }
-
-    /**
-     * Fetches the newest announced version unless it is loaded or a fetch is running: a transfer that fails
-     * (corrupt, short, broken, timed out) is retried after a pause, and nothing but verified bytes is loaded.
-     */
-    private void fetchLatest() {
-        if (fetching || latest == null || latest.version() <= replica.version) {
-            return;
-        }
-        fetching = true;
-        WeightsPublished target = latest;
-        CompletionStage<Object> fetched = transfer.withRetries(attempt -> AskPattern.<WeightServer.Command, WeightServer.Offer>ask(
-                        target.server(), replyTo -> new WeightServer.Fetch(target.version(), replyTo),
-                        transfer.settings().timeout(), getContext().getSystem().scheduler())
-                .thenCompose(offer -> offer instanceof WeightServer.Streamed streamed
-                        ? transfer.receive(streamed).thenApply(bytes -> (Object) bytes)
-                        : CompletableFuture.completedStage(offer)));
-        getContext().pipeToSelf(fetched, (result, failure) -> new WeightsFetched(target.version(), result, failure));
-    }
-
     private Behavior<Command> onWeightsFetched(WeightsFetched f) {
-        fetching = false;
         if (f.failure() != null) {
             // The supervisor restarts this sampler: its questions go to others, and it subscribes afresh.
             throw new IllegalStateException("could not fetch weight version " + f.version() + " after "
-                    + transfer.settings().attempts() + " attempts", f.failure());
+                    + weights.attempts() + " attempts", f.failure());
         }
-        boolean loaded = false;
-        if (f.version() > replica.version && f.fetched() instanceof WeightBytes bytes) {
-            bytes.loadInto(replica.model);
-            loaded = true;
-        } else if (f.version() > replica.version && f.fetched() instanceof WeightServer.Shared shared) {
-            loaded = shared.snapshot().loadInto(replica.model); // false: freed, a newer version is announced
-        }
-        if (loaded) {
+        if (f.version() > replica.version && f.fetched().loadInto(replica.model)) {
             replica.version = f.version();
             decoder.setWeightVersion(replica.version);
             startReadyTasks();
             scheduleTick();
         }
-        if (latest.version() > f.version()) {
-            fetchLatest(); // announced meanwhile; a superseded fetch waits for the announcement of the newer one
-        }
-        return this;
-    }
-
-    private Behavior<Command> onKnobs(KnobsChanged changed) {
-        replica.knobs = changed.knobs();
-        startReadyTasks();
-        scheduleTick();
+        weights.finished(f.version(), replica.version);
         return this;
     }
 
@@ -297,9 +215,9 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
         List<ExperiencePrior.Draw> draws = new ArrayList<>();
         for (int i = 0; i < answered.sequenceIds().size(); i++) {
             long id = answered.sequenceIds().get(i);
-            Unanswered<ExperiencePrior.Consultation> asked = consulting.get(id);
-            if (asked != null && asked.request.tokens().length == answered.positions().get(i)) {
-                consulting.remove(id);
+            ExperiencePrior.Consultation asked = consultations.get(id);
+            if (asked != null && asked.tokens().length == answered.positions().get(i)) {
+                consultations.answered(id);
                 ids.add(id);
                 draws.add(answered.draws().get(i));
             }
@@ -309,8 +227,8 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
         return this;
     }
 
-    private Behavior<Command> onScored(Scored scored) {
-        Finished f = awaitingReward.remove(scored.sequenceId());
+    private Behavior<Command> onScored(Verifier.Scored scored) {
+        Finished f = checks.answered(scored.sequenceId());
         if (f == null) {
             return this; // a retried check answered twice
         }
@@ -319,35 +237,26 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
         return this;
     }
 
-    /** Sends again what has waited longer than retry-after: the router picks a live prior or verifier. */
+    /** Sends again what has waited its turn: the router picks a live prior or verifier. */
     private Behavior<Command> onRetryCheck() {
-        long now = System.nanoTime();
-        long limit = settings.retryAfter().toNanos();
-        List<ExperiencePrior.Consultation> again = new ArrayList<>();
-        for (Unanswered<ExperiencePrior.Consultation> u : consulting.values()) {
-            if (u.due(now, limit)) {
-                again.add(u.request);
-            }
-        }
+        List<ExperiencePrior.Consultation> again = consultations.due();
         if (!again.isEmpty()) {
             getContext().getLog().warn("no prior answer for {} sequence(s) within {} or more; asking again",
                     again.size(), settings.retryAfter());
-            peers.prior().tell(new PriorPolicy.Consult(again, getContext().getSelf(), settings.sampling(),
-                    prompts.tokenizer().vocabulary()));
+            consult(again);
         }
-        int checks = 0;
-        for (Finished f : awaitingReward.values()) {
-            Unanswered<Verifier.Check> u = f.check();
-            if (u.due(now, limit)) {
-                peers.verifiers().tell(u.request);
-                checks++;
-            }
-        }
-        if (checks > 0) {
-            getContext().getLog().warn("no verdict for {} response(s) within {} or more; asking again", checks,
-                    settings.retryAfter());
+        List<Finished> unscored = checks.due();
+        if (!unscored.isEmpty()) {
+            getContext().getLog().warn("no verdict for {} response(s) within {} or more; asking again",
+                    unscored.size(), settings.retryAfter());
+            unscored.forEach(f -> peers.verifiers().tell(f.check()));
         }
         return this;
+    }
+
+    private void consult(List<ExperiencePrior.Consultation> asks) {
+        peers.prior().tell(new PriorPolicy.Consult(asks, getContext().getSelf(), settings.sampling(),
+                prompts.tokenizer().vocabulary()));
     }
 
     private Behavior<Command> onTick() {
@@ -355,9 +264,8 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
         if (decoder.canStep()) {
             ContinuousDecoder.StepResult step = peers.busy().measure(BUSY_KIND, decoder::step);
             if (!step.consultations().isEmpty()) {
-                step.consultations().forEach(c -> consulting.put(c.sequenceId(), new Unanswered<>(c)));
-                peers.prior().tell(new PriorPolicy.Consult(step.consultations(), getContext().getSelf(), settings.sampling(),
-                    prompts.tokenizer().vocabulary()));
+                step.consultations().forEach(c -> consultations.sent(c.sequenceId(), c));
+                consult(step.consultations());
             }
             afterFinished(step.finished());
         }
@@ -365,8 +273,9 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
         return this;
     }
 
-    private boolean isCritical(double entropy) {
-        return settings.hyper().criticalPoints().withThreshold(replica.knobs.tau()).isCritical(entropy);
+    /** Whether sequence {@code id}'s position with this entropy is critical, by its question's plan. */
+    private boolean isCritical(long id, double entropy) {
+        return slots.get(id).task().plan().criticalPoints().isCritical(entropy);
     }
 
     /** Sends finished responses to be verified, frees their prior caches, and makes room for more work. */
@@ -375,8 +284,8 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
         for (Generator.Completion c : finished) {
             Slot slot = slots.remove(c.id());
             Verifier.Check check = new Verifier.Check(c.id(), prompts.decode(c.tokens()), slot.task().problem().answer(),
-                    getContext().getSelf());
-            awaitingReward.put(c.id(), new Finished(slot, c, new Unanswered<>(check)));
+                    verdicts);
+            checks.sent(c.id(), new Finished(slot, c, check));
             peers.verifiers().tell(check);
             if (c.experience()) {
                 consulted.add(c.id());
@@ -390,17 +299,18 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
         }
     }
 
-    /** Starts held questions whose step is within max-staleness of the loaded weights. */
+    /** Starts held questions whose plan's weight version is loaded. */
     private void startReadyTasks() {
-        Knobs knobs = replica.knobs;
-        HyperParameters hyper = knobs.applyTo(settings.hyper());
-        while (!held.isEmpty() && held.peek().step() <= replica.version + knobs.maxStaleness()) {
+        while (!held.isEmpty() && held.peek().plan().minWeightVersion() <= replica.version) {
             GroupTask task = held.poll();
+            if (task.plan().experienceResponses() > 0 && peers.prior() == null) {
+                throw new UserInputException("step " + task.step() + " plans experience responses, but this sampler "
+                        + "has no prior to consult (is the run's initial-ratio the same on every node?)");
+            }
             long[] prompt = prompts.prompt(task.problem());
-            int experience = peers.prior() == null ? 0 : hyper.schedule().experienceCount(task.step(), settings.groupSize());
             List<Generator.Request> requests = GroupRollout.requests(replica.takeIds(settings.groupSize()),
-                    settings.runSeed(), task.step(), task.question(), prompt, settings.groupSize(), experience,
-                    settings.maxNewTokens()).subList(0, task.rollouts());
+                    settings.runSeed(), task.step(), task.question(), prompt, settings.groupSize(),
+                    task.plan().experienceResponses(), settings.maxNewTokens()).subList(0, task.rollouts());
             for (int slot = 0; slot < requests.size(); slot++) {
                 slots.put(requests.get(slot).id(), new Slot(task, slot, prompt));
                 decoder.submit(requests.get(slot));

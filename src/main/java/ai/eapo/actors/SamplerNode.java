@@ -62,10 +62,10 @@ public final class SamplerNode extends AbstractBehavior<SamplerNode.Command> {
         super(context);
         this.setup = setup;
         for (int i = 0; i < setup.replicas().size(); i++) {
-            replicas.add(new SamplerReplica(i, setup.replicas().get(i), setup.knobs(), SamplerReplica.UNLOADED));
+            replicas.add(new SamplerReplica(i, setup.replicas().get(i), SamplerReplica.UNLOADED));
         }
         // Consultations of one sampler always go to the same prior, which keeps its sequences' caches.
-        prior = setup.samplerSettings().hyper().schedule().initialRatio() > 0
+        prior = setup.usesExperience()
                 ? context.spawn(Routers.group(PriorPolicy.SERVICE_KEY).withConsistentHashingRouting(
                         PRIOR_RING_VIRTUAL_NODES, message -> message.sampler().path().toString()), "prior-router")
                 : null;

@@ -1,10 +1,9 @@
 package ai.eapo.actors;
 
 import ai.eapo.model.PolicyModel;
-import ai.eapo.training.Knobs;
 
 /**
- * What a Sampler keeps across a restart: its policy replica, the weight version and knobs loaded into it,
+ * What a Sampler keeps across a restart: its policy replica, the weight version loaded into it,
  * and its sequence-id counter (ids are never reused, so the prior never mistakes a new sequence for an old
  * one). Everything else a sampler holds is rebuilt, and its questions are re-issued.
  */
@@ -18,15 +17,13 @@ public final class SamplerReplica {
 
     final PolicyModel model;
     long version;
-    Knobs knobs;
     private final int index;
     private long nextSequenceId;
 
     /** {@code version}: the learner version the model's weights are, or {@link #UNLOADED}. */
-    public SamplerReplica(int index, PolicyModel model, Knobs knobs, long version) {
+    public SamplerReplica(int index, PolicyModel model, long version) {
         this.index = index;
         this.model = model;
-        this.knobs = knobs;
         this.version = version;
         this.nextSequenceId = (long) index << ID_BITS;
     }

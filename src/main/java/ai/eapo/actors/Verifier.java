@@ -12,7 +12,7 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 
 /**
- * Scores one response against its reference answer and replies to the sampler that asked. Runs as a pool
+ * Scores one response against its reference answer and replies to whoever asked. Runs as a pool
  * behind a router, one pool per verifier node. A check that throws scores 0 with the reason, so one bad
  * response never stops a run.
  */
@@ -25,8 +25,12 @@ public final class Verifier extends AbstractBehavior<Verifier.Command> {
     }
 
     /** The decoded {@code response} of sequence {@code sequenceId}, to be checked against {@code reference}. */
-    public record Check(long sequenceId, String response, String reference, ActorRef<Sampler.Command> replyTo)
+    public record Check(long sequenceId, String response, String reference, ActorRef<Scored> replyTo)
             implements Command, CborSerializable {
+    }
+
+    /** The reward of sequence {@code sequenceId}; {@code failure} is non-null when the check failed (reward 0). */
+    public record Scored(long sequenceId, double reward, String failure) implements CborSerializable {
     }
 
     private final MathVerifier verifier;
@@ -56,7 +60,7 @@ public final class Verifier extends AbstractBehavior<Verifier.Command> {
             failure = e.toString();
             getContext().getLog().warn("verification of sequence {} failed, reward 0: {}", check.sequenceId(), failure);
         }
-        check.replyTo().tell(new Sampler.Scored(check.sequenceId(), reward, failure));
+        check.replyTo().tell(new Scored(check.sequenceId(), reward, failure));
         return this;
     }
 }

@@ -5,7 +5,6 @@ import ai.eapo.model.SamplingParams;
 import ai.eapo.model.WeightBytes;
 import ai.eapo.model.WeightLayout;
 import ai.eapo.model.WeightSnapshot;
-import ai.eapo.training.Knobs;
 
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -30,7 +29,7 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Serves the learner's weight versions and knobs to the samplers, on the learner's node. The Learner hands it
+ * Serves the learner's weight versions to the samplers, on the learner's node. The Learner hands it
  * each new version ({@link Publish}); the server takes the version's bytes and checksum ({@link WeightBytes}),
  * then announces it to every subscribed sampler ({@link Sampler.WeightsPublished}: version, checksum, layout,
  * this server). A sampler answers with {@link Fetch}: one on another node is {@link Streamed} a one-off
@@ -40,9 +39,8 @@ import java.util.Set;
  * announcement. Only the newest version is held; a stream already running keeps its bytes to the end.
  *
  * <p>Samplers {@link Subscribe} (found through the receptionist on other nodes) and are told the newest
- * version and knobs at once, so a sampler that starts or restarts late does not wait for the next step; a
- * subscriber is dropped when it stops. Knob changes ({@link PublishKnobs}) go the same way, in order with the
- * versions.
+ * version at once, so a sampler that starts or restarts late does not wait for the next step; a subscriber is
+ * dropped when it stops.
  *
  * <p>Taking the bytes of a version (a host copy and a CRC32C pass, about 0.1 s per 100 MB) runs on this
  * actor's thread, and only once some sampler on another node subscribes: give it the compute dispatcher.
@@ -62,12 +60,8 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
     public record Publish(WeightSnapshot snapshot) implements Command {
     }
 
-    /** The learner's knobs changed (from the Learner in this JVM); told to every subscriber. */
-    public record PublishKnobs(Knobs knobs) implements Command {
-    }
-
     /**
-     * A sampler wants the announcements; it is told the newest version and knobs at once, or {@link Sampler.Refused}
+     * A sampler wants the announcements; it is told the newest version at once, or {@link Sampler.Refused}
      * when its {@code sampling} settings or its LoRA {@code base} (null: none) are not the learner's.
      */
     public record Subscribe(ActorRef<Sampler.Command> sampler, SamplingParams sampling, CheckpointIdentity base)
@@ -120,7 +114,6 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
     private WeightSnapshot snapshot;
     private WeightBytes bytes;
     private Sampler.WeightsPublished announced;
-    private Sampler.KnobsChanged knobs;
 
     /**
      * A server for a learner sampling with {@code sampling}, with chunks of {@code eapo.weights.chunk-bytes},
@@ -197,7 +190,6 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
         return newReceiveBuilder()
                 .onMessage(Publish.class, this::onPublish)
                 .onMessage(Fetch.class, this::onFetch)
-                .onMessage(PublishKnobs.class, this::onPublishKnobs)
                 .onMessage(Subscribe.class, this::onSubscribe)
                 .onMessage(SubscriberStopped.class, stopped -> {
                     subscribers.remove(stopped.sampler());
@@ -258,12 +250,6 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
         return !ref.path().address().hasLocalScope();
     }
 
-    private Behavior<Command> onPublishKnobs(PublishKnobs publish) {
-        knobs = new Sampler.KnobsChanged(publish.knobs());
-        subscribers.forEach(sampler -> sampler.tell(knobs));
-        return this;
-    }
-
     private Behavior<Command> onSubscribe(Subscribe subscribe) {
         ActorRef<Sampler.Command> sampler = subscribe.sampler();
         String mismatch = sampling.mismatch("the learner", subscribe.sampling(), "sampler " + sampler.path());
@@ -277,9 +263,6 @@ public final class WeightServer extends AbstractBehavior<WeightServer.Command> {
         }
         if (subscribers.add(sampler)) {
             getContext().watchWith(sampler, new SubscriberStopped(sampler));
-        }
-        if (knobs != null) {
-            sampler.tell(knobs);
         }
         if (isRemote(sampler)) {
             takeBytes();

@@ -98,6 +98,14 @@ public record HyperParameters(
         refuseCombinationsThatDoNotFit();
     }
 
+    /**
+     * Whether the run uses EAPO's experience (α_0 > 0) and so loads a prior; a run without cannot turn it on
+     * later, one with may anneal it, or set it, to 0.
+     */
+    public boolean usesExperience() {
+        return schedule.initialRatio() > 0;
+    }
+
     /** Whether a step needs the frozen reference policy: a fixed or an accuracy-conditioned KL penalty. */
     public boolean needsReference() {
         return loss.klCoef() > 0 || strategies.adaptiveKl().enabled();

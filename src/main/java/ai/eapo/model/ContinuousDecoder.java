@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
-import java.util.function.DoublePredicate;
 
 /**
  * The decoding engine, one step at a time, behind both {@link Generator} (which runs it to the end) and the
@@ -34,6 +33,15 @@ import java.util.function.DoublePredicate;
  */
 public final class ContinuousDecoder implements AutoCloseable {
 
+    /** Where an experience response consults the prior: at sequence {@code sequenceId}'s positions of this entropy. */
+    @FunctionalInterface
+    public interface CriticalPositions {
+        /** No position is critical: a decoder of plain (not experience-augmented) requests. */
+        CriticalPositions NONE = (sequenceId, entropy) -> false;
+
+        boolean isCritical(long sequenceId, double entropy);
+    }
+
     /** What one step produced: questions for the sequences it parked, and the sequences that finished. */
     public record StepResult(List<ExperiencePrior.Consultation> consultations, List<Completion> finished) {
     }
@@ -42,7 +50,7 @@ public final class ContinuousDecoder implements AutoCloseable {
     private final SamplingParams params;
     private final Set<Long> stopIds;
     private final int maxBatch;
-    private DoublePredicate isCritical;
+    private final CriticalPositions critical;
     /** Version of the weights decoding now; recorded with every token. */
     private long weightVersion;
     private final DecodeBatch batch;
@@ -52,9 +60,9 @@ public final class ContinuousDecoder implements AutoCloseable {
     private final Map<Long, Progress> active = new LinkedHashMap<>();
     private final Map<Long, NDArray> parked = new HashMap<>();
 
-    /** {@code isCritical} decides, from the policy's entropy, where experience-augmented requests consult the prior. */
+    /** {@code critical} decides, from the policy's entropy, where experience-augmented requests consult the prior. */
     public ContinuousDecoder(PolicyModel model, SamplingParams params, Set<Long> stopIds, int maxBatch,
-                             DoublePredicate isCritical) {
+                             CriticalPositions critical) {
         if (maxBatch < 1) {
             throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
         }
@@ -62,7 +70,7 @@ public final class ContinuousDecoder implements AutoCloseable {
         this.params = params;
         this.stopIds = Set.copyOf(stopIds);
         this.maxBatch = maxBatch;
-        this.isCritical = isCritical;
+        this.critical = critical;
         this.batch = new DecodeBatch(model);
         this.parkedManager = model.manager().newSubManager();
     }
@@ -76,11 +84,6 @@ public final class ContinuousDecoder implements AutoCloseable {
             throw new IllegalArgumentException("request " + r.id() + " is already being decoded");
         }
         waiting.add(r);
-    }
-
-    /** A new critical-position rule (a changed τ) for the tokens decoded from now on. */
-    public void setCriticalPositions(DoublePredicate isCritical) {
-        this.isCritical = isCritical;
     }
 
     /** The model's weights were replaced by version {@code version}: tokens from now on record it. */
@@ -210,7 +213,7 @@ public final class ContinuousDecoder implements AutoCloseable {
         for (int i = 0; i < ids.size(); i++) {
             Progress p = active.get(ids.get(i));
             float entropy = draw.entropies()[i];
-            if (p.request.experience() && isCritical.test(entropy)) {
+            if (p.request.experience() && critical.isCritical(p.request.id(), entropy)) {
                 NDArray row = logits.get(i).duplicate();
                 row.attach(parkedManager);
                 parked.put(p.request.id(), row);

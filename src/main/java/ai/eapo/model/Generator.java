@@ -80,7 +80,8 @@ public final class Generator {
         }
         Map<Long, Completion> done = new HashMap<>();
         DoublePredicate isCritical = experience == null ? h -> false : experience.isCritical();
-        try (ContinuousDecoder decoder = new ContinuousDecoder(model, params, stopIds, maxBatch, isCritical)) {
+        try (ContinuousDecoder decoder = new ContinuousDecoder(model, params, stopIds, maxBatch,
+                (id, entropy) -> isCritical.test(entropy))) {
             decoder.setWeightVersion(weightVersion);
             requests.forEach(decoder::submit);
             while (!decoder.idle()) {

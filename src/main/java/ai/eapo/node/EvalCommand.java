@@ -234,7 +234,7 @@ final class EvalCommand implements Callable<Integer> {
         long[] tokens = new long[problems.size()];
         int[] truncated = new int[problems.size()];
         int[] remaining = new int[problems.size()];
-        try (ContinuousDecoder decoder = new ContinuousDecoder(policy, s.sampling(), tokenizer.eosIds(), s.batchSize(), h -> false);
+        try (ContinuousDecoder decoder = new ContinuousDecoder(policy, s.sampling(), tokenizer.eosIds(), s.batchSize(), ContinuousDecoder.CriticalPositions.NONE);
              ProgressBar bar = new ProgressBarBuilder().setTaskName("eval").setInitialMax(problems.size())
                      .setUnit(" problems", 1).build()) {
             for (int i = 0; i < problems.size(); i++) {

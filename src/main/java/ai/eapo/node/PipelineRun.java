@@ -118,7 +118,7 @@ final class PipelineRun implements AutoCloseable {
         Config train = config.getConfig("eapo.train");
         boolean learns = cluster.has(Pipeline.Role.LEARNER);
         boolean samples = cluster.has(Pipeline.Role.SAMPLER);
-        experience = hyper.schedule().initialRatio() > 0;
+        experience = hyper.usesExperience();
         steps = positive(config, "eapo.train.steps");
         questionsPerStep = (int) positive(config, "eapo.train.questions-per-step");
         samplers = (int) positive(config, "eapo.pipeline.samplers");
@@ -263,12 +263,12 @@ final class PipelineRun implements AutoCloseable {
                     replicas.add(i == 0 && !learns ? policy : policy.replica(precision));
                 }
             }
-            Pipeline.Setup setup = new Pipeline.Setup(policy, learner, firstStep, replicas, prior, priorVocabulary,
+            Pipeline.Setup setup = new Pipeline.Setup(policy, learner, firstStep, replicas, experience, prior, priorVocabulary,
                     prompts, verifier, pipeline.getInt("verifiers"), data, questionsPerStep, steps,
                     new Sampler.Settings(hyper.groupSize(), rollout.maxNewTokens(), rollout.sampling(),
-                            rollout.decodeBatchSize(), pipeline.getInt("max-sequences-in-flight"), rollout.seed(), hyper,
+                            rollout.decodeBatchSize(), pipeline.getInt("max-sequences-in-flight"), rollout.seed(),
                             pipeline.getDuration("retry-after"), baseIdentity),
-                    knobs, new FinishingListener(listener, done), busy);
+                    new FinishingListener(listener, done), busy);
             ActorSystem<NodeGuardian.Command> system;
             try {
                 system = ActorSystem.create(NodeGuardian.create(setup, cluster.roles(), done),

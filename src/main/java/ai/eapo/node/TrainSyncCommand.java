@@ -2,7 +2,7 @@ package ai.eapo.node;
 
 import ai.eapo.algorithm.HyperParameters;
 import ai.eapo.data.ProblemSet;
-import ai.eapo.data.TrainingBatches;
+import ai.eapo.algorithm.TrainingBatches;
 import ai.eapo.model.Checkpoint;
 import ai.eapo.model.LocalPrior;
 import ai.eapo.model.PolicyModel;

@@ -1,5 +1,6 @@
 package ai.eapo.training;
 
+import ai.eapo.algorithm.RunSeeds;
 import ai.eapo.model.Generator;
 
 import java.util.ArrayList;
@@ -13,9 +14,6 @@ import java.util.List;
  */
 public final class GroupRollout {
 
-    private static final long RUN_SEED_STRIDE = 1_000_003L;
-    private static final long STEP_SEED_STRIDE = 10_007L;
-
     private GroupRollout() {
     }
 
@@ -24,7 +22,7 @@ public final class GroupRollout {
                                                    int groupSize, int experienceCount, int maxNewTokens) {
         List<Generator.Request> requests = new ArrayList<>(groupSize);
         for (int slot = 0; slot < groupSize; slot++) {
-            long seed = runSeed * RUN_SEED_STRIDE + step * STEP_SEED_STRIDE + (long) question * groupSize + slot;
+            long seed = RunSeeds.responseSlot(runSeed, step, question, groupSize, slot);
             requests.add(new Generator.Request(firstId + slot, prompt, maxNewTokens, seed, slot < experienceCount));
         }
         return requests;

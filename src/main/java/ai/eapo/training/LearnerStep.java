@@ -1,20 +1,28 @@
 package ai.eapo.training;
 
+import ai.eapo.UserInputException;
 import ai.eapo.algorithm.AdaptiveKl;
 import ai.eapo.algorithm.HyperParameters;
 import ai.eapo.algorithm.LossOptions;
 import ai.eapo.algorithm.QuestionCurriculum;
+import ai.eapo.algorithm.RolloutPlan;
+import ai.eapo.algorithm.StepPlan;
+import ai.eapo.algorithm.StepPlanner;
 import ai.eapo.model.NativeMemory;
 import ai.eapo.model.PolicyModel;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.DoubleSupplier;
 
 /**
- * The learner's side of a GRPO / EAPO step, shared by the synchronous loop and the Learner actor: scored
- * groups in, one IS-corrected update out, with the step's metrics. It holds the live knobs; a change
- * takes effect from the next step.
+ * The learner's side of a GRPO / EAPO step, shared by the synchronous loop and the Learner actor: it plans each
+ * step ({@link #plan}: which questions, how they are sampled), and turns the step's scored groups into one
+ * IS-corrected update with the step's metrics ({@link #apply}). It holds the live knobs (a change takes effect
+ * from the next step) and the state only planning and training need, which its checkpoints keep: EXPO's
+ * curriculum and ExGRPO's replay buffer.
  */
 public final class LearnerStep implements AutoCloseable {
 
@@ -24,7 +32,7 @@ public final class LearnerStep implements AutoCloseable {
     private final PolicyUpdate update;
     /** ExGRPO's buffer and delayed-start switch; null when ExGRPO is off. */
     private ExperienceReplay replay;
-    /** The newest snapshot of EXPO's curriculum (the PromptSource owns the live one); null when none came yet. */
+    /** EXPO's running accuracy per question; null when the curriculum is off or no step was planned yet. */
     private QuestionCurriculum curriculum;
     private Knobs knobs;
     private HyperParameters hyper;
@@ -52,19 +60,51 @@ public final class LearnerStep implements AutoCloseable {
     }
 
     /**
-     * Trains on {@code groups} at learner step {@code step} (the weights are version {@code step}).
+     * The plan of learner step {@code step} under the knobs in force. The curriculum (when on) starts with every
+     * question of {@code planner}'s data unseen, unless a resumed checkpoint brought one.
+     *
+     * @throws UserInputException when a resumed curriculum covers another number of questions than the data
+     */
+    public StepPlan plan(long step, StepPlanner planner) {
+        if (hyper.strategies().curriculum().enabled()) {
+            if (curriculum == null) {
+                curriculum = new QuestionCurriculum(planner.dataSize(), hyper.strategies().curriculum());
+            } else if (curriculum.questions() != planner.dataSize()) {
+                throw new UserInputException("the checkpoint's curriculum covers " + curriculum.questions()
+                        + " questions, but the training data has " + planner.dataSize() + ": is this the run's dataset?");
+            }
+        }
+        return planner.plan(step, hyper, knobs.maxStaleness(), curriculum,
+                replay == null ? new TreeMap<>() : replay.candidates());
+    }
+
+    /** {@code plan} (of a step not trained yet) with its rollouts as the knobs in force decide them; same questions. */
+    public StepPlan replanned(StepPlan plan) {
+        return plan.withRollouts(RolloutPlan.of(hyper, plan.step(), knobs.maxStaleness()));
+    }
+
+    /** {@link #apply(long, List, List, DoubleSupplier)} of a step none of whose groups were replaced. */
+    public StepMetrics apply(long step, List<ScoredGroup> scored, DoubleSupplier wallSeconds) {
+        return apply(step, scored, List.of(), wallSeconds);
+    }
+
+    /**
+     * Trains on {@code scored} at learner step {@code step} (the weights are version {@code step}); {@code replaced}:
+     * the groups DAPO's dynamic sampling replaced by other problems, whose accuracy the curriculum still hears of.
      * {@code wallSeconds}, asked after the update: the step's wall time for tokens/s (sampling included).
      */
-    public StepMetrics apply(long step, List<ScoredGroup> scored, DoubleSupplier wallSeconds) {
+    public StepMetrics apply(long step, List<ScoredGroup> scored, List<ReplacedGroup> replaced,
+                             DoubleSupplier wallSeconds) {
+        observeCurriculum(scored, replaced);
         List<ScoredGroup> groups = replay == null ? scored
                 : replay.complete(scored, policy, hyper.groupSize(), hyper.advantage());
         List<Trajectory> trajectories = new ArrayList<>();
         for (ScoredGroup g : groups) {
-            if (!(hyper.advantage().dropUniformGroups() && g.withoutSignal(hyper.advantage()))) {
+            if (g.trainedOn(hyper.advantage())) {
                 trajectories.addAll(g.trajectories());
             }
         }
-        double klCoef = klCoefficient(groups);
+        double klCoef = StepPlanner.klCoefficient(hyper, ScoredGroup.accuracy(groups));
         PolicyUpdate.Report report = trajectories.isEmpty() ? PolicyUpdate.Report.empty()
                 : update.step(trajectories, klCoef, step);
         if (replay != null) {
@@ -75,14 +115,23 @@ public final class LearnerStep implements AutoCloseable {
                 wallSeconds.getAsDouble(), replay == null ? null : replay.stats());
     }
 
-    /** β of the KL penalty: EXPO's β(batch accuracy) when accuracy-conditioned scaling is on, else kl.coef. */
-    private double klCoefficient(List<ScoredGroup> groups) {
-        AdaptiveKl adaptive = hyper.strategies().adaptiveKl();
-        if (!adaptive.enabled()) {
-            return hyper.loss().klCoef();
+    /**
+     * EXPO's curriculum hears of each question's group accuracy: the replaced groups' too (always- and never-solved
+     * questions are exactly the ones it should push down), an ExGRPO group's not (one of its responses is replayed,
+     * not the policy's).
+     */
+    private void observeCurriculum(List<ScoredGroup> scored, List<ReplacedGroup> replaced) {
+        if (curriculum == null) {
+            return;
         }
-        double accuracy = ScoredGroup.accuracy(groups);
-        return adaptive.coefficient(Double.isNaN(accuracy) ? 0 : accuracy);
+        for (ReplacedGroup r : replaced) {
+            curriculum.observe(r.problemId(), r.accuracy());
+        }
+        for (ScoredGroup g : scored) {
+            if (g.responses().size() == hyper.groupSize()) {
+                curriculum.observe(g.problemId(), g.accuracy());
+            }
+        }
     }
 
     /**
@@ -92,10 +141,10 @@ public final class LearnerStep implements AutoCloseable {
      *
      * @throws ai.eapo.UserInputException naming the offending knob and value; nothing changes
      */
-    public Knobs changed(java.util.Map<String, String> changes) {
+    public Knobs changed(Map<String, String> changes) {
         Knobs changed = knobs.with(changes);
-        if (base.schedule().initialRatio() == 0 && changed.initialRatio() > 0) {
-            throw new ai.eapo.UserInputException(Knobs.INITIAL_RATIO + " = " + changed.initialRatio() + ": this run "
+        if (!base.usesExperience() && changed.initialRatio() > 0) {
+            throw new UserInputException(Knobs.INITIAL_RATIO + " = " + changed.initialRatio() + ": this run "
                     + "started with initial-ratio 0, so no prior was loaded; start an EAPO run to use experience");
         }
         return changed;
@@ -124,16 +173,11 @@ public final class LearnerStep implements AutoCloseable {
     }
 
     /**
-     * EXPO's curriculum as last reported by the PromptSource, or as a resumed checkpoint saved it; null when the
-     * curriculum is off or nothing was reported yet. Saved by {@link LearnerCheckpoints}.
+     * EXPO's running accuracies, live (the next plan draws from them); null when the curriculum is off or no step
+     * was planned yet. Saved by {@link LearnerCheckpoints}.
      */
     public QuestionCurriculum curriculum() {
         return curriculum;
-    }
-
-    /** Keeps a snapshot of the curriculum's running accuracies (NaN = unseen) for the next checkpoint. */
-    public void keepCurriculum(double[] accuracies) {
-        this.curriculum = QuestionCurriculum.of(accuracies, base.strategies().curriculum());
     }
 
     /** Takes the curriculum a resumed checkpoint saved (read with this run's options). */

@@ -1,6 +1,7 @@
 package ai.eapo.training;
 
 import ai.eapo.algorithm.ReplayOptions;
+import ai.eapo.algorithm.ReplaySampling;
 
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -188,56 +189,14 @@ public final class ReplayBuffer {
         }
     }
 
-    /** exp(−(acc − μ)² / (2σ²)): the Gaussian density N(acc; μ, σ) up to its constant, 1 at acc = μ. */
+    /** {@link ReplaySampling#weight} of {@code accuracy} under this buffer's options. */
     public double samplingWeight(double accuracy) {
-        return Math.exp(logSamplingWeight(accuracy, options));
+        return ReplaySampling.weight(accuracy, options);
     }
 
-    private static double logSamplingWeight(double accuracy, ReplayOptions options) {
-        double deviation = accuracy - options.samplingMean();
-        double sigma = options.samplingSigma();
-        return -deviation * deviation / (2.0 * sigma * sigma);
-    }
-
-    /**
-     * Draws {@code count} distinct active questions (fewer if fewer hold trajectories), without
-     * replacement, each draw with probability ∝ {@link #samplingWeight} of the question's latest accuracy
-     * among those not yet drawn; returned in draw order.
-     *
-     * <p>Efraimidis–Spirakis: each question gets the key u^(1/w) with u uniform, and the {@code count}
-     * largest keys are exactly a successive weighted draw without replacement. The keys are ranked in log
-     * space, by log w − log(−log u) (a monotone transform of u^(1/w)), so that weights that underflow to 0
-     * for a small σ still rank correctly. One uniform per active question, in id order: deterministic given
-     * {@code rng}.
-     */
+    /** {@link ReplaySampling#sample} over this buffer's {@link #candidates()}. */
     public List<Integer> sample(int count, RandomGenerator rng) {
-        return sample(candidates(), count, rng, options);
-    }
-
-    /**
-     * {@link #sample(int, RandomGenerator)} over a snapshot of {@link #candidates()} (question → latest accuracy),
-     * so that an actor other than the buffer's owner (the PromptSource) can draw from it.
-     */
-    public static List<Integer> sample(SortedMap<Integer, Double> candidates, int count, RandomGenerator rng,
-                                       ReplayOptions options) {
-        if (count < 0) {
-            throw new IllegalArgumentException("sample count must be >= 0, got " + count);
-        }
-        record Keyed(int id, double key) {
-        }
-        List<Keyed> keyed = new ArrayList<>(candidates.size());
-        for (Map.Entry<Integer, Double> candidate : candidates.entrySet()) {
-            double u = rng.nextDouble();
-            keyed.add(new Keyed(candidate.getKey(),
-                    logSamplingWeight(candidate.getValue(), options) - Math.log(-Math.log(u))));
-        }
-        // Stable sort: equal keys (measure zero) keep id order.
-        keyed.sort(Comparator.comparingDouble(Keyed::key).reversed());
-        List<Integer> drawn = new ArrayList<>(Math.min(count, keyed.size()));
-        for (int i = 0; i < count && i < keyed.size(); i++) {
-            drawn.add(keyed.get(i).id());
-        }
-        return drawn;
+        return ReplaySampling.sample(candidates(), count, rng, options);
     }
 
     /** The questions that can be drawn (active, holding ≥ 1 trajectory) with their latest accuracy, by id. */

@@ -164,6 +164,14 @@ public record ScoredGroup(long step, int question, int problemId, long[] prompt,
         return accuracy == 0 || accuracy == 1;
     }
 
+    /**
+     * Whether the update trains on this group: DAPO's dynamic sampling leaves out a group without signal (one its
+     * refills could not replace); without it, every group is trained on (a uniform one contributes no gradient).
+     */
+    public boolean trainedOn(AdvantageOptions options) {
+        return !(options.dropUniformGroups() && withoutSignal(options));
+    }
+
     /** The trained responses as the learner consumes them, each with its group advantage. */
     public List<Trajectory> trajectories() {
         double[] a = advantages.advantages();

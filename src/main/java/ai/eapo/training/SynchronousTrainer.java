@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.eapo.algorithm.HyperParameters;
+import ai.eapo.algorithm.RolloutPlan;
 import ai.eapo.data.ProblemSet;
 import ai.eapo.model.ExperiencePrior;
 import ai.eapo.model.Generator;
@@ -37,7 +38,7 @@ public final class SynchronousTrainer {
     /** {@code prior} may be null for plain GRPO (then α must be 0). */
     public SynchronousTrainer(PolicyModel policy, TaskPrompts prompts, ExperiencePrior prior, HyperParameters hyper,
                               MathVerifier verifier, Options options) {
-        if (prior == null && hyper.schedule().initialRatio() > 0) {
+        if (prior == null && hyper.usesExperience()) {
             throw new ai.eapo.UserInputException("experience initial-ratio is " + hyper.schedule().initialRatio()
                     + " but no prior model is given (use --prior, or initial-ratio = 0 for plain GRPO)");
         }
@@ -64,14 +65,14 @@ public final class SynchronousTrainer {
         long start = System.nanoTime();
         HyperParameters hyper = learner.hyper();
         int groupSize = hyper.groupSize();
-        int experienceCount = hyper.schedule().experienceCount(step, groupSize);
+        RolloutPlan plan = RolloutPlan.of(hyper, step, 0);
         List<Generator.Request> requests = new ArrayList<>();
         for (int q = 0; q < batch.size(); q++) {
             requests.addAll(GroupRollout.requests((long) q * groupSize, options.seed(), step, q,
-                    prompts.prompt(batch.get(q)), groupSize, experienceCount, options.maxNewTokens()));
+                    prompts.prompt(batch.get(q)), groupSize, plan.experienceResponses(), options.maxNewTokens()));
         }
         Generator.Experience experience = prior == null ? null
-                : new Generator.Experience(prior, h -> hyper.criticalPoints().isCritical(h));
+                : new Generator.Experience(prior, plan.criticalPoints()::isCritical);
         List<Generator.Completion> completions = new Generator(policy, options.sampling(), prompts.stopIds(),
                 options.decodeBatchSize(), experience).generate(requests, step);
 

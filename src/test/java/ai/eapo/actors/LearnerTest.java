@@ -2,6 +2,8 @@ package ai.eapo.actors;
 
 import ai.eapo.training.MicroBatching;
 import ai.eapo.algorithm.HyperParameters;
+import ai.eapo.algorithm.StepPlan;
+import ai.eapo.algorithm.StepPlanner;
 import ai.eapo.model.PolicyModel;
 import ai.eapo.training.Knobs;
 import ai.eapo.training.LearnerStep;
@@ -24,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The Learner validates knobs, applies them from the next step, publishes versions and knobs. */
+/** The Learner validates knobs, applies them from the next step, publishes versions and plans steps. */
 class LearnerTest {
 
     static final ActorTestKit KIT = ActorTestKit.create(SamplerTest.testConfig());
@@ -42,23 +44,30 @@ class LearnerTest {
     @Test
     void refusesBadKnobsAppliesGoodOnesFromTheNextStepAndPublishesEveryVersion() throws Exception {
         HyperParameters hyper = SamplerTest.hyper("eapo.algorithm { group-size = 2, experience.entropy-threshold = 1.0 }");
+        StepPlanner planner = new StepPlanner(10, 1, 3);
         try (PolicyModel model = SamplerTest.randomModel(7);
              LearnerStep step = new LearnerStep(model, hyper, Knobs.initial(hyper, 1), MicroBatching.ofResponses(8), 1f)) {
             TestProbe<WeightServer.Command> server = KIT.createTestProbe();
             TestProbe<PromptSource.Command> source = KIT.createTestProbe();
             PipelineTest.Recorder recorder = new PipelineTest.Recorder();
-            ActorRef<Learner.Command> learner = KIT.spawn(Learner.create(model, step, 0, 2, server.ref(), source.ref(),
-                    recorder, new BusyTime()));
+            ActorRef<Learner.Command> learner = KIT.spawn(Learner.create(model, step, planner, 0, 2, server.ref(),
+                    source.ref(), recorder, new BusyTime()));
             TestProbe<Learner.KnobsReply> replies = KIT.createTestProbe();
-            // The weights it starts with are published first, so samplers on any node can start from them.
-            assertEquals(1.0, server.expectMessageClass(WeightServer.PublishKnobs.class).knobs().tau());
+            // The weights it starts with are published first, so samplers on any node can start from them; the steps
+            // samplers may start on them (max-staleness 1) are planned.
             assertEquals(0, published(server));
-            assertEquals(new PromptSource.LearnerProgress(0, 1), source.receiveMessage());
+            StepPlan first = planned(source);
+            assertEquals(0, first.step());
+            assertEquals(1.0, first.rollouts().criticalPoints().entropyThreshold());
+            assertEquals(0, first.rollouts().minWeightVersion());
+            StepPlan second = planned(source);
+            assertEquals(1, second.step());
+            assertEquals(0, second.rollouts().minWeightVersion(), "max-staleness 1: step 1 may start on version 0");
 
-            learner.tell(new Learner.Train(oneGroup(0)));
+            learner.tell(new Learner.Train(oneGroup(0), List.of()));
             assertEquals(1.0, recorder.steps.poll(30, TimeUnit.SECONDS).tau());
             assertEquals(1, published(server));
-            assertEquals(new PromptSource.LearnerProgress(1, 1), source.receiveMessage());
+            source.expectNoMessage(Duration.ofMillis(200)); // two steps in all: nothing more to plan
 
             learner.tell(new Learner.SetKnobs(Map.of("tau", "-1"), replies.ref()));
             Learner.KnobsReply refused = replies.receiveMessage();
@@ -68,22 +77,30 @@ class LearnerTest {
             learner.tell(new Learner.SetKnobs(Map.of("tau", "1.5", "warp", "9"), replies.ref()));
             assertTrue(replies.receiveMessage().refusal().contains("warp"), "an unknown knob refuses the whole change");
             server.expectNoMessage(Duration.ofMillis(200));
+            source.expectNoMessage(Duration.ofMillis(200));
 
             learner.tell(new Learner.SetKnobs(Map.of("tau", "1.5", "annealing-steps", "200"), replies.ref()));
             Learner.KnobsReply accepted = replies.receiveMessage();
             assertNull(accepted.refusal());
             assertEquals(1, accepted.effectiveStep());
-            assertEquals(1.5, server.expectMessageClass(WeightServer.PublishKnobs.class).knobs().tau());
-            learner.tell(new Learner.Train(oneGroup(1)));
+            StepPlan replanned = planned(source);
+            assertEquals(1, replanned.step(), "the step not trained yet is planned again");
+            assertEquals(second.questions(), replanned.questions(), "with the same questions");
+            assertEquals(1.5, replanned.rollouts().criticalPoints().entropyThreshold());
+            learner.tell(new Learner.Train(oneGroup(1), List.of()));
             StepMetrics next = recorder.steps.poll(30, TimeUnit.SECONDS);
             assertEquals(1.5, next.tau());
             assertEquals(200, next.annealingSteps());
             assertTrue(recorder.finished.await(10, TimeUnit.SECONDS), "two steps were asked for");
-            learner.tell(new Learner.Train(oneGroup(2)));
+            learner.tell(new Learner.Train(oneGroup(2), List.of()));
             assertNull(recorder.steps.poll(300, TimeUnit.MILLISECONDS), "no step past the last");
             assertEquals(2, published(server));
             KIT.stop(learner);
         }
+    }
+
+    private static StepPlan planned(TestProbe<PromptSource.Command> source) {
+        return source.expectMessageClass(PromptSource.Plan.class, Duration.ofSeconds(30)).plan();
     }
 
     /** The version of the next snapshot the learner hands the server (freed here, as the server would). */

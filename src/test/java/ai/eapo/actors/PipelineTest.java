@@ -4,7 +4,7 @@ import ai.eapo.training.MicroBatching;
 import ai.djl.Device;
 import ai.eapo.algorithm.HyperParameters;
 import ai.eapo.data.ProblemSet;
-import ai.eapo.data.TrainingBatches;
+import ai.eapo.algorithm.TrainingBatches;
 import ai.eapo.model.Checkpoint;
 import ai.eapo.model.LocalPrior;
 import ai.eapo.model.PolicyModel;
@@ -99,11 +99,11 @@ class PipelineTest {
                 replicas.add(policy.replica());
             }
             HyperParameters hyper = learner.hyper();
-            Pipeline.Setup setup = new Pipeline.Setup(policy, learner, 0, replicas, prior,
+            Pipeline.Setup setup = new Pipeline.Setup(policy, learner, 0, replicas, hyper.usesExperience(), prior,
                     prompts.tokenizer().vocabulary(), prompts, new MathVerifier(), 2, DATA, questionsPerStep, steps,
-                    new Sampler.Settings(hyper.groupSize(), MAX_NEW, sampling, DECODE_BATCH, 2 * DECODE_BATCH, SEED, hyper,
+                    new Sampler.Settings(hyper.groupSize(), MAX_NEW, sampling, DECODE_BATCH, 2 * DECODE_BATCH, SEED,
                             Duration.ofSeconds(30), null),
-                    learner.knobs(), recorder, new BusyTime());
+                    recorder, new BusyTime());
             refs = Pipeline.start(setup, new Pipeline.Spawner() {
                 @Override
                 @SuppressWarnings("unchecked")

@@ -2,6 +2,7 @@ package ai.eapo.actors;
 
 import ai.djl.Device;
 import ai.eapo.algorithm.HyperParameters;
+import ai.eapo.algorithm.RolloutPlan;
 import ai.eapo.data.ProblemSet;
 import ai.eapo.model.ExperiencePrior;
 import ai.eapo.model.Generator;
@@ -9,7 +10,8 @@ import ai.eapo.model.ModelConfig;
 import ai.eapo.model.PolicyModel;
 import ai.eapo.model.PolicyTokenizer;
 import ai.eapo.model.SamplingParams;
-import ai.eapo.training.Knobs;
+import ai.eapo.model.WeightLayout;
+import ai.eapo.model.WeightSnapshot;
 import ai.eapo.training.TaskPrompts;
 
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -71,14 +73,16 @@ class SamplerTest {
             TestProbe<PriorPolicy.Command> prior = KIT.createTestProbe();
             TestProbe<Verifier.Command> verifiers = KIT.createTestProbe();
             TestProbe<Grouper.Command> grouper = KIT.createTestProbe();
-            SamplerReplica replica = new SamplerReplica(0, model, Knobs.initial(hyper, 0), 0);
-            ActorRef<Sampler.Command> sampler = spawnSampler(replica, prompts, hyper, source, prior.ref(), verifiers,
-                    grouper, Duration.ofMinutes(1));
+            SamplerReplica replica = new SamplerReplica(0, model, 0);
+            ActorRef<Sampler.Command> sampler = spawnSampler(replica, prompts, source, prior.ref(), verifiers,
+                    grouper, KIT.createTestProbe(), Duration.ofMinutes(1));
+            RolloutPlan plan = RolloutPlan.of(hyper, 0, 0);
 
             source.expectMessageClass(PromptSource.SamplerReset.class);
             PromptSource.RequestGroups request = source.expectMessageClass(PromptSource.RequestGroups.class);
             assertEquals(16 / GROUP, request.max(), "room for 16 sequences in groups of 4");
-            sampler.tell(new Sampler.Assigned(List.of(new GroupTask(0, 0, 0, problem, GROUP, 0, 0), new GroupTask(0, 1, 0, problem, GROUP, 0, 0))));
+            sampler.tell(new Sampler.Assigned(List.of(GroupTask.first(0, 0, 0, problem, GROUP, plan),
+                    GroupTask.first(0, 1, 0, problem, GROUP, plan))));
 
             // Play the prior: answer each consultation with token 5, log-prob -1, and count the questions.
             Map<Long, Integer> consultations = new HashMap<>();
@@ -99,7 +103,7 @@ class SamplerTest {
                     sampler.tell(new Sampler.PriorAnswered(ids, positions, draws));
                 }
                 if (poll(verifiers) instanceof Verifier.Check check) {
-                    sampler.tell(new Sampler.Scored(check.sequenceId(), 1, null));
+                    check.replyTo().tell(new Verifier.Scored(check.sequenceId(), 1, null));
                 }
                 if (poll(grouper) instanceof Grouper.Verified verified) {
                     checks.add(verified);
@@ -150,13 +154,13 @@ class SamplerTest {
      * A sampler with room for 16 sequences whose peers are probes ({@code prior} may be null: GRPO); requests
      * unanswered for {@code retryAfter} are sent again.
      */
-    private static ActorRef<Sampler.Command> spawnSampler(SamplerReplica replica, TaskPrompts prompts, HyperParameters hyper,
+    private static ActorRef<Sampler.Command> spawnSampler(SamplerReplica replica, TaskPrompts prompts,
                                                           TestProbe<PromptSource.Command> source,
                                                           ActorRef<PriorPolicy.Command> prior,
                                                           TestProbe<Verifier.Command> verifiers,
-                                                          TestProbe<Grouper.Command> grouper, Duration retryAfter) {
-        TestProbe<WeightServer.Command> weights = KIT.createTestProbe();
-        Sampler.Settings settings = new Sampler.Settings(GROUP, MAX_NEW, new SamplingParams(1, 1, 0), 8, 16, 3, hyper,
+                                                          TestProbe<Grouper.Command> grouper,
+                                                          TestProbe<WeightServer.Command> weights, Duration retryAfter) {
+        Sampler.Settings settings = new Sampler.Settings(GROUP, MAX_NEW, new SamplingParams(1, 1, 0), 8, 16, 3,
                 retryAfter, null);
         return KIT.spawn(Sampler.create(replica, prompts, settings,
                 new Sampler.Peers(source.ref(), prior, verifiers.ref(), grouper.ref(), weights.ref(), new BusyTime())));
@@ -172,27 +176,32 @@ class SamplerTest {
     }
 
     @Test
-    void startsNoQuestionMoreThanMaxStalenessAheadOfItsWeights() {
+    void startsNoQuestionBeforeTheWeightVersionItsPlanNeeds() {
         HyperParameters hyper = hyper("eapo.algorithm { group-size = 4, experience.initial-ratio = 0 }");
         try (PolicyModel model = randomModel(6); PolicyTokenizer tokenizer = PolicyTokenizer.load(TOKENIZER, null)) {
             TaskPrompts prompts = new TaskPrompts(tokenizer, "{prompt}\n");
             TestProbe<PromptSource.Command> source = KIT.createTestProbe();
             TestProbe<Verifier.Command> verifiers = KIT.createTestProbe();
             TestProbe<Grouper.Command> grouper = KIT.createTestProbe();
-            SamplerReplica replica = new SamplerReplica(1, model, Knobs.initial(hyper, 0), 0);
-            ActorRef<Sampler.Command> sampler = spawnSampler(replica, prompts, hyper, source, null, verifiers, grouper,
-                    Duration.ofMinutes(1));
+            SamplerReplica replica = new SamplerReplica(1, model, 0);
+            TestProbe<WeightServer.Command> weights = KIT.createTestProbe();
+            ActorRef<Sampler.Command> sampler = spawnSampler(replica, prompts, source, null, verifiers, grouper,
+                    weights, Duration.ofMinutes(1));
             source.expectMessageClass(PromptSource.SamplerReset.class);
             source.expectMessageClass(PromptSource.RequestGroups.class);
+            weights.expectMessageClass(WeightServer.Subscribe.class);
             ProblemSet.Problem problem = new ProblemSet.Problem("Compute 3+4.", "7", "", "1");
-            // A question of step 1 with weights at version 0 and max-staleness 0 must wait.
-            sampler.tell(new Sampler.Assigned(List.of(new GroupTask(1, 0, 0, problem, GROUP, 0, 0))));
+            // A question of step 1 with max-staleness 0 needs weights of version 1: on version 0 it must wait.
+            sampler.tell(new Sampler.Assigned(List.of(GroupTask.first(1, 0, 0, problem, GROUP, RolloutPlan.of(hyper, 1, 0)))));
             verifiers.expectNoMessage(Duration.ofMillis(500));
-            // Raising max-staleness to 1 lets it start: all G responses come back.
-            sampler.tell(new Sampler.KnobsChanged(replica.knobs.with(Map.of(Knobs.MAX_STALENESS, "1"))));
+            // Version 1 is announced and fetched: the question starts, and all G responses come back.
+            sampler.tell(new Sampler.WeightsPublished(1, null, WeightLayout.of(model), weights.ref()));
+            WeightServer.Fetch fetch = weights.expectMessageClass(WeightServer.Fetch.class, Duration.ofSeconds(10));
+            assertEquals(1, fetch.version());
+            fetch.replyTo().tell(new WeightServer.Shared(1, WeightSnapshot.of(model, 1)));
             for (int i = 0; i < GROUP; i++) {
                 Verifier.Check check = verifiers.expectMessageClass(Verifier.Check.class, Duration.ofSeconds(30));
-                sampler.tell(new Sampler.Scored(check.sequenceId(), 0, null));
+                check.replyTo().tell(new Verifier.Scored(check.sequenceId(), 0, null));
                 Grouper.Verified verified = grouper.expectMessageClass(Grouper.Verified.class);
                 assertEquals(1, verified.task().step());
                 assertFalse(verified.completion().experience());
@@ -211,12 +220,13 @@ class SamplerTest {
             TestProbe<PriorPolicy.Command> prior = KIT.createTestProbe();
             TestProbe<Verifier.Command> verifiers = KIT.createTestProbe();
             TestProbe<Grouper.Command> grouper = KIT.createTestProbe();
-            SamplerReplica replica = new SamplerReplica(2, model, Knobs.initial(hyper, 0), 0);
-            ActorRef<Sampler.Command> sampler = spawnSampler(replica, prompts, hyper, source, prior.ref(), verifiers,
-                    grouper, Duration.ofMillis(300));
+            SamplerReplica replica = new SamplerReplica(2, model, 0);
+            ActorRef<Sampler.Command> sampler = spawnSampler(replica, prompts, source, prior.ref(), verifiers,
+                    grouper, KIT.createTestProbe(), Duration.ofMillis(300));
             source.expectMessageClass(PromptSource.SamplerReset.class);
             source.expectMessageClass(PromptSource.RequestGroups.class);
-            sampler.tell(new Sampler.Assigned(List.of(new GroupTask(0, 0, 0, new ProblemSet.Problem("Compute 3+4.", "7", "", "1"), GROUP, 0, 0))));
+            sampler.tell(new Sampler.Assigned(List.of(GroupTask.first(0, 0, 0,
+                    new ProblemSet.Problem("Compute 3+4.", "7", "", "1"), GROUP, RolloutPlan.of(hyper, 0, 0)))));
 
             // τ = 0 parks every sequence at its first token. The prior "dies" with the first consultation:
             // the same sequences are asked again, and a late answer to the first ask changes nothing.
@@ -246,8 +256,8 @@ class SamplerTest {
                     if (firstCheck == null) {
                         firstCheck = check; // "lost": answered only when it comes again
                     } else {
-                        sampler.tell(new Sampler.Scored(check.sequenceId(), 1, null));
-                        sampler.tell(new Sampler.Scored(check.sequenceId(), 1, null));
+                        check.replyTo().tell(new Verifier.Scored(check.sequenceId(), 1, null));
+                        check.replyTo().tell(new Verifier.Scored(check.sequenceId(), 1, null));
                     }
                 }
                 if (poll(grouper) instanceof Grouper.Verified v) {

@@ -7,7 +7,7 @@ import ai.djl.Device;
 import ai.eapo.algorithm.AdaptiveKl;
 import ai.eapo.algorithm.HyperParameters;
 import ai.eapo.algorithm.QuestionCurriculum;
-import ai.eapo.data.TrainingBatches;
+import ai.eapo.algorithm.TrainingBatches;
 import ai.eapo.model.Checkpoint;
 import ai.eapo.model.LocalPrior;
 import ai.eapo.model.PolicyModel;
@@ -36,7 +36,7 @@ class StrategiesPipelineTest {
                                 PipelineTest.Recorder recorder) throws Exception {
         List<List<ScoredGroup>> batches = new ArrayList<>();
         QuestionCurriculum curriculum;
-        boolean eapo = hyper.schedule().initialRatio() > 0;
+        boolean eapo = hyper.usesExperience();
         try (PolicyModel policy = Checkpoint.load(PipelineTest.BASE, Device.cpu());
              PolicyModel reference = withReference ? policy.replica() : null;
              PolicyModel priorModel = eapo ? Checkpoint.load(PipelineTest.PRIOR, Device.cpu()) : null;
@@ -118,9 +118,9 @@ class StrategiesPipelineTest {
             differs |= !batch.stream().map(ScoredGroup::problemId).toList().equals(datasetOrder(batch));
         }
         assertTrue(differs);
-        // The learner keeps the PromptSource's running accuracies for its checkpoints.
+        // The learner keeps the running accuracies it plans with (and its checkpoints save).
         assertTrue(received.curriculum() != null && received.curriculum().seen() >= QUESTIONS,
-                "the learner heard of the curriculum's observations");
+                "the learner's curriculum observed the trained groups");
     }
 
     @Test

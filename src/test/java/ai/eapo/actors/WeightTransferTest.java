@@ -11,7 +11,6 @@ import ai.eapo.model.WeightBytes;
 import ai.eapo.model.WeightBytesTest;
 import ai.eapo.model.WeightLayout;
 import ai.eapo.model.WeightSnapshot;
-import ai.eapo.training.Knobs;
 import ai.eapo.training.MemoryBudget;
 
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -156,8 +155,8 @@ class WeightTransferTest {
         String reason = sampler.expectMessageClass(Sampler.Refused.class, WAIT).reason();
         assertTrue(reason.contains("temperature 0.7, top-p 1.0, top-k 0") && reason.contains("the learner with "
                 + "temperature 1.0, top-p 1.0, top-k 0"), reason);
-        served.server().tell(new WeightServer.PublishKnobs(new Knobs(1.5, 200, 0.5, 1e-4, 1)));
-        sampler.expectNoMessage(Duration.ofMillis(300)); // never subscribed
+        served.server().tell(new WeightServer.Publish(WeightSnapshot.of(TINY, served.version() + 1)));
+        sampler.expectNoMessage(Duration.ofMillis(300)); // never subscribed: no announcement
 
         // A sampler decoding LoRA adapters on a base, for a learner that publishes whole weights: refused too.
         TestProbe<Sampler.Command> adapted = SAMPLER_NODE.createTestProbe();
@@ -192,13 +191,9 @@ class WeightTransferTest {
             assertSameWeights(values(TINY), replica);
         }
 
-        // Knob changes reach subscribers too, and a late subscriber is told the newest version and knobs at once.
-        Knobs knobs = new Knobs(1.5, 200, 0.5, 1e-4, 1);
-        served.server().tell(new WeightServer.PublishKnobs(knobs));
-        assertEquals(knobs, sampler.expectMessageClass(Sampler.KnobsChanged.class, WAIT).knobs());
+        // A late subscriber is told the newest version at once.
         TestProbe<Sampler.Command> late = SAMPLER_NODE.createTestProbe();
         served.remote().tell(new WeightServer.Subscribe(late.ref(), SamplingParams.PLAIN, null));
-        assertEquals(knobs, late.expectMessageClass(Sampler.KnobsChanged.class, WAIT).knobs());
         assertEquals(served.version(), late.expectMessageClass(Sampler.WeightsPublished.class, WAIT).version());
     }
 

@@ -276,7 +276,7 @@ class DecodeBatchTest {
         long baselineKb = 0;
         int baselineArrays = 0;
         try (ContinuousDecoder decoder = new ContinuousDecoder(model, new SamplingParams(1.0, 1.0, 0), Set.of(), 8,
-                entropy -> false)) {
+                ContinuousDecoder.CriticalPositions.NONE)) {
             for (int step = 0; step < 800; step++) {
                 while (decoder.inFlight() < 8) {
                     decoder.submit(new Generator.Request(nextId, randomIds(r, 4), 40 + r.nextInt(60), nextId));

@@ -171,7 +171,7 @@ class ExperienceDecodingTest {
         List<List<ExperiencePrior.Consultation>> pending = new ArrayList<>();
         int parkedAtOnce = 0;
         try (LocalPrior answering = new LocalPrior(prior, PARAMS);
-             ContinuousDecoder decoder = new ContinuousDecoder(policy, PARAMS, Set.of(0L), 4, h -> h > tau)) {
+             ContinuousDecoder decoder = new ContinuousDecoder(policy, PARAMS, Set.of(0L), 4, (id, h) -> h > tau)) {
             requests(true).forEach(decoder::submit);
             while (!decoder.idle()) {
                 if (decoder.canStep()) {

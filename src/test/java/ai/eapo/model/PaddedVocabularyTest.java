@@ -77,7 +77,7 @@ class PaddedVocabularyTest {
                 }
             }
             try (ContinuousDecoder decoder = new ContinuousDecoder(prior.inferenceView(), PARAMS, java.util.Set.of(), 1,
-                    h -> false)) {
+                    ContinuousDecoder.CriticalPositions.NONE)) {
                 decoder.submit(new Generator.Request(0, ids, 1, 3));
                 Generator.Completion c = decoder.step().finished().get(0);
                 assertEquals(SoftmaxEntropy.of(tokenLogits, PARAMS.temperature()), c.entropies()[0], 1e-4,

@@ -5,6 +5,7 @@ import ai.djl.ndarray.BaseNDManager;
 import ai.djl.ndarray.NDArray;
 import ai.eapo.UserInputException;
 import ai.eapo.algorithm.HyperParameters;
+import ai.eapo.algorithm.StepPlanner;
 import ai.eapo.model.Checkpoint;
 import ai.eapo.model.LoraAdapters;
 import ai.eapo.model.LoraConfig;
@@ -206,8 +207,13 @@ class LearnerCheckpointsTest {
         double[] heard = {Double.NaN, 0.25, 1.0, 0.0};
         try (PolicyModel policy = base();
              LearnerStep learner = new LearnerStep(policy, expo, Knobs.initial(expo, 0), MICRO_BATCH, 1f)) {
-            unreported.save(1, policy, learner, BASE, ONE_SHARD); // before the PromptSource first reported
-            learner.keepCurriculum(heard);
+            unreported.save(1, policy, learner, BASE, ONE_SHARD); // before the first step was planned
+            learner.plan(0, new StepPlanner(heard.length, 1, 0));
+            for (int q = 0; q < heard.length; q++) {
+                if (!Double.isNaN(heard[q])) {
+                    learner.curriculum().observe(q, heard[q]);
+                }
+            }
             checkpoints.save(2, policy, learner, BASE, ONE_SHARD);
         }
         try (PolicyModel policy = base();

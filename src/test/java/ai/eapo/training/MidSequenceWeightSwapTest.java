@@ -74,7 +74,7 @@ class MidSequenceWeightSwapTest {
      */
     private static Completion decode(PolicyModel sampler, PolicyModel next, int swapAfter) {
         try (PolicyModel replica = PolicyModel.random(CONFIG, Device.cpu(), 1, 0.3f);
-             ContinuousDecoder decoder = new ContinuousDecoder(replica, PARAMS, Set.of(), 1, h -> false)) {
+             ContinuousDecoder decoder = new ContinuousDecoder(replica, PARAMS, Set.of(), 1, ContinuousDecoder.CriticalPositions.NONE)) {
             load(sampler, replica, 0);
             decoder.setWeightVersion(0);
             if (swapAfter == 0) {

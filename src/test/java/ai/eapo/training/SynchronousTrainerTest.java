@@ -83,7 +83,7 @@ class SynchronousTrainerTest {
                     hyper, new MathVerifier(), options);
             double before = trainer.accuracy(heldOut);
             for (int step = 0; step < 20; step++) {
-                trainer.step(step, ai.eapo.data.TrainingBatches.of(data, step, 16, 0));
+                trainer.step(step, ai.eapo.algorithm.TrainingBatches.of(data, step, 16, 0));
             }
             double after = trainer.accuracy(heldOut);
             assertTrue(after > before + 0.05, "held-out accuracy " + before + " -> " + after);

@@ -1,26 +1,22 @@
-package ai.eapo.data;
+package ai.eapo.algorithm;
 
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Random;
 import java.util.stream.IntStream;
 
 /**
  * Which problems make up the batch of each learner step: a seeded shuffle per pass over the data, taken in
- * order, so every problem is used once per pass. The synchronous loop and the PromptSource actor both
+ * order, so every problem is used once per pass. The synchronous loop and the learner's {@link StepPlanner} both
  * draw from here, which is what lets the actor pipeline reproduce the synchronous loop.
  */
 public final class TrainingBatches {
-
-    /** Mixes the seed with the pass number so every pass has its own order. */
-    private static final long PASS_SEED_MULTIPLIER = 31;
 
     private TrainingBatches() {
     }
 
     /** The {@code size} problems of step {@code step}. */
-    public static List<ProblemSet.Problem> of(List<ProblemSet.Problem> data, long step, int size, long seed) {
+    public static <T> List<T> of(List<T> data, long step, int size, long seed) {
         return indices(data.size(), step, size, seed).stream().map(data::get).toList();
     }
 
@@ -32,7 +28,7 @@ public final class TrainingBatches {
         long perPass = Math.max(1, dataSize / size);
         long pass = step / perPass;
         List<Integer> shuffled = new ArrayList<>(IntStream.range(0, dataSize).boxed().toList());
-        Collections.shuffle(shuffled, new Random(seed * PASS_SEED_MULTIPLIER + pass));
+        Collections.shuffle(shuffled, RunSeeds.dataPass(seed, pass));
         int offset = (int) ((step % perPass) * size);
         return List.copyOf(shuffled.subList(offset, Math.min(shuffled.size(), offset + size)));
     }
