@@ -3,7 +3,7 @@ package ai.eapo.actors;
 import ai.eapo.algorithm.AdvantageOptions;
 import ai.eapo.algorithm.OverlongPenalty;
 import ai.eapo.model.Generator;
-import ai.eapo.training.ReplacedGroup;
+import ai.eapo.training.RefilledGroup;
 import ai.eapo.training.ScoredGroup;
 
 import org.apache.pekko.actor.typed.ActorRef;
@@ -26,7 +26,7 @@ import java.util.TreeMap;
 /**
  * Collects verified responses into groups (one attempt of one question each, of the task's rollouts), computes the
  * group's advantages when it is complete (with DAPO's overlong penalty when it is on), has a group without learning
- * signal replaced by another problem as often as its step's plan allows (DAPO dynamic sampling), and sends the learner each data step's {@code questionsPerStep} groups as
+ * signal refilled with another problem as often as its step's plan allows (DAPO dynamic sampling), and sends the learner each data step's {@code questionsPerStep} groups as
  * one batch, step after step: learner step k trains exactly the questions of data step k, so a run's position
  * in the data is its step (what a resumed run needs) and every question is trained once. Responses of an
  * attempt whose question is already complete, or of a step already trained, are dropped.
@@ -71,8 +71,8 @@ public final class Grouper extends AbstractBehavior<Grouper.Command> {
     /** Complete groups of the steps not yet sent, by step and question. */
     private final TreeMap<GroupTask.Key, ScoredGroup> ready = new TreeMap<>(
             Comparator.comparingLong(GroupTask.Key::step).thenComparingInt(GroupTask.Key::question));
-    /** The groups of the steps not yet sent that DAPO's dynamic sampling replaced, by step. */
-    private final Map<Long, List<ReplacedGroup>> replaced = new HashMap<>();
+    /** The groups of the steps not yet sent that DAPO's dynamic sampling refilled, by step. */
+    private final Map<Long, List<RefilledGroup>> refilled = new HashMap<>();
     /** The data step whose batch goes to the learner next. */
     private long nextStep;
 
@@ -125,8 +125,8 @@ public final class Grouper extends AbstractBehavior<Grouper.Command> {
                     List.of(group.responses), group.rewards, penalties(group.responses), advantages)
                     .withRefills(v.task().refills());
             if (scored.withoutSignal(advantages) && v.task().refills() < v.task().plan().refillsAllowed()) {
-                replaced.computeIfAbsent(question.step(), step -> new ArrayList<>())
-                        .add(new ReplacedGroup(v.task().problemId(), scored.accuracy()));
+                refilled.computeIfAbsent(question.step(), step -> new ArrayList<>())
+                        .add(new RefilledGroup(v.task().problemId(), scored.accuracy()));
                 promptSource.tell(new PromptSource.Refill(v.task()));
                 return this;
             }
@@ -151,12 +151,12 @@ public final class Grouper extends AbstractBehavior<Grouper.Command> {
             }
             List<ScoredGroup> batch = new ArrayList<>(step.values());
             step.clear();
-            List<ReplacedGroup> replacedOfStep = replaced.getOrDefault(nextStep, List.of());
-            replaced.remove(nextStep);
+            List<RefilledGroup> refilledInStep = refilled.getOrDefault(nextStep, List.of());
+            refilled.remove(nextStep);
             nextStep++;
             // Stragglers of the finished step's attempts will never complete.
             pending.keySet().removeIf(k -> k.question().step() < nextStep);
-            learner.tell(new Learner.Train(batch, replacedOfStep));
+            learner.tell(new Learner.Train(batch, refilledInStep));
         }
     }
 }

@@ -7,7 +7,7 @@ import ai.eapo.model.PolicyModel;
 import ai.eapo.model.WeightSnapshot;
 import ai.eapo.training.Knobs;
 import ai.eapo.training.LearnerStep;
-import ai.eapo.training.ReplacedGroup;
+import ai.eapo.training.RefilledGroup;
 import ai.eapo.training.ScoredGroup;
 import ai.eapo.training.StepMetrics;
 
@@ -43,8 +43,8 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     public sealed interface Command {
     }
 
-    /** One step's groups, and the groups DAPO's dynamic sampling replaced on the way. */
-    public record Train(List<ScoredGroup> groups, List<ReplacedGroup> replaced) implements Command, CborSerializable {
+    /** One step's groups, and the groups DAPO's dynamic sampling refilled on the way. */
+    public record Train(List<ScoredGroup> groups, List<RefilledGroup> refilled) implements Command, CborSerializable {
     }
 
     /** Changes knobs by name ({@code tau}, {@code annealing-steps}, ...), all or nothing. */
@@ -146,7 +146,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
             return this;
         }
         StepMetrics metrics = busy.measure(BUSY_KIND,
-                () -> learning.apply(step, train.groups(), train.replaced(), this::secondsSinceLastStep));
+                () -> learning.apply(step, train.groups(), train.refilled(), this::secondsSinceLastStep));
         planned.remove(step);
         step++;
         publish();

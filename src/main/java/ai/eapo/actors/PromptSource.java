@@ -24,7 +24,7 @@ import java.util.Set;
 
 /**
  * Hands out the questions of the steps the Learner plans ({@link StepPlan}) to samplers on demand, in step order.
- * It decides nothing: the plan says which problems, how they are sampled and what replaces a question DAPO's
+ * It decides nothing: the plan says which problems, how they are sampled and what refills a question DAPO's
  * dynamic sampling drops. It remembers which sampler holds which question and re-issues a sampler's questions
  * when it dies or restarts, so no question is lost. A question is done when the Grouper reports its group
  * complete.
@@ -56,7 +56,7 @@ public final class PromptSource extends AbstractBehavior<PromptSource.Command> {
     public record Plan(StepPlan plan) implements Command, CborSerializable {
     }
 
-    /** The question's group carried no learning signal: its plan's next replacement takes its place. */
+    /** The question's group carried no learning signal: its plan's next refill takes its place. */
     public record Refill(GroupTask task) implements Command, CborSerializable {
     }
 
@@ -149,7 +149,7 @@ public final class PromptSource extends AbstractBehavior<PromptSource.Command> {
         if (!outstanding.containsKey(task.key())) {
             return this;
         }
-        int other = plans.get(task.step()).questions().get(task.question()).replacements().get(task.refills());
+        int other = plans.get(task.step()).questions().get(task.question()).refills().get(task.refills());
         GroupTask again = task.refilledWith(other, data.get(other));
         holder.remove(task.key());
         outstanding.put(task.key(), again);

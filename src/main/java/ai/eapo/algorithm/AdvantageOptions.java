@@ -9,7 +9,7 @@ package ai.eapo.algorithm;
  *     signal and are dropped and refilled, default false
  * @param maxRefills with dynamic sampling, how many times a question whose group is uniform is replaced by another
  *     problem; a group still uniform after that is dropped from the batch, default 4
- * @param correctExperienceOnly keep only the correct experience-augmented responses in a group (the
+ * @param correctExperienceOnly keep only the correct experience responses in a group (the
  *     paper's "Pos-Only", Figure 3a): the incorrect ones take no part in the baseline and get no loss, default false
  */
 public record AdvantageOptions(AdvantageNorm norm, double stdEpsilon, boolean dropUniformGroups, int maxRefills,

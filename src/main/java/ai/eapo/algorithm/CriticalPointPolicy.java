@@ -6,7 +6,7 @@ package ai.eapo.algorithm;
  * position whose distribution is not a point mass. With trajectory granularity every position is critical.
  *
  * @param entropyThreshold τ in nats, ≥ 0, may be +∞ (live knob)
- * @param granularity token (EAPO) or trajectory (the prior writes the whole experience-augmented response)
+ * @param granularity token (EAPO) or trajectory (the prior writes the whole experience response)
  */
 public record CriticalPointPolicy(double entropyThreshold, ExperienceGranularity granularity) {
 

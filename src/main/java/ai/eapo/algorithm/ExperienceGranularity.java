@@ -1,7 +1,7 @@
 package ai.eapo.algorithm;
 
 /**
- * What an experience-augmented response takes from the prior (the paper's Figure 3a): single tokens at
+ * What an experience response takes from the prior (the paper's Figure 3a): single tokens at
  * critical decision points, or the whole response.
  */
 public enum ExperienceGranularity implements NamedOption {

@@ -1,7 +1,7 @@
 package ai.eapo.algorithm;
 
 /**
- * The share of experience-augmented responses per group at learner step k: {@code α_k = α_0 · s(k / T)}.
+ * The share of experience responses per group at learner step k: {@code α_k = α_0 · s(k / T)}.
  *
  * <p>When T = 0 the annealing period is empty, so it is already over at step 0: linear and cosine
  * give α = 0 from the first step (plain GRPO), while {@link ScheduleShape#CONSTANT} keeps α_0 forever
@@ -34,7 +34,7 @@ public record ExperienceSchedule(double initialRatio, long annealSteps, Schedule
         return initialRatio * shape.factor(progress);
     }
 
-    /** m = round(α_k · G), the number of experience-augmented responses in a group of size G (half rounds up). */
+    /** m = round(α_k · G), the number of experience responses in a group of size G (half rounds up). */
     public int experienceCount(long step, int groupSize) {
         if (groupSize < 0) {
             throw new IllegalArgumentException("group size must be >= 0, got " + groupSize);

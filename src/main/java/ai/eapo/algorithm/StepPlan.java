@@ -5,7 +5,7 @@ import java.util.List;
 /**
  * Everything decided for one learner step before it is sampled, by the learner's side ({@link StepPlanner}):
  * which questions (the dataset's order, EXPO's curriculum, ExGRPO's replayed questions), with their
- * replacements should DAPO's dynamic sampling drop them, and how they are sampled ({@link RolloutPlan}: α_k, τ,
+ * refills should DAPO's dynamic sampling drop them, and how they are sampled ({@link RolloutPlan}: α_k, τ,
  * the weight version they need). The PromptSource, the samplers and the Grouper only read it. The KL coefficient
  * is not in it: EXPO's β depends on the step's accuracy, known after sampling (see
  * {@link StepPlanner#klCoefficient}).
@@ -19,9 +19,9 @@ public record StepPlan(long step, List<Question> questions, RolloutPlan rollouts
     /**
      * One question of the step: problem {@code problemId} of the training data, answered {@code rollouts} times (G,
      * or G − 1 for an ExGRPO question, whose group the learner completes with a replayed trajectory);
-     * {@code replacements.get(r)} is the problem that takes its place at its (r + 1)-th refill.
+     * {@code refills.get(r)} is the problem that takes its place at its (r + 1)-th refill.
      */
-    public record Question(int problemId, int rollouts, List<Integer> replacements) {
+    public record Question(int problemId, int rollouts, List<Integer> refills) {
     }
 
     public StepPlan {

@@ -54,21 +54,21 @@ public final class StepPlanner {
         RolloutPlan rollouts = RolloutPlan.of(hyper, step, maxStaleness);
         List<StepPlan.Question> questions = new ArrayList<>(questionsPerStep);
         for (int problem : batch) {
-            questions.add(new StepPlan.Question(problem, groupSize, replacements(step, questions.size(), rollouts)));
+            questions.add(new StepPlan.Question(problem, groupSize, refills(step, questions.size(), rollouts)));
         }
         for (int problem : experiential) {
-            questions.add(new StepPlan.Question(problem, groupSize - 1, replacements(step, questions.size(), rollouts)));
+            questions.add(new StepPlan.Question(problem, groupSize - 1, refills(step, questions.size(), rollouts)));
         }
         return new StepPlan(step, questions, rollouts);
     }
 
     /** The problems that take question {@code question}'s place at its 1st, 2nd, ... refill. */
-    private List<Integer> replacements(long step, int question, RolloutPlan rollouts) {
-        List<Integer> replacements = new ArrayList<>(rollouts.refillsAllowed());
+    private List<Integer> refills(long step, int question, RolloutPlan rollouts) {
+        List<Integer> refills = new ArrayList<>(rollouts.refillsAllowed());
         for (int r = 0; r < rollouts.refillsAllowed(); r++) {
-            replacements.add(RunSeeds.refill(seed, step, question, r).nextInt(dataSize));
+            refills.add(RunSeeds.refill(seed, step, question, r).nextInt(dataSize));
         }
-        return replacements;
+        return refills;
     }
 
     /**

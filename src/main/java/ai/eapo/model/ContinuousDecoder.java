@@ -24,7 +24,7 @@ import java.util.SplittableRandom;
  * sequences decode together; finished sequences leave and waiting ones join between steps. Each request
  * has its own seeded random stream, so its output does not depend on what it was batched with.
  *
- * <p>Experience-augmented requests (EAPO, spec section 1): a position whose policy entropy is critical
+ * <p>Experience requests (EAPO, spec section 1): a position whose policy entropy is critical
  * takes its token from the prior. Such a sequence is <em>parked</em> and its question returned from
  * {@link #step}; the other rows keep decoding, and the parked one continues once {@link #resume} gives it the
  * prior's token. Every token records its behaviour log-prob (under the distribution it was drawn from, after
@@ -36,7 +36,7 @@ public final class ContinuousDecoder implements AutoCloseable {
     /** Where an experience response consults the prior: at sequence {@code sequenceId}'s positions of this entropy. */
     @FunctionalInterface
     public interface CriticalPositions {
-        /** No position is critical: a decoder of plain (not experience-augmented) requests. */
+        /** No position is critical: a decoder of plain requests (no experience request). */
         CriticalPositions NONE = (sequenceId, entropy) -> false;
 
         boolean isCritical(long sequenceId, double entropy);
@@ -60,7 +60,7 @@ public final class ContinuousDecoder implements AutoCloseable {
     private final Map<Long, Progress> active = new LinkedHashMap<>();
     private final Map<Long, NDArray> parked = new HashMap<>();
 
-    /** {@code critical} decides, from the policy's entropy, where experience-augmented requests consult the prior. */
+    /** {@code critical} decides, from the policy's entropy, where experience requests consult the prior. */
     public ContinuousDecoder(PolicyModel model, SamplingParams params, Set<Long> stopIds, int maxBatch,
                              CriticalPositions critical) {
         if (maxBatch < 1) {
@@ -253,7 +253,7 @@ public final class ContinuousDecoder implements AutoCloseable {
             this.random = new SplittableRandom(request.seed());
         }
 
-        void add(long token, float logProb, float policyLogProb, float kept, float entropy, boolean fromPrior,
+        void add(long token, float logProb, float policyLogProb, float kept, float entropy, boolean resampled,
                  long version) {
             tokens.add(token);
             versions.add(version);
@@ -261,7 +261,7 @@ public final class ContinuousDecoder implements AutoCloseable {
             policyLogProbs.add(policyLogProb);
             keptMass.add(kept);
             entropies.add(entropy);
-            resampled.add(fromPrior);
+            this.resampled.add(resampled);
         }
 
         long lastToken() {

@@ -3,7 +3,7 @@ package ai.eapo.model;
 import java.util.List;
 
 /**
- * The frozen prior π_RL that experience-augmented sequences consult at critical positions. Consultation is
+ * The frozen prior π_RL that experience sequences consult at critical positions. Consultation is
  * batched: one call per decode step carries every sequence that needs the prior at that step. The actor
  * version (PriorPolicy) answers the same questions across the cluster.
  */

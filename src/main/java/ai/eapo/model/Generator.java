@@ -8,7 +8,7 @@ import java.util.function.DoublePredicate;
 
 /**
  * Generates a list of requests to the end with a {@link ContinuousDecoder} (continuous batching, one seeded
- * random stream per request). Experience-augmented requests (EAPO, spec section 1) take the token at
+ * random stream per request). Experience requests (EAPO, spec section 1) take the token at
  * every critical position from the {@link ExperiencePrior}, marked resampled.
  */
 public final class Generator {
@@ -39,7 +39,7 @@ public final class Generator {
         }
     }
 
-    /** Where experience-augmented sequences get their critical tokens, and when a position is critical. */
+    /** Where experience sequences get their critical tokens, and when a position is critical. */
     public record Experience(ExperiencePrior prior, DoublePredicate isCritical) {
     }
 
@@ -53,7 +53,7 @@ public final class Generator {
         this(model, params, stopIds, maxBatch, null);
     }
 
-    /** {@code experience} may be null when no request is experience-augmented. */
+    /** {@code experience} may be null when no request is an experience request. */
     public Generator(PolicyModel model, SamplingParams params, Set<Long> stopIds, int maxBatch, Experience experience) {
         this.model = model;
         this.params = params;
@@ -75,7 +75,7 @@ public final class Generator {
     public List<Completion> generate(List<Request> requests, long weightVersion) {
         for (Request r : requests) {
             if (r.experience() && experience == null) {
-                throw new IllegalArgumentException("request " + r.id() + " is experience-augmented but no prior is given");
+                throw new IllegalArgumentException("request " + r.id() + " is an experience request but no prior is given");
             }
         }
         Map<Long, Completion> done = new HashMap<>();

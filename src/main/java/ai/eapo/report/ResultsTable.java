@@ -31,7 +31,7 @@ import org.knowm.xchart.XYSeries;
  * The results table of a set of training runs (issue #7): every run directory {@code SETTING-sSEED} under one
  * directory, grouped by setting, summarised as mean ± sample standard deviation over seeds, in {@code summary.md},
  * {@code summary.json} and PNG charts per figure (held-out accuracy by step and by generated tokens, resampled ratio
- * and accuracy of experience-augmented responses by step, each the mean over seeds).
+ * and accuracy of experience responses by step, each the mean over seeds).
  *
  * <p>Held-out accuracy measured after learner step s (0-based) belongs to point s + 1: point 0 is the model before
  * training. A run counts only once its summary.json has {@code heldout_accuracy_after}, i.e. it finished.
@@ -249,7 +249,7 @@ public final class ResultsTable {
         md.append("Produced by `scripts/reproduce-results.sh` (the `results` command). Held-out accuracy is greedy, on the "
                 + "held-out problems, after the given learner step (0 = before training); cells are mean ± sample standard "
                 + "deviation over seeds, in %. *best* is each run's best held-out point. *train acc*, *EA acc* (accuracy of "
-                + "experience-augmented responses) and *resampled* (share of EA-response tokens drawn from the prior) are "
+                + "experience (EA) responses) and *resampled* (share of EA-response tokens drawn from the prior) are "
                 + "means over the run's steps; *s/step* is the mean wall time of a learner step, *tokens* the responses' "
                 + "tokens generated in the whole run.\n");
         for (Map.Entry<Figure, Map<String, XYChart>> figure : charts.entrySet()) {
@@ -373,7 +373,7 @@ public final class ResultsTable {
         charts.put(figure.name() + HELDOUT_BY_STEP, byStep);
         charts.put(figure.name() + HELDOUT_BY_TOKENS, byTokens);
         addPerStep(charts, figure, runs, "resampled_ratio", RESAMPLED, "resampled ratio (EA-response tokens from the prior)");
-        addPerStep(charts, figure, runs, "ea_accuracy", EA_ACCURACY, "accuracy of experience-augmented responses");
+        addPerStep(charts, figure, runs, "ea_accuracy", EA_ACCURACY, "accuracy of experience responses");
         return charts;
     }
 

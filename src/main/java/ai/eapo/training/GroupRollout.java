@@ -8,7 +8,7 @@ import java.util.List;
 
 /**
  * The G generation requests of one question's group at a learner step: the first {@code experienceCount}
- * are experience-augmented (EAPO, spec section 1), and every response slot has a seed fixed by the run seed,
+ * are experience responses (EAPO, spec section 1), and every response slot has a seed fixed by the run seed,
  * the step, the question's place in the step's batch and the slot, so a response is the same whichever
  * sampler decodes it and whatever it is batched with.
  */

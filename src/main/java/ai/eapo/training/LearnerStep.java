@@ -83,19 +83,19 @@ public final class LearnerStep implements AutoCloseable {
         return plan.withRollouts(RolloutPlan.of(hyper, plan.step(), knobs.maxStaleness()));
     }
 
-    /** {@link #apply(long, List, List, DoubleSupplier)} of a step none of whose groups were replaced. */
+    /** {@link #apply(long, List, List, DoubleSupplier)} of a step none of whose groups were refilled. */
     public StepMetrics apply(long step, List<ScoredGroup> scored, DoubleSupplier wallSeconds) {
         return apply(step, scored, List.of(), wallSeconds);
     }
 
     /**
-     * Trains on {@code scored} at learner step {@code step} (the weights are version {@code step}); {@code replaced}:
-     * the groups DAPO's dynamic sampling replaced by other problems, whose accuracy the curriculum still hears of.
+     * Trains on {@code scored} at learner step {@code step} (the weights are version {@code step}); {@code refilled}:
+     * the groups DAPO's dynamic sampling refilled with other problems, whose accuracy the curriculum still hears of.
      * {@code wallSeconds}, asked after the update: the step's wall time for tokens/s (sampling included).
      */
-    public StepMetrics apply(long step, List<ScoredGroup> scored, List<ReplacedGroup> replaced,
+    public StepMetrics apply(long step, List<ScoredGroup> scored, List<RefilledGroup> refilled,
                              DoubleSupplier wallSeconds) {
-        observeCurriculum(scored, replaced);
+        observeCurriculum(scored, refilled);
         List<ScoredGroup> groups = replay == null ? scored
                 : replay.complete(scored, policy, hyper.groupSize(), hyper.advantage());
         List<Trajectory> trajectories = new ArrayList<>();
@@ -116,15 +116,15 @@ public final class LearnerStep implements AutoCloseable {
     }
 
     /**
-     * EXPO's curriculum hears of each question's group accuracy: the replaced groups' too (always- and never-solved
+     * EXPO's curriculum hears of each question's group accuracy: the refilled groups' too (always- and never-solved
      * questions are exactly the ones it should push down), an ExGRPO group's not (one of its responses is replayed,
      * not the policy's).
      */
-    private void observeCurriculum(List<ScoredGroup> scored, List<ReplacedGroup> replaced) {
+    private void observeCurriculum(List<ScoredGroup> scored, List<RefilledGroup> refilled) {
         if (curriculum == null) {
             return;
         }
-        for (ReplacedGroup r : replaced) {
+        for (RefilledGroup r : refilled) {
             curriculum.observe(r.problemId(), r.accuracy());
         }
         for (ScoredGroup g : scored) {

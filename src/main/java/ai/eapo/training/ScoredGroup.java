@@ -18,7 +18,7 @@ import java.util.List;
  * @param penalties per response, the reward penalty (≤ 0, DAPO's overlong penalty; 0 when off) that the
  *     advantages include on top of {@code rewards}
  * @param trained per response, whether it takes part in the update (false only for the incorrect
- *     experience-augmented responses that {@link AdvantageOptions#correctExperienceOnly()} leaves out); the
+ *     experience responses that {@link AdvantageOptions#correctExperienceOnly()} leaves out); the
  *     advantages are computed over the trained responses and are 0 for the others
  * @param replayedSlot the slot of the replayed trajectory (ExGRPO), or −1 when the group has none
  * @param refills how many problems DAPO's dynamic sampling tried in this batch slot before this group's (each

@@ -6,14 +6,14 @@ import java.util.List;
 
 /**
  * One learner step's numbers: one line of metrics.jsonl (keys in snake_case). Quantities with nothing to
- * measure in a step (no experience-augmented response, say) are NaN, written as null.
+ * measure in a step (no experience response, say) are NaN, written as null.
  *
  * @param weightVersion the version the step produced
  * @param accuracy share of responses judged correct (the reward is 1 or 0, so equal to rewardMean here)
- * @param eaAccuracy accuracy of the experience-augmented responses
+ * @param eaAccuracy accuracy of the experience responses
  * @param policyAccuracy accuracy of the ordinary responses (the policy's own, no prior), to set against
  *     {@code eaAccuracy}
- * @param resampledRatio share of the experience-augmented responses' tokens that came from the prior
+ * @param resampledRatio share of the experience responses' tokens that came from the prior
  * @param keptMassMean mean over generated tokens of the probability mass top-p / top-k kept of the distribution
  *     each was drawn from (the policy's or, for a resampled token, the prior's); 1 when nothing is cut
  * @param kl mean k3 KL(behaviour ‖ π_θ) on policy-sampled tokens: drift from the weights that sampled

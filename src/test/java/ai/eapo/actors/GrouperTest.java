@@ -8,7 +8,7 @@ import ai.eapo.algorithm.OverlongPenalty;
 import ai.eapo.algorithm.RolloutPlan;
 import ai.eapo.data.ProblemSet;
 import ai.eapo.model.Generator;
-import ai.eapo.training.ReplacedGroup;
+import ai.eapo.training.RefilledGroup;
 import ai.eapo.training.ScoredGroup;
 
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -148,7 +148,7 @@ class GrouperTest {
         GroupTask refilled = task.refilledWith(8, PROBLEM);
         grouper.tell(new Grouper.Verified(refilled, 0, new long[]{1, 2}, completion(101, 2), 1, null));
         grouper.tell(new Grouper.Verified(refilled, 1, new long[]{1, 2}, completion(102, 2), 0, null));
-        assertEquals(List.of(new ReplacedGroup(7, 0.0)), learner.expectMessageClass(Learner.Train.class).replaced(),
+        assertEquals(List.of(new RefilledGroup(7, 0.0)), learner.expectMessageClass(Learner.Train.class).refilled(),
                 "the dropped group's accuracy goes along with its step");
         KIT.stop(grouper);
     }
@@ -171,7 +171,7 @@ class GrouperTest {
         // Out of refills: the uniform group completes (the learner step leaves it out of the update).
         assertEquals(new PromptSource.GroupCompleted(task.key()), source.receiveMessage());
         Learner.Train train = learner.expectMessageClass(Learner.Train.class);
-        assertEquals(List.of(new ReplacedGroup(7, 1.0)), train.replaced());
+        assertEquals(List.of(new RefilledGroup(7, 1.0)), train.refilled());
         ScoredGroup group = train.groups().get(0);
         assertTrue(group.uniform());
         assertEquals(1, group.refills(), "the slot was refilled once");

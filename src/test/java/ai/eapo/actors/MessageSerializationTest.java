@@ -13,7 +13,7 @@ import ai.eapo.model.SamplingParams;
 import ai.eapo.model.Generator;
 import ai.eapo.model.WeightLayout;
 import ai.eapo.training.Knobs;
-import ai.eapo.training.ReplacedGroup;
+import ai.eapo.training.RefilledGroup;
 import ai.eapo.training.ScoredGroup;
 
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -105,8 +105,8 @@ class MessageSerializationTest {
         assertEquals(new NodeGuardian.RunFinished(12), roundTrip(new NodeGuardian.RunFinished(12)));
         ScoredGroup group = ScoredGroup.of(3, 1, 9, new long[]{1, 2}, List.of(completion, completion), new double[]{1, 0},
                 GrouperTest.STD).withRefills(2);
-        Learner.Train train = roundTrip(new Learner.Train(List.of(group), List.of(new ReplacedGroup(4, 0.0))));
-        assertEquals(List.of(new ReplacedGroup(4, 0.0)), train.replaced());
+        Learner.Train train = roundTrip(new Learner.Train(List.of(group), List.of(new RefilledGroup(4, 0.0))));
+        assertEquals(List.of(new RefilledGroup(4, 0.0)), train.refilled());
         ScoredGroup back = train.groups().get(0);
         assertEquals(2, back.refills());
         assertArrayEquals(group.advantages().advantages(), back.advantages().advantages(), 0);

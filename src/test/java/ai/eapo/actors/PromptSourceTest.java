@@ -62,13 +62,13 @@ class PromptSourceTest {
         assertEquals(uniform.key(), refilled.key());
         assertEquals(1, refilled.attempt());
         assertEquals(1, refilled.refills());
-        assertEquals(plan.questions().get(1).replacements().get(0), refilled.problemId());
+        assertEquals(plan.questions().get(1).refills().get(0), refilled.problemId());
         assertEquals(DATA.get(refilled.problemId()), refilled.problem());
         // A second refill of the same question takes the plan's second replacement.
         source.tell(new PromptSource.Refill(refilled));
         GroupTask twice = request(source, sampler, 3).get(0);
         assertEquals(2, twice.refills());
-        assertEquals(plan.questions().get(1).replacements().get(1), twice.problemId());
+        assertEquals(plan.questions().get(1).refills().get(1), twice.problemId());
         assertNotEquals(refilled.attempt(), twice.attempt());
         KIT.stop(source);
     }

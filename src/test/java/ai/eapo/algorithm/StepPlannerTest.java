@@ -31,10 +31,10 @@ class StepPlannerTest {
         assertEquals(TrainingBatches.indices(50, 4, 3, SEED), plan.questions().stream().map(StepPlan.Question::problemId).toList());
         for (StepPlan.Question q : plan.questions()) {
             assertEquals(4, q.rollouts());
-            assertEquals(3, q.replacements().size(), "one replacement per allowed refill");
+            assertEquals(3, q.refills().size(), "one replacement per allowed refill");
         }
         assertEquals(plan, planner.plan(4, dynamic, 1, null, new TreeMap<>()), "a rerun plans the same");
-        assertNotEquals(plan.questions().get(0).replacements(), plan.questions().get(1).replacements(),
+        assertNotEquals(plan.questions().get(0).refills(), plan.questions().get(1).refills(),
                 "each question draws its own replacements");
         RolloutPlan rollouts = plan.rollouts();
         assertEquals(dynamic.schedule().experienceCount(4, 4), rollouts.experienceResponses());

@@ -39,7 +39,7 @@ class LearnerStepTest {
     }
 
     @Test
-    void theCurriculumHearsOfEveryTrainedAndReplacedGroupAndARestoredOneMustCoverTheData() {
+    void theCurriculumHearsOfEveryTrainedAndRefilledGroupAndARestoredOneMustCoverTheData() {
         HyperParameters expo = HyperParameters.fromConfig(ConfigFactory.parseString(
                 "eapo.algorithm.expo.curriculum { enabled = true, smoothing = 0.5 }")
                 .withFallback(LearnerCheckpointsTest.HYPER_CONFIG));
@@ -50,8 +50,8 @@ class LearnerStepTest {
             learner.plan(0, planner);
             assertEquals(0, learner.curriculum().seen(), "every question starts unseen");
             // Problems 0 and 1 are trained (half right each); problem 4 was replaced (all wrong), then problem 1 again.
-            learner.apply(0, LearnerCheckpointsTest.groups(0), List.of(new ReplacedGroup(4, 0.0),
-                    new ReplacedGroup(1, 1.0)), LearnerCheckpointsTest.WALL_SECONDS);
+            learner.apply(0, LearnerCheckpointsTest.groups(0), List.of(new RefilledGroup(4, 0.0),
+                    new RefilledGroup(1, 1.0)), LearnerCheckpointsTest.WALL_SECONDS);
             assertEquals(0.5, learner.curriculum().runningAccuracy(0));
             assertEquals(0.0, learner.curriculum().runningAccuracy(4), "a replaced group's accuracy still counts");
             assertEquals(0.75, learner.curriculum().runningAccuracy(1), "replaced first (1.0), trained after (0.5)");
