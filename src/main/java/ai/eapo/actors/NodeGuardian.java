@@ -10,7 +10,6 @@ import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -42,12 +41,12 @@ public final class NodeGuardian {
         done.completeExceptionally(new IllegalStateException("the learner stopped before the run finished; see the log above"));
     }
 
-    public static Behavior<Command> create(Pipeline.Setup setup, Set<Pipeline.Role> roles, CompletableFuture<Void> done) {
+    public static Behavior<Command> create(Pipeline.Setup setup, CompletableFuture<Void> done) {
         return Behaviors.setup(context -> {
             ActorRef<Topic.Command<Command>> runTopic =
                     context.spawn(Topic.create(Command.class, "eapo-run"), "run-topic");
             runTopic.tell(Topic.subscribe(context.getSelf()));
-            ActorRef<Learner.Command> learner = Pipeline.startRoles(setup, roles, new Pipeline.Spawner() {
+            ActorRef<Learner.Command> learner = Pipeline.startRoles(setup, new Pipeline.Spawner() {
                 @Override
                 public <T> ActorRef<T> spawn(Behavior<T> behavior, String name, Props props) {
                     ActorRef<T> part = context.spawn(behavior, name, props);

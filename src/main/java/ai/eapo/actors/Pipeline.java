@@ -4,8 +4,10 @@ import ai.eapo.UserInputException;
 import ai.eapo.algorithm.HyperParameters;
 import ai.eapo.algorithm.StepPlanner;
 import ai.eapo.data.ProblemSet;
+import ai.eapo.model.CheckpointIdentity;
 import ai.eapo.model.ExperiencePrior;
 import ai.eapo.model.PolicyModel;
+import ai.eapo.model.SamplingParams;
 import ai.eapo.model.TokenizerVocabulary;
 import ai.eapo.training.LearnerStep;
 import ai.eapo.training.TaskPrompts;
@@ -22,6 +24,7 @@ import org.apache.pekko.actor.typed.receptionist.Receptionist;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -55,17 +58,51 @@ public final class Pipeline {
     }
 
     /**
-     * Everything the parts of a node need; a part's fields may be null on a node without that role.
-     * {@code replicas}: one policy copy per sampler; {@code prior}: the prior (null on a node without the prior
-     * role), with {@code priorVocabulary} its tokenizer's ids; {@code usesExperience}: whether the run consults a
-     * prior at all (EAPO) or not (GRPO). {@code learner} holds the trainable {@code policy}'s optimizer and knobs;
-     * the run starts (or resumes) at learner step {@code firstStep}.
+     * The learner's side: the trainable {@code policy} with its optimizer, knobs and planning state
+     * ({@code learning}); the run starts (or resumes) at learner step {@code firstStep} of {@code totalSteps}, drawing
+     * {@code questionsPerStep} questions a step from {@code data}. The WeightServer checks that subscribers sample with
+     * the learner's {@code sampling} on its LoRA {@code base} (null: whole weights); {@code maxNewTokens} is L_max of
+     * the overlong penalty.
      */
-    public record Setup(PolicyModel policy, LearnerStep learner, long firstStep, List<PolicyModel> replicas,
-                        boolean usesExperience, ExperiencePrior prior, TokenizerVocabulary priorVocabulary,
-                        TaskPrompts prompts, MathVerifier verifier, int verifierPoolSize,
-                        List<ProblemSet.Problem> data, int questionsPerStep, long totalSteps,
-                        Sampler.Settings samplerSettings, Learner.Listener listener, BusyTime busy) {
+    public record LearnerPart(PolicyModel policy, LearnerStep learning, long firstStep, long totalSteps,
+                              List<ProblemSet.Problem> data, int questionsPerStep, long runSeed, SamplingParams sampling,
+                              CheckpointIdentity base, int maxNewTokens, Learner.Listener listener) {
+    }
+
+    /** One policy copy per sampler; {@code consultsPrior}: whether the run is EAPO (a prior is consulted) or GRPO. */
+    public record SamplerPart(List<PolicyModel> replicas, TaskPrompts prompts, Sampler.Settings settings,
+                              boolean consultsPrior) {
+    }
+
+    /** The frozen prior, with its tokenizer's ids and the sampling settings it must share with the samplers. */
+    public record PriorPart(ExperiencePrior prior, TokenizerVocabulary vocabulary, SamplingParams sampling) {
+    }
+
+    /** A pool of {@code poolSize} verifiers. */
+    public record VerifierPart(MathVerifier verifier, int poolSize) {
+    }
+
+    /**
+     * What a node runs: its {@code roles}, and the part of each role it runs, present exactly when it has the role (a
+     * GRPO run has no prior part: nothing consults one).
+     */
+    public record Setup(Set<Role> roles, Optional<LearnerPart> learner, Optional<SamplerPart> sampler,
+                        Optional<PriorPart> prior, Optional<VerifierPart> verifier, BusyTime busy) {
+
+        public Setup {
+            roles = Set.copyOf(roles);
+            require(roles.contains(Role.LEARNER) == learner.isPresent(), "learner", roles);
+            require(roles.contains(Role.SAMPLER) == sampler.isPresent(), "sampler", roles);
+            require(roles.contains(Role.VERIFIER) == verifier.isPresent(), "verifier", roles);
+            require(roles.contains(Role.PRIOR) || prior.isEmpty(), "prior", roles);
+        }
+
+        private static void require(boolean consistent, String part, Set<Role> roles) {
+            if (!consistent) {
+                throw new IllegalArgumentException("a node with roles " + roles + " has its " + part
+                        + " part exactly when it has that role");
+            }
+        }
     }
 
     /** The learner's side of a pipeline. */
@@ -86,49 +123,48 @@ public final class Pipeline {
 
     /** Every actor of the pipeline in one JVM, wired directly; sampling starts at once. */
     public static Refs start(Setup setup, Spawner spawner) {
-        LearnerSide side = startLearnerSide(setup, spawner);
-        ActorRef<PriorPolicy.Command> prior = setup.usesExperience() ? startPrior(setup, spawner) : null;
-        ActorRef<Verifier.Command> verifiers = startVerifiers(setup, spawner);
+        LearnerPart learner = setup.learner().orElseThrow();
+        SamplerPart part = setup.sampler().orElseThrow();
+        LearnerSide side = startLearnerSide(learner, setup.busy(), spawner);
+        ActorRef<PriorPolicy.Command> prior = setup.prior().map(p -> startPrior(p, setup.busy(), spawner)).orElse(null);
+        ActorRef<Verifier.Command> verifiers = startVerifiers(setup.verifier().orElseThrow(), spawner);
         Sampler.Peers peers = new Sampler.Peers(side.promptSource(), prior, verifiers, side.grouper(), side.weights(),
                 setup.busy());
         List<ActorRef<Sampler.Command>> samplers = new ArrayList<>();
-        for (int i = 0; i < setup.replicas().size(); i++) {
-            SamplerReplica replica = new SamplerReplica(i, setup.replicas().get(i), setup.firstStep());
-            samplers.add(spawner.spawn(sampler(replica, setup, peers), "sampler-" + i, compute()));
+        for (int i = 0; i < part.replicas().size(); i++) {
+            // The learner's own weights were copied into the replicas: they start at its first version.
+            SamplerReplica replica = new SamplerReplica(i, part.replicas().get(i), learner.firstStep());
+            samplers.add(spawner.spawn(sampler(replica, part, peers), "sampler-" + i, compute()));
         }
         return new Refs(side.learner(), side.promptSource(), samplers, side.grouper());
     }
 
     /** The Learner, PromptSource, Grouper and WeightServer; each registers itself with the receptionist. */
-    public static LearnerSide startLearnerSide(Setup setup, Spawner spawner) {
-        HyperParameters hyper = setup.learner().hyper();
-        StepPlanner planner = new StepPlanner(setup.data().size(), setup.questionsPerStep(),
-                setup.samplerSettings().runSeed());
-        ActorRef<WeightServer.Command> weights = spawner.spawn(WeightServer.create(setup.samplerSettings().sampling(),
-                        setup.samplerSettings().base()),
+    public static LearnerSide startLearnerSide(LearnerPart part, BusyTime busy, Spawner spawner) {
+        HyperParameters hyper = part.learning().hyper();
+        StepPlanner planner = new StepPlanner(part.data().size(), part.questionsPerStep(), part.runSeed());
+        ActorRef<WeightServer.Command> weights = spawner.spawn(WeightServer.create(part.sampling(), part.base()),
                 "weight-server", compute());
-        ActorRef<PromptSource.Command> promptSource = spawner.spawn(PromptSource.create(setup.data()), "prompt-source",
+        ActorRef<PromptSource.Command> promptSource = spawner.spawn(PromptSource.create(part.data()), "prompt-source",
                 Props.empty());
-        ActorRef<Learner.Command> learner = spawner.spawn(Learner.create(setup.policy(), setup.learner(), planner,
-                setup.firstStep(), setup.totalSteps(), weights, promptSource, setup.listener(), setup.busy()),
-                "learner", compute());
-        ActorRef<Grouper.Command> grouper = spawner.spawn(Grouper.create(setup.questionsPerStep(), setup.firstStep(),
-                hyper.advantage(), hyper.strategies().overlong(), setup.samplerSettings().maxNewTokens(), learner,
-                promptSource), "grouper", Props.empty());
+        ActorRef<Learner.Command> learner = spawner.spawn(Learner.create(part.policy(), part.learning(), planner,
+                part.firstStep(), part.totalSteps(), weights, promptSource, part.listener(), busy), "learner", compute());
+        ActorRef<Grouper.Command> grouper = spawner.spawn(Grouper.create(part.questionsPerStep(), part.firstStep(),
+                hyper.advantage(), hyper.strategies().overlong(), part.maxNewTokens(), learner, promptSource), "grouper",
+                Props.empty());
         return new LearnerSide(learner, promptSource, grouper, weights);
     }
 
     /** The prior, registered with the receptionist. */
-    public static ActorRef<PriorPolicy.Command> startPrior(Setup setup, Spawner spawner) {
-        return spawner.spawn(PriorPolicy.create(setup.prior(), setup.samplerSettings().sampling(),
-                setup.priorVocabulary(), setup.busy()), "prior",
+    public static ActorRef<PriorPolicy.Command> startPrior(PriorPart part, BusyTime busy, Spawner spawner) {
+        return spawner.spawn(PriorPolicy.create(part.prior(), part.sampling(), part.vocabulary(), busy), "prior",
                 compute());
     }
 
     /** This node's pool of verifiers behind one router, registered with the receptionist. */
-    public static ActorRef<Verifier.Command> startVerifiers(Setup setup, Spawner spawner) {
-        Behavior<Verifier.Command> pool = Routers.pool(setup.verifierPoolSize(),
-                Behaviors.supervise(Verifier.create(setup.verifier())).onFailure(SupervisorStrategy.restart()));
+    public static ActorRef<Verifier.Command> startVerifiers(VerifierPart part, Spawner spawner) {
+        Behavior<Verifier.Command> pool = Routers.pool(part.poolSize(),
+                Behaviors.supervise(Verifier.create(part.verifier())).onFailure(SupervisorStrategy.restart()));
         return spawner.spawn(Behaviors.<Verifier.Command>setup(context -> {
             context.getSystem().receptionist().tell(Receptionist.register(Verifier.SERVICE_KEY, context.getSelf()));
             return pool;
@@ -139,34 +175,27 @@ public final class Pipeline {
      * A supervised sampler: a failure restarts it with its replica, and its questions are handed out again. A
      * configuration the run refused ({@link Sampler.Refused}) stops it instead: a restart would be refused again.
      */
-    static Behavior<Sampler.Command> sampler(SamplerReplica replica, Setup setup, Sampler.Peers peers) {
+    static Behavior<Sampler.Command> sampler(SamplerReplica replica, SamplerPart part, Sampler.Peers peers) {
         return Behaviors.supervise(Behaviors.supervise(
-                        Sampler.create(replica, setup.prompts(), setup.samplerSettings(), peers))
+                        Sampler.create(replica, part.prompts(), part.settings(), peers))
                 .onFailure(UserInputException.class, SupervisorStrategy.stop()))
                 .onFailure(SupervisorStrategy.restart());
     }
 
     /**
-     * Spawns the parts of {@code roles}: with every role they are wired directly; otherwise the samplers find
+     * Spawns the parts of the node's roles: with every role they are wired directly; otherwise the samplers find
      * the learner's side, the prior and the verifiers through the receptionist. Returns the learner, if any.
      */
-    static ActorRef<Learner.Command> startRoles(Setup setup, Set<Role> roles, Spawner spawner) {
-        if (roles.containsAll(Set.of(Role.values()))) {
+    static ActorRef<Learner.Command> startRoles(Setup setup, Spawner spawner) {
+        if (setup.roles().containsAll(Set.of(Role.values()))) {
             return start(setup, spawner).learner();
         }
-        ActorRef<Learner.Command> learner = null;
-        if (roles.contains(Role.LEARNER)) {
-            learner = startLearnerSide(setup, spawner).learner();
-        }
-        if (roles.contains(Role.PRIOR) && setup.usesExperience()) {
-            startPrior(setup, spawner);
-        }
-        if (roles.contains(Role.VERIFIER)) {
-            startVerifiers(setup, spawner);
-        }
-        if (roles.contains(Role.SAMPLER)) {
-            spawner.spawn(SamplerNode.create(setup), "sampler-node", Props.empty());
-        }
+        ActorRef<Learner.Command> learner = setup.learner()
+                .map(part -> startLearnerSide(part, setup.busy(), spawner).learner()).orElse(null);
+        setup.prior().ifPresent(part -> startPrior(part, setup.busy(), spawner));
+        setup.verifier().ifPresent(part -> startVerifiers(part, spawner));
+        setup.sampler().ifPresent(part -> spawner.spawn(SamplerNode.create(part, setup.busy()), "sampler-node",
+                Props.empty()));
         return learner;
     }
 

@@ -45,7 +45,8 @@ public final class SamplerNode extends AbstractBehavior<SamplerNode.Command> {
     /** Virtual nodes per prior in the consistent-hashing ring (Pekko's recommended order of magnitude). */
     private static final int PRIOR_RING_VIRTUAL_NODES = 10;
 
-    private final Pipeline.Setup setup;
+    private final Pipeline.SamplerPart part;
+    private final BusyTime busy;
     private final List<SamplerReplica> replicas = new ArrayList<>();
     private final Map<ServiceKey<?>, Set<? extends ActorRef<?>>> listings = new HashMap<>();
     private final ActorRef<PriorPolicy.Command> prior;
@@ -54,18 +55,19 @@ public final class SamplerNode extends AbstractBehavior<SamplerNode.Command> {
     private LearnerServices serving;
     private int generation;
 
-    public static Behavior<Command> create(Pipeline.Setup setup) {
-        return Behaviors.setup(context -> new SamplerNode(context, setup));
+    public static Behavior<Command> create(Pipeline.SamplerPart part, BusyTime busy) {
+        return Behaviors.setup(context -> new SamplerNode(context, part, busy));
     }
 
-    private SamplerNode(ActorContext<Command> context, Pipeline.Setup setup) {
+    private SamplerNode(ActorContext<Command> context, Pipeline.SamplerPart part, BusyTime busy) {
         super(context);
-        this.setup = setup;
-        for (int i = 0; i < setup.replicas().size(); i++) {
-            replicas.add(new SamplerReplica(i, setup.replicas().get(i), SamplerReplica.UNLOADED));
+        this.part = part;
+        this.busy = busy;
+        for (int i = 0; i < part.replicas().size(); i++) {
+            replicas.add(new SamplerReplica(i, part.replicas().get(i), SamplerReplica.UNLOADED));
         }
         // Consultations of one sampler always go to the same prior, which keeps its sequences' caches.
-        prior = setup.usesExperience()
+        prior = part.consultsPrior()
                 ? context.spawn(Routers.group(PriorPolicy.SERVICE_KEY).withConsistentHashingRouting(
                         PRIOR_RING_VIRTUAL_NODES, message -> message.sampler().path().toString()), "prior-router")
                 : null;
@@ -139,10 +141,10 @@ public final class SamplerNode extends AbstractBehavior<SamplerNode.Command> {
     private void startSamplers(LearnerServices learner) {
         generation++;
         Sampler.Peers peers = new Sampler.Peers(learner.promptSource(), prior, verifiers, learner.grouper(),
-                learner.weights(), setup.busy());
+                learner.weights(), busy);
         for (SamplerReplica replica : replicas) {
             replica.markUnloaded();
-            ActorRef<Sampler.Command> sampler = getContext().spawn(Pipeline.sampler(replica, setup, peers),
+            ActorRef<Sampler.Command> sampler = getContext().spawn(Pipeline.sampler(replica, part, peers),
                     "sampler-" + replica.index() + "-" + generation, Pipeline.compute());
             getContext().watch(sampler);
             samplers.add(sampler);

@@ -41,6 +41,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -263,15 +264,22 @@ final class PipelineRun implements AutoCloseable {
                     replicas.add(i == 0 && !learns ? policy : policy.replica(precision));
                 }
             }
-            Pipeline.Setup setup = new Pipeline.Setup(policy, learner, firstStep, replicas, experience, prior, priorVocabulary,
-                    prompts, verifier, pipeline.getInt("verifiers"), data, questionsPerStep, steps,
-                    new Sampler.Settings(hyper.groupSize(), rollout.maxNewTokens(), rollout.sampling(),
-                            rollout.decodeBatchSize(), pipeline.getInt("max-sequences-in-flight"), rollout.seed(),
-                            pipeline.getDuration("retry-after"), baseIdentity),
-                    new FinishingListener(listener, done), busy);
+            Pipeline.Setup setup = new Pipeline.Setup(cluster.roles(),
+                    !learns ? Optional.empty() : Optional.of(new Pipeline.LearnerPart(policy, learner, firstStep, steps,
+                            data, questionsPerStep, rollout.seed(), rollout.sampling(), baseIdentity,
+                            rollout.maxNewTokens(), new FinishingListener(listener, done))),
+                    !cluster.has(Pipeline.Role.SAMPLER) ? Optional.empty() : Optional.of(new Pipeline.SamplerPart(
+                            replicas, prompts, new Sampler.Settings(hyper.groupSize(), rollout.maxNewTokens(),
+                            rollout.sampling(), rollout.decodeBatchSize(), pipeline.getInt("max-sequences-in-flight"),
+                            rollout.seed(), pipeline.getDuration("retry-after"), baseIdentity), experience)),
+                    prior == null ? Optional.empty()
+                            : Optional.of(new Pipeline.PriorPart(prior, priorVocabulary, rollout.sampling())),
+                    !cluster.has(Pipeline.Role.VERIFIER) ? Optional.empty()
+                            : Optional.of(new Pipeline.VerifierPart(verifier, pipeline.getInt("verifiers"))),
+                    busy);
             ActorSystem<NodeGuardian.Command> system;
             try {
-                system = ActorSystem.create(NodeGuardian.create(setup, cluster.roles(), done),
+                system = ActorSystem.create(NodeGuardian.create(setup, done),
                         ClusterSettings.SYSTEM_NAME, cluster.pekkoConfig(config));
             } catch (org.apache.pekko.remote.RemoteTransportException e) {
                 throw new UserInputException("cannot listen on " + config.getString("eapo.node.hostname") + ":"

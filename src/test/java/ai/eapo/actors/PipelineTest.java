@@ -33,6 +33,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
@@ -99,11 +100,15 @@ class PipelineTest {
                 replicas.add(policy.replica());
             }
             HyperParameters hyper = learner.hyper();
-            Pipeline.Setup setup = new Pipeline.Setup(policy, learner, 0, replicas, hyper.usesExperience(), prior,
-                    prompts.tokenizer().vocabulary(), prompts, new MathVerifier(), 2, DATA, questionsPerStep, steps,
-                    new Sampler.Settings(hyper.groupSize(), MAX_NEW, sampling, DECODE_BATCH, 2 * DECODE_BATCH, SEED,
-                            Duration.ofSeconds(30), null),
-                    recorder, new BusyTime());
+            Pipeline.Setup setup = new Pipeline.Setup(Set.of(Pipeline.Role.values()),
+                    Optional.of(new Pipeline.LearnerPart(policy, learner, 0, steps, DATA, questionsPerStep, SEED, sampling,
+                            null, MAX_NEW, recorder)),
+                    Optional.of(new Pipeline.SamplerPart(replicas, prompts, new Sampler.Settings(hyper.groupSize(),
+                            MAX_NEW, sampling, DECODE_BATCH, 2 * DECODE_BATCH, SEED, Duration.ofSeconds(30), null),
+                            hyper.usesExperience())),
+                    Optional.ofNullable(prior).map(p -> new Pipeline.PriorPart(p, prompts.tokenizer().vocabulary(),
+                            sampling)),
+                    Optional.of(new Pipeline.VerifierPart(new MathVerifier(), 2)), new BusyTime());
             refs = Pipeline.start(setup, new Pipeline.Spawner() {
                 @Override
                 @SuppressWarnings("unchecked")
