@@ -53,6 +53,15 @@ public final class PolicyLoss {
             OptionalDouble klMean) {
     }
 
+    /**
+     * Schulman's k3 estimator of a KL term per token: e^x − x − 1 with x = log p − log q at a token drawn from q, an
+     * unbiased, non-negative estimate of KL(q ‖ p). The reference KL of the loss, the learner's drift from the
+     * behaviour policy and the sampler/learner mismatch in the metrics all use it.
+     */
+    public static NDArray k3(NDArray logRatio) {
+        return logRatio.exp().sub(logRatio).sub(1.0);
+    }
+
     /** The loss normalised by this batch's own response-token count (or response count for seq-mean-token-mean). */
     public static Result compute(PolicyLossInputs inputs, LossOptions options) {
         return compute(inputs, options, OptionalDouble.empty());
@@ -113,7 +122,7 @@ public final class PolicyLoss {
             OptionalDouble klMean = OptionalDouble.empty();
             if (in.refLogProbs() != null) {
                 NDArray refLogRatio = in.refLogProbs().stopGradient().sub(logProbs);
-                NDArray k3 = refLogRatio.exp().sub(refLogRatio).sub(1.0);
+                NDArray k3 = k3(refLogRatio);
                 klMean = OptionalDouble.of(ratioOfSums(k3.mul(mask), mask));
                 if (options.klCoef() > 0.0) {
                     tokenLoss = tokenLoss.add(Constants.multiply(k3, options.klCoef()));

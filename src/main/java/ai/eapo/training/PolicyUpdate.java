@@ -202,7 +202,7 @@ public final class PolicyUpdate {
         if (in.replayed() != null) {
             sampled = sampled.mul(in.replayed().neg().add(1f)); // a past policy's tokens: not drift
         }
-        NDArray k3 = logRatio.exp().sub(1f).sub(logRatio).mul(sampled);
+        NDArray k3 = PolicyLoss.k3(logRatio).mul(sampled);
         sumAndCount[0] += k3.sum().getFloat();
         sumAndCount[1] += sampled.sum().getFloat();
     }
@@ -237,7 +237,7 @@ public final class PolicyUpdate {
             NDArray proximal = in.proximalLogProbs().stopGradient();
             NDArray logRatio = proximal.sub(scope.create(sampler, padded.shape)).mul(mask);
             logRatio.attach(scope);
-            NDArray k3 = logRatio.exp().sub(1f).sub(logRatio).mul(mask);
+            NDArray k3 = PolicyLoss.k3(logRatio).mul(mask);
             totals.mismatchSum += k3.sum().getFloat();
             totals.mismatchTokens += count;
             // Where the mask is 0 the log-ratio is 0, ratio 1: never above a real token's largest.
