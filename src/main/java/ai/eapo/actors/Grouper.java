@@ -124,7 +124,7 @@ public final class Grouper extends AbstractBehavior<Grouper.Command> {
             ScoredGroup scored = ScoredGroup.of(question.step(), question.question(), v.task().problemId(), group.prompt,
                     List.of(group.responses), group.rewards, penalties(group.responses), advantages)
                     .withRefills(v.task().refills());
-            if (scored.withoutSignal(advantages) && v.task().refills() < v.task().plan().refillsAllowed()) {
+            if (v.task().plan().refills(scored.withoutSignal(advantages), v.task().refills())) {
                 refilled.computeIfAbsent(question.step(), step -> new ArrayList<>())
                         .add(new RefilledGroup(v.task().problemId(), scored.accuracy()));
                 promptSource.tell(new PromptSource.Refill(v.task()));

@@ -22,8 +22,11 @@ public record RolloutPlan(int experienceResponses, CriticalPointPolicy criticalP
                 Math.max(0, step - maxStaleness), advantage.dropUniformGroups() ? advantage.maxRefills() : 0);
     }
 
-    /** Whether response slot {@code slot} of a group is an experience response. */
-    public boolean experienceSlot(int slot) {
-        return slot < experienceResponses;
+    /**
+     * Whether a complete group is dropped and its question refilled with another problem: it carries no learning
+     * signal and has been refilled fewer times than allowed (DAPO dynamic sampling).
+     */
+    public boolean refills(boolean withoutSignal, int refillsSoFar) {
+        return withoutSignal && refillsSoFar < refillsAllowed;
     }
 }
