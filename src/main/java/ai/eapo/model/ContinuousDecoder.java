@@ -42,7 +42,7 @@ public final class ContinuousDecoder implements AutoCloseable {
     private final SamplingParams params;
     private final Set<Long> stopIds;
     private final int maxBatch;
-    private DoublePredicate isCritical;
+    private final DoublePredicate isCritical;
     /** Version of the weights decoding now; recorded with every token. */
     private long weightVersion;
     private final DecodeBatch batch;
@@ -76,11 +76,6 @@ public final class ContinuousDecoder implements AutoCloseable {
             throw new IllegalArgumentException("request " + r.id() + " is already being decoded");
         }
         waiting.add(r);
-    }
-
-    /** A new critical-position rule (a changed τ) for the tokens decoded from now on. */
-    public void setCriticalPositions(DoublePredicate isCritical) {
-        this.isCritical = isCritical;
     }
 
     /** The model's weights were replaced by version {@code version}: tokens from now on record it. */
@@ -131,7 +126,7 @@ public final class ContinuousDecoder implements AutoCloseable {
                 if (advancingIds.size() < rows.size()) {
                     logits = logits.get(PolicyModel.rows(step.create(advancingRows.stream().mapToLong(Long::longValue).toArray())));
                 }
-                record(logits, advancingIds, asks);
+                sampleNext(logits, advancingIds, asks);
                 retireFinished(finished);
             }
             List<Long> joining = new ArrayList<>();
@@ -143,7 +138,7 @@ public final class ContinuousDecoder implements AutoCloseable {
                 prompts.add(r.prompt());
             }
             if (!joining.isEmpty()) {
-                record(batch.join(joining, prompts, step), joining, asks);
+                sampleNext(batch.join(joining, prompts, step), joining, asks);
                 retireFinished(finished);
             }
         }
@@ -201,7 +196,7 @@ public final class ContinuousDecoder implements AutoCloseable {
     }
 
     /** Samples each row's token from the policy, or parks the row when its position is critical. */
-    private void record(NDArray logits, List<Long> ids, List<ExperiencePrior.Consultation> asks) {
+    private void sampleNext(NDArray logits, List<Long> ids, List<ExperiencePrior.Consultation> asks) {
         double[] uniforms = new double[ids.size()];
         for (int i = 0; i < uniforms.length; i++) {
             uniforms[i] = active.get(ids.get(i)).random.nextDouble();
