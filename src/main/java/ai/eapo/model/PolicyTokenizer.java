@@ -25,6 +25,16 @@ public final class PolicyTokenizer implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** Copies those of {@link #FILES} that {@code from} holds into {@code to}. */
+    static void copyFiles(Path from, Path to) throws IOException {
+        for (String f : FILES) {
+            Path src = from.resolve(f);
+            if (Files.isRegularFile(src)) {
+                Files.copy(src, to.resolve(f));
+            }
+        }
+    }
+
     private final HuggingFaceTokenizer tokenizer;
     private final Set<Long> eosIds;
     private final Long padId;
