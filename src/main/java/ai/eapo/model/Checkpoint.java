@@ -242,12 +242,7 @@ public final class Checkpoint {
             JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve(INDEX_FILE).toFile(), index);
         }
         if (tokenizerDir != null) {
-            for (String f : PolicyTokenizer.FILES) {
-                Path src = tokenizerDir.resolve(f);
-                if (Files.isRegularFile(src)) {
-                    Files.copy(src, tmp.resolve(f));
-                }
-            }
+            PolicyTokenizer.copyFiles(tokenizerDir, tmp);
         }
         replaceDirectory(tmp, out);
     }

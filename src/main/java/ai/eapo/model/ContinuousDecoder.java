@@ -134,7 +134,7 @@ public final class ContinuousDecoder implements AutoCloseable {
                 if (advancingIds.size() < rows.size()) {
                     logits = logits.get(PolicyModel.rows(step.create(advancingRows.stream().mapToLong(Long::longValue).toArray())));
                 }
-                record(logits, advancingIds, asks);
+                sampleNext(logits, advancingIds, asks);
                 retireFinished(finished);
             }
             List<Long> joining = new ArrayList<>();
@@ -146,7 +146,7 @@ public final class ContinuousDecoder implements AutoCloseable {
                 prompts.add(r.prompt());
             }
             if (!joining.isEmpty()) {
-                record(batch.join(joining, prompts, step), joining, asks);
+                sampleNext(batch.join(joining, prompts, step), joining, asks);
                 retireFinished(finished);
             }
         }
@@ -204,7 +204,7 @@ public final class ContinuousDecoder implements AutoCloseable {
     }
 
     /** Samples each row's token from the policy, or parks the row when its position is critical. */
-    private void record(NDArray logits, List<Long> ids, List<ExperiencePrior.Consultation> asks) {
+    private void sampleNext(NDArray logits, List<Long> ids, List<ExperiencePrior.Consultation> asks) {
         double[] uniforms = new double[ids.size()];
         for (int i = 0; i < uniforms.length; i++) {
             uniforms[i] = active.get(ids.get(i)).random.nextDouble();

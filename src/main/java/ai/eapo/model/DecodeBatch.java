@@ -228,14 +228,24 @@ public final class DecodeBatch implements AutoCloseable {
         return max;
     }
 
+    /**
+     * The cache capacity, in tokens, that holds {@code needed} positions: {@value #INITIAL_CAPACITY} doubled until
+     * it fits (the memory budget sizes KV caches with it).
+     */
+    public static long capacityFor(long needed) {
+        long capacity = INITIAL_CAPACITY;
+        while (capacity < needed) {
+            capacity *= 2;
+        }
+        return capacity;
+    }
+
     private void ensureCapacity(long needed) {
         if (needed <= capacity) {
             return;
         }
-        long grown = Math.max(INITIAL_CAPACITY, capacity);
-        while (grown < needed) {
-            grown *= 2;
-        }
+        // capacity is 0 or INITIAL_CAPACITY doubled, so this is the current capacity doubled until it fits
+        long grown = capacityFor(needed);
         if (size() > 0) {
             for (int layer = 0; layer < keys.length; layer++) {
                 keys[layer] = replace(keys[layer], padPositions(keys[layer], grown));

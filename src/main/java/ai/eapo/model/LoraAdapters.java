@@ -71,12 +71,7 @@ public final class LoraAdapters {
         model.parameters().forEach((name, a) -> named.put(PEFT_PREFIX + name, a));
         SafeTensors.write(tmp.resolve(WEIGHTS_FILE), named, "F32");
         if (tokenizerDir != null) {
-            for (String f : PolicyTokenizer.FILES) {
-                Path src = tokenizerDir.resolve(f);
-                if (Files.isRegularFile(src)) {
-                    Files.copy(src, tmp.resolve(f));
-                }
-            }
+            PolicyTokenizer.copyFiles(tokenizerDir, tmp);
         }
         Checkpoint.replaceDirectory(tmp, out);
     }

@@ -41,6 +41,12 @@ public record ModelConfig(
     static final Set<String> SUPPORTED_TYPES = Set.of("qwen2", "qwen3", "llama", "mistral");
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** transformers' defaults for Qwen2 / LLaMA configs that omit these fields (the checkpoint format, not settings). */
+    private static final double DEFAULT_ROPE_THETA = 10000.0;
+    private static final double DEFAULT_RMS_NORM_EPS = 1e-6;
+    private static final int DEFAULT_MAX_POSITION_EMBEDDINGS = 32768;
+    /** Longest position a model the project makes itself ({@link #qwen2}) is declared for. */
+    private static final int OWN_MODEL_MAX_POSITION_EMBEDDINGS = 2048;
 
     public static ModelConfig read(Path dir) {
         if (LoraAdapters.isAdapter(dir)) {
@@ -102,8 +108,8 @@ public record ModelConfig(
                 kvHeads,
                 headDim,
                 // Newer transformers write rope settings under rope_parameters.
-                json.path("rope_theta").asDouble(json.path("rope_parameters").path("rope_theta").asDouble(10000.0)),
-                json.path("rms_norm_eps").asDouble(1e-6),
+                json.path("rope_theta").asDouble(json.path("rope_parameters").path("rope_theta").asDouble(DEFAULT_ROPE_THETA)),
+                json.path("rms_norm_eps").asDouble(DEFAULT_RMS_NORM_EPS),
                 json.path("tie_word_embeddings").asBoolean(false),
                 // Qwen2 always has q/k/v bias (and no o_proj bias); LLaMA / Qwen3 say so with attention_bias,
                 // which then covers o_proj too, and with mlp_bias for the MLP.
@@ -111,7 +117,7 @@ public record ModelConfig(
                 !qwen2 && json.path("attention_bias").asBoolean(false),
                 json.path("mlp_bias").asBoolean(false),
                 type.equals("qwen3"),
-                json.path("max_position_embeddings").asInt(32768),
+                json.path("max_position_embeddings").asInt(DEFAULT_MAX_POSITION_EMBEDDINGS),
                 intList(json.get("eos_token_id")),
                 json.path("torch_dtype").asText(json.path("dtype").asText("float32")),
                 json.deepCopy());
@@ -131,9 +137,9 @@ public record ModelConfig(
         json.put("num_attention_heads", heads);
         json.put("num_key_value_heads", kvHeads);
         json.put("head_dim", hidden / heads);
-        json.put("rope_theta", 10000.0);
-        json.put("rms_norm_eps", 1e-6);
-        json.put("max_position_embeddings", 2048);
+        json.put("rope_theta", DEFAULT_ROPE_THETA);
+        json.put("rms_norm_eps", DEFAULT_RMS_NORM_EPS);
+        json.put("max_position_embeddings", OWN_MODEL_MAX_POSITION_EMBEDDINGS);
         json.put("tie_word_embeddings", tied);
         json.put("torch_dtype", "float32");
         var eosArray = json.putArray("eos_token_id");

@@ -15,7 +15,7 @@ import java.util.Set;
 
 /**
  * A Hugging Face tokenizer read from a model directory ({@code tokenizer.json} + {@code tokenizer_config.json}),
- * with the ids that end a generation and the chat template text kept for prompt formatting.
+ * with the ids that end a generation and the padding id.
  */
 public final class PolicyTokenizer implements AutoCloseable {
 
@@ -25,18 +25,26 @@ public final class PolicyTokenizer implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** Copies those of {@link #FILES} that {@code from} holds into {@code to}. */
+    static void copyFiles(Path from, Path to) throws IOException {
+        for (String f : FILES) {
+            Path src = from.resolve(f);
+            if (Files.isRegularFile(src)) {
+                Files.copy(src, to.resolve(f));
+            }
+        }
+    }
+
     private final HuggingFaceTokenizer tokenizer;
     private final Set<Long> eosIds;
     private final Long padId;
-    private final String chatTemplate;
     private final TokenizerVocabulary vocabulary;
 
-    private PolicyTokenizer(HuggingFaceTokenizer tokenizer, Set<Long> eosIds, Long padId, String chatTemplate,
+    private PolicyTokenizer(HuggingFaceTokenizer tokenizer, Set<Long> eosIds, Long padId,
                             TokenizerVocabulary vocabulary) {
         this.tokenizer = tokenizer;
         this.eosIds = eosIds;
         this.padId = padId;
-        this.chatTemplate = chatTemplate;
         this.vocabulary = vocabulary;
     }
 
@@ -64,11 +72,10 @@ public final class PolicyTokenizer implements AutoCloseable {
             config.eosTokenIds().forEach(id -> eos.add(id.longValue()));
         }
         addIds(genConfig.get("eos_token_id"), eos);
-        PolicyTokenizer probe = new PolicyTokenizer(tokenizer, eos, null, "", null);
+        PolicyTokenizer probe = new PolicyTokenizer(tokenizer, eos, null, null);
         tokenText(tokConfig.get("eos_token")).flatMap(probe::singleTokenId).ifPresent(eos::add);
         Long pad = tokenText(tokConfig.get("pad_token")).flatMap(probe::singleTokenId).orElse(null);
-        String template = tokConfig.path("chat_template").asText("");
-        return new PolicyTokenizer(tokenizer, Set.copyOf(eos), pad, template, TokenizerVocabulary.read(dir));
+        return new PolicyTokenizer(tokenizer, Set.copyOf(eos), pad, TokenizerVocabulary.read(dir));
     }
 
     public long[] encode(String text) {
@@ -91,10 +98,6 @@ public final class PolicyTokenizer implements AutoCloseable {
 
     public Optional<Long> padId() {
         return Optional.ofNullable(padId);
-    }
-
-    public String chatTemplate() {
-        return chatTemplate;
     }
 
     /** The token ids this tokenizer produces: how many, and a fingerprint to compare tokenizers by. */

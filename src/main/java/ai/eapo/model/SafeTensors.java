@@ -37,6 +37,8 @@ public final class SafeTensors {
     static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
     /** fp32 bytes of the largest slice of rows read or written at once: a buffer holds at most 2 GiB. */
     static final long SLICE_BYTES = 256L * 1024 * 1024;
+    /** Buffer of the stream a checkpoint file is written through (an I/O detail: large sequential writes). */
+    private static final int WRITE_BUFFER_BYTES = 1 << 20;
     /** {@link #rowsPerSlice}: the tensor goes whole. */
     private static final long WHOLE = -1;
 
@@ -350,7 +352,7 @@ public final class SafeTensors {
         // Pad the header with spaces so the data starts 8-byte aligned, as the reference writer does.
         int padded = (headerBytes.length + 7) / 8 * 8;
         Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
-        try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
+        try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), WRITE_BUFFER_BYTES)) {
             ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
             out.write(len.array());
             out.write(headerBytes);

@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.eapo.algorithm.SoftmaxEntropy;
 
 /**
  * Draws one token per row of next-token logits, on the device, by inverse-CDF sampling with a uniform

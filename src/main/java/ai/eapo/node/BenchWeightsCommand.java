@@ -81,6 +81,13 @@ public final class BenchWeightsCommand implements Callable<Integer> {
     Path out;
 
     private static final double MB = 1e6;
+    /**
+     * How long the benchmark waits for one thing between its two loopback nodes (an answer, a cluster forming,
+     * a shutdown) before it fails: far above what any of them takes on one machine.
+     */
+    private static final long WAIT_SECONDS = 30;
+    /** Pause between checks of whether the two nodes have formed a cluster. */
+    private static final long CLUSTER_POLL_MILLIS = 50;
 
     @Override
     public Integer call() throws Exception {
@@ -141,8 +148,8 @@ public final class BenchWeightsCommand implements Callable<Integer> {
             for (int i = 0; i < warmup + repeats; i++) {
                 long t0 = System.nanoTime();
                 WeightServer.Offer offer = AskPattern.<WeightServer.Command, WeightServer.Offer>ask(remote,
-                        replyTo -> new WeightServer.Fetch(1, replyTo), Duration.ofSeconds(30), samplerNode.scheduler())
-                        .toCompletableFuture().get(30, TimeUnit.SECONDS);
+                        replyTo -> new WeightServer.Fetch(1, replyTo), Duration.ofSeconds(WAIT_SECONDS), samplerNode.scheduler())
+                        .toCompletableFuture().get(WAIT_SECONDS, TimeUnit.SECONDS);
                 if (!(offer instanceof WeightServer.Streamed stream)) {
                     throw new IllegalStateException("expected a streamed offer, got " + offer);
                 }
@@ -213,8 +220,8 @@ public final class BenchWeightsCommand implements Callable<Integer> {
         } finally {
             samplerNode.terminate();
             learnerNode.terminate();
-            samplerNode.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
-            learnerNode.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            samplerNode.getWhenTerminated().toCompletableFuture().get(WAIT_SECONDS, TimeUnit.SECONDS);
+            learnerNode.getWhenTerminated().toCompletableFuture().get(WAIT_SECONDS, TimeUnit.SECONDS);
         }
     }
 
@@ -247,7 +254,7 @@ public final class BenchWeightsCommand implements Callable<Integer> {
         var address = Cluster.get(first).selfMember().address();
         Cluster.get(first).manager().tell(Join.create(address));
         Cluster.get(second).manager().tell(Join.create(address));
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
         while (System.nanoTime() < deadline) {
             boolean up = true;
             for (ActorSystem<?> node : List.of(first, second)) {
@@ -257,9 +264,9 @@ public final class BenchWeightsCommand implements Callable<Integer> {
             if (up) {
                 return;
             }
-            Thread.sleep(50);
+            Thread.sleep(CLUSTER_POLL_MILLIS);
         }
-        throw new IllegalStateException("the two nodes did not form a cluster within 30 s");
+        throw new IllegalStateException("the two nodes did not form a cluster within " + WAIT_SECONDS + " s");
     }
 
     /** Nanoseconds to send {@code bytes} over a fresh loopback connection and read them into one array. */
@@ -287,7 +294,7 @@ public final class BenchWeightsCommand implements Callable<Integer> {
                 }
             }
             long t1 = System.nanoTime();
-            sent.get(30, TimeUnit.SECONDS);
+            sent.get(WAIT_SECONDS, TimeUnit.SECONDS);
             if (!Arrays.equals(into, bytes)) {
                 throw new IllegalStateException("the socket baseline delivered other bytes");
             }

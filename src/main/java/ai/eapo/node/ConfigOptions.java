@@ -17,6 +17,11 @@ import java.util.Map;
  */
 final class ConfigOptions {
 
+    /** Size above which a written checkpoint is split into safetensors shards. */
+    static final String MAX_SHARD_BYTES = "eapo.model.max-shard-bytes";
+    /** Keys that moved: old name to new name. A config that still sets an old one is refused with the new name. */
+    static final Map<String, String> RENAMED = Map.of("eapo.model.init.max-shard-bytes", MAX_SHARD_BYTES);
+
     @Option(names = "--config", description = "HOCON file overriding conf/application.conf.")
     Path file;
 
@@ -46,11 +51,21 @@ final class ConfigOptions {
             }
         }
         try {
-            return ConfigFactory.load(ConfigFactory.parseMap(flags).withFallback(parseSettings(settings))
-                    .withFallback(file).withFallback(ConfigFactory.defaultApplication()));
+            return refuseRenamedKeys(ConfigFactory.load(ConfigFactory.parseMap(flags).withFallback(parseSettings(settings))
+                    .withFallback(file).withFallback(ConfigFactory.defaultApplication())));
         } catch (ConfigException e) {
             throw new UserInputException(e.getMessage());
         }
+    }
+
+    /** {@code config} itself, unless it sets a key that has moved ({@link #RENAMED}): then an error naming the new key. */
+    static Config refuseRenamedKeys(Config config) {
+        RENAMED.forEach((old, now) -> {
+            if (config.hasPathOrNull(old)) {
+                throw new UserInputException(old + " has moved: set " + now + " instead");
+            }
+        });
+        return config;
     }
 
     /**
@@ -77,6 +92,10 @@ final class ConfigOptions {
                 isKey = known.hasPathOrNull(key);
             } catch (ConfigException e) {
                 throw new UserInputException("--set " + setting + ": " + key + " is not a key (" + e.getMessage() + ")");
+            }
+            if (RENAMED.containsKey(key)) {
+                throw new UserInputException("--set " + setting + ": " + key + " has moved: set " + RENAMED.get(key)
+                        + " instead");
             }
             if (!isKey) {
                 throw new UserInputException("--set " + setting + ": no such key " + key

@@ -42,9 +42,11 @@ final class InitModelCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Config init = ConfigFactory.load().getConfig("eapo.model.init");
+        Config settings = ConfigOptions.refuseRenamedKeys(ConfigFactory.load());
+        Config init = settings.getConfig("eapo.model.init");
+        long maxShardBytes = settings.getBytes(ConfigOptions.MAX_SHARD_BYTES);
         if (like != null) {
-            return initLike(init);
+            return initLike(init, maxShardBytes);
         }
         try (PolicyTokenizer tokenizer = PolicyTokenizer.load(tokenizerDir, null)) {
             if (tokenizer.eosIds().isEmpty()) {
@@ -56,7 +58,7 @@ final class InitModelCommand implements Callable<Integer> {
                     init.getBoolean("tie-word-embeddings"),
                     tokenizer.eosIds().stream().map(Long::intValue).sorted().toList());
             try (PolicyModel model = PolicyModel.random(config, Device.cpu(), seed, (float) init.getDouble("init-std"))) {
-                Checkpoint.save(model, out, tokenizerDir, init.getBytes("max-shard-bytes"));
+                Checkpoint.save(model, out, tokenizerDir, maxShardBytes);
                 System.out.printf("wrote a %,d-parameter model to %s%n", config.parameterCount(), out);
             }
         }
@@ -67,7 +69,7 @@ final class InitModelCommand implements Callable<Integer> {
      * Random weights of {@code --like}'s architecture: normal(0, initializer_range) matrices (eapo.model.init's
      * init-std when the config has none), unit norms, zero biases; written in the config's torch_dtype.
      */
-    private int initLike(Config init) throws Exception {
+    private int initLike(Config init, long maxShardBytes) throws Exception {
         Path dir = Files.isDirectory(like) ? like : like.toAbsolutePath().getParent();
         if (!Files.isDirectory(like) && !like.getFileName().toString().equals("config.json")) {
             throw new UserInputException("--like " + like + ": expected a model directory or a config.json");
@@ -76,7 +78,7 @@ final class InitModelCommand implements Callable<Integer> {
         PolicyTokenizer.load(tokenizerDir, config).close(); // refuses a directory without a loadable tokenizer first
         double std = config.json().path("initializer_range").asDouble(init.getDouble("init-std"));
         try (PolicyModel model = PolicyModel.random(config, Device.cpu(), seed, (float) std)) {
-            Checkpoint.save(model, out, tokenizerDir, init.getBytes("max-shard-bytes"));
+            Checkpoint.save(model, out, tokenizerDir, maxShardBytes);
         }
         System.out.printf("wrote a %,d-parameter %s model shaped like %s (random weights) to %s%n",
                 config.parameterCount(), config.modelType(), dir, out);

@@ -42,7 +42,8 @@ final class MergeLoraCommand implements Callable<Integer> {
                 : ConfigFactory.load().getString("eapo.device")));
              PolicyModel merged = adapted.merged()) {
             Path tokenizer = Files.isRegularFile(adapter.resolve("tokenizer.json")) ? adapter : baseDir;
-            Checkpoint.save(merged, out, tokenizer, ConfigFactory.load().getBytes("eapo.model.init.max-shard-bytes"));
+            Checkpoint.save(merged, out, tokenizer,
+                    ConfigOptions.refuseRenamedKeys(ConfigFactory.load()).getBytes(ConfigOptions.MAX_SHARD_BYTES));
         }
         System.out.println("merged " + adapter + " into " + baseDir + ": " + out);
         return 0;

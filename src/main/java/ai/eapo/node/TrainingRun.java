@@ -99,7 +99,7 @@ final class TrainingRun {
             progress.stepTo(firstStep);
             outcome = run.run(firstStep, new ProgressListener(log, progress, run, checkpoints,
                     config.getInt("eapo.train.eval-every"), config.getInt("eapo.train.checkpoint-every"),
-                    config.getBytes("eapo.model.init.max-shard-bytes")));
+                    config.getBytes(ConfigOptions.MAX_SHARD_BYTES)));
         }
         summary.put("train_seconds", outcome.seconds());
         summary.put("busy_share", outcome.busyShares());
@@ -109,7 +109,7 @@ final class TrainingRun {
                     summary.get(BEFORE));
         }
         Checkpoint.saveTrained(run.policy, dir.resolve("checkpoint"), run.modelDir,
-                config.getBytes("eapo.model.init.max-shard-bytes"), SafeTensors.dtypeFor(run.policy.config().torchDtype()));
+                config.getBytes(ConfigOptions.MAX_SHARD_BYTES), SafeTensors.dtypeFor(run.policy.config().torchDtype()));
         List<Path> plots = MetricsPlots.write(dir.resolve("metrics.jsonl"), dir);
         JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve(SUMMARY).toFile(), summary);
         System.out.printf("busy share per actor: %s%n", outcome.busyShares());

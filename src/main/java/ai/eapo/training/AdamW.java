@@ -47,6 +47,8 @@ public final class AdamW implements AutoCloseable {
     public static final long SLICE_ELEMENTS = 1L << 24;
     /** Slice-sized temporaries an update holds at once (see {@link #update}): for the memory budget. */
     public static final int UPDATE_TEMPORARIES = 5;
+    /** Added to the gradient norm in the clip factor, as PyTorch's clip_grad_norm_ does: no division by 0. */
+    private static final double CLIP_NORM_EPSILON = 1e-6;
 
     /** An optimizer of every weight of {@code model}. */
     public AdamW(PolicyModel model, OptimizerOptions options) {
@@ -169,7 +171,7 @@ public final class AdamW implements AutoCloseable {
                 zeroGradients();
                 return new StepReport(lossSum, norm, true, microBatches.size());
             }
-            double clip = Math.min(1.0, options.maxGradNorm() / (norm + 1e-6));
+            double clip = Math.min(1.0, options.maxGradNorm() / (norm + CLIP_NORM_EPSILON));
             model.updateWeights(() -> update(clip, work));
             zeroGradients();
             return new StepReport(lossSum, norm, false, microBatches.size());

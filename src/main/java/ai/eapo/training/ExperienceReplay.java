@@ -5,9 +5,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.eapo.algorithm.AdvantageOptions;
 import ai.eapo.algorithm.ReplayOptions;
-import ai.eapo.algorithm.SoftmaxEntropy;
 import ai.eapo.model.Generator.Completion;
 import ai.eapo.model.PolicyModel;
+import ai.eapo.model.SoftmaxEntropy;
 
 import java.io.DataInputStream;
 import java.io.DataOutputStream;

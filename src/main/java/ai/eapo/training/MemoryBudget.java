@@ -1,6 +1,7 @@
 package ai.eapo.training;
 
 import ai.djl.ndarray.types.Shape;
+import ai.eapo.model.DecodeBatch;
 import ai.eapo.model.InferencePrecision;
 import ai.eapo.model.LoraConfig;
 import ai.eapo.model.ModelConfig;
@@ -191,8 +192,8 @@ public record MemoryBudget(List<Item> items) {
     }
 
     /**
-     * Keys and values of {@code rows} sequences of up to {@code sequence} tokens: the cache is allocated in
-     * powers of two from 64 positions (DecodeBatch), so its length is the power of two above the sequence.
+     * Keys and values of {@code rows} sequences of up to {@code sequence} tokens: the cache is allocated as
+     * DecodeBatch allocates it ({@link DecodeBatch#capacityFor}), a power of two from 64 positions.
      */
     public static long kvCacheBytes(ModelConfig c, long rows, int sequence) {
         return kvCacheBytes(c, rows, sequence, (int) FLOAT_BYTES);
@@ -200,7 +201,7 @@ public record MemoryBudget(List<Item> items) {
 
     /** {@link #kvCacheBytes(ModelConfig, long, int)} at {@code bytesPerElement} (the model's compute dtype). */
     public static long kvCacheBytes(ModelConfig c, long rows, int sequence, int bytesPerElement) {
-        long capacity = cacheCapacity(sequence + 1L);
+        long capacity = DecodeBatch.capacityFor(sequence + 1L);
         return rows * capacity * c.numLayers() * 2L * c.numKvHeads() * c.headDim() * bytesPerElement;
     }
 
@@ -216,15 +217,6 @@ public record MemoryBudget(List<Item> items) {
     /** Elements of the checkpoint's largest tensor (the embedding or lm_head in every model we train). */
     static long largestWeightElements(ModelConfig c) {
         return PolicyModel.expectedShapes(c).values().stream().mapToLong(Shape::size).max().orElse(0);
-    }
-
-    /** DecodeBatch's capacity for {@code needed} positions: 64 doubled until it fits. */
-    static long cacheCapacity(long needed) {
-        long capacity = 64;
-        while (capacity < needed) {
-            capacity *= 2;
-        }
-        return capacity;
     }
 
     /**

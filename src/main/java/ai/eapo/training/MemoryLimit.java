@@ -18,6 +18,9 @@ public record MemoryLimit(long bytes, String source, boolean device) {
     public static final String KEY_LIMIT = "eapo.memory.limit";
     public static final String KEY_SHARE = "eapo.memory.max-share";
 
+    /** GiB the suggested -Xmx adds above the heap the budget needs (room for everything else on the heap). */
+    private static final long HEAP_SUGGESTION_HEADROOM_GIB = 2;
+
     /** No limit known (a device whose memory cannot be read): nothing is refused. */
     public static final MemoryLimit UNKNOWN = new MemoryLimit(Long.MAX_VALUE, "unknown", false);
 
@@ -62,7 +65,7 @@ public record MemoryLimit(long bytes, String source, boolean device) {
             throw new UserInputException(String.format(Locale.ROOT, "this learner serves weight versions of %s to "
                             + "samplers on other nodes from the Java heap, which -Xmx limits to %s; nothing was loaded. "
                             + "Start it with e.g. java -Xmx%dg -jar eapo-node.jar ...", MemoryBudget.gib(budget.heapTotal()),
-                    MemoryBudget.gib(heap), (budget.heapTotal() >> 30) + 2));
+                    MemoryBudget.gib(heap), (budget.heapTotal() >> 30) + HEAP_SUGGESTION_HEADROOM_GIB));
         }
         if (!fits(budget)) {
             throw new UserInputException(String.format(Locale.ROOT, "this configuration needs %s of %s memory, more "

@@ -191,7 +191,12 @@ public final class AnswerExtractor {
         return end;
     }
 
-    private static String afterLastGsm8kMark(String text) {
+    /**
+     * GSM8K's final answer: the rest of the line after the last {@code ####}, trimmed; null when there is no mark
+     * or nothing follows it. The one place that reads {@code #### N} (responses, references, and the data files
+     * through {@link #extract}).
+     */
+    static String afterLastGsm8kMark(String text) {
         int at = text.lastIndexOf(GSM8K_MARK);
         if (at < 0) {
             return null;

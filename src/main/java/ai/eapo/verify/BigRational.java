@@ -62,10 +62,6 @@ record BigRational(BigInteger numerator, BigInteger denominator) {
         return Math.max(numerator.bitLength(), denominator.bitLength());
     }
 
-    double toDouble() {
-        return new BigDecimal(numerator).divide(new BigDecimal(denominator), java.math.MathContext.DECIMAL64).doubleValue();
-    }
-
     @Override
     public String toString() {
         return isInteger() ? numerator.toString() : numerator + "/" + denominator;

@@ -90,9 +90,9 @@ public final class MathVerifier {
         if (boxed != null) {
             return boxed;
         }
-        int hashes = gold.lastIndexOf("####");
-        if (hashes >= 0) {
-            return gold.substring(hashes + "####".length()).strip();
+        String hashes = AnswerExtractor.afterLastGsm8kMark(gold);
+        if (hashes != null) {
+            return hashes;
         }
         String statement = AnswerExtractor.finalAnswerStatement(gold);
         return statement != null ? statement : gold;

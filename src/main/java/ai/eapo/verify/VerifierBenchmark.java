@@ -107,7 +107,7 @@ public final class VerifierBenchmark {
         List<String> gsm = Files.readAllLines(data.resolve("gsm8k-test.jsonl"));
         for (String line : gsm.subList(0, Math.min(GSM8K_ROWS, gsm.size()))) {
             String answer = json.readTree(line).get("answer").asText();
-            String number = answer.substring(answer.lastIndexOf("####") + "####".length()).strip().replace(",", "");
+            String number = AnswerExtractor.afterLastGsm8kMark(answer).replace(",", "");
             mix.add(new Item(answer, number, true));
             mix.add(new Item(answer, new java.math.BigDecimal(number).add(java.math.BigDecimal.ONE).toPlainString(), false));
         }

@@ -11,7 +11,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.eapo.UserInputException;
-import ai.eapo.algorithm.SoftmaxEntropy;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

@@ -52,4 +52,20 @@ class ConfigOptionsTest {
                 () -> ConfigOptions.load(Map.of(), List.of("eapo.train.seed={"), null));
         assertTrue(badValue.getMessage().startsWith("--set eapo.train.seed={: "), badValue.getMessage());
     }
+
+    @Test
+    void aMovedKeyIsRefusedWithItsNewName(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("old.conf");
+        Files.writeString(file, "eapo.model.init.max-shard-bytes = 1GiB\n");
+        UserInputException fromFile = assertThrows(UserInputException.class,
+                () -> ConfigOptions.load(Map.of(), List.of(), file));
+        assertTrue(fromFile.getMessage().contains("eapo.model.init.max-shard-bytes has moved: set "
+                + "eapo.model.max-shard-bytes instead"), fromFile.getMessage());
+        UserInputException fromSet = assertThrows(UserInputException.class,
+                () -> ConfigOptions.load(Map.of(), List.of("eapo.model.init.max-shard-bytes=1GiB"), null));
+        assertTrue(fromSet.getMessage().contains("--set eapo.model.init.max-shard-bytes=1GiB: "
+                + "eapo.model.init.max-shard-bytes has moved: set eapo.model.max-shard-bytes instead"), fromSet.getMessage());
+        assertEquals(1L << 30, ConfigOptions.load(Map.of(), List.of("eapo.model.max-shard-bytes=1GiB"), null)
+                .getBytes(ConfigOptions.MAX_SHARD_BYTES));
+    }
 }

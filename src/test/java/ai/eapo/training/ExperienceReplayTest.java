@@ -88,7 +88,7 @@ class ExperienceReplayTest {
              ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
             long[] ids = {11, 12, 13, 20, 31, 42, 53, 64, 75};
             ai.djl.ndarray.NDArray logits = policy.logits(m.create(ids, new ai.djl.ndarray.types.Shape(1, ids.length)));
-            double direct = ai.eapo.algorithm.SoftmaxEntropy.ofRows(logits.get("0, 2:"), 0.8f).mean().getFloat();
+            double direct = ai.eapo.model.SoftmaxEntropy.ofRows(logits.get("0, 2:"), 0.8f).mean().getFloat();
             for (int chunk : new int[]{1, 3, 64}) {
                 assertEquals(direct, new ExperienceReplay(START_AT_ONCE, 0.8f, chunk).meanEntropy(policy, stored), 1e-5,
                         "chunk " + chunk);

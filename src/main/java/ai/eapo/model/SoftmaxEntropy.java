@@ -1,11 +1,13 @@
-package ai.eapo.algorithm;
+package ai.eapo.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 
 /**
  * Entropy in nats of the next-token distribution {@code softmax(logits / temperature)}, the H_t that
- * {@link CriticalPointPolicy} compares with τ. Logits of −∞ (masked tokens) contribute nothing.
+ * {@code ai.eapo.algorithm.CriticalPointPolicy} compares with τ. Logits of −∞ (masked tokens) contribute
+ * nothing. An NDArray operation of the model (the sampler records it per token), so it lives here and
+ * {@code algorithm} and {@code training} call it.
  */
 public final class SoftmaxEntropy {
 

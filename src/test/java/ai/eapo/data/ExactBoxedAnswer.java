@@ -5,7 +5,8 @@ import java.util.Optional;
 /**
  * The synthetic task's own answer check: exact string match of the content of the last
  * {@code \boxed{...}} (braces may nest) with the reference answer. The real Verifier, with
- * mathematical equivalence, lives elsewhere.
+ * mathematical equivalence, lives elsewhere. A test oracle only (SyntheticMathTaskTest checks every
+ * generated solution with it), so it lives in the test sources.
  */
 public final class ExactBoxedAnswer {
 
