@@ -113,6 +113,17 @@ public final class BenchDecodeCommand implements Callable<Integer> {
     @Option(names = "--tied", description = "Tie the lm_head to the embedding (default: untied).")
     boolean tied;
 
+    @Option(names = "--shape", description = "A model directory (or any directory with a config.json, e.g. "
+            + "../shared/shapes/qwen2.5-0.5b) whose shape replaces the shape options above; weights are random.")
+    Path shape;
+
+    /** Decode at batch 64 should reach this share of the same-run matmul FLOP/s (issue #19). */
+    static final double GOAL_FRACTION_OF_MATMUL = 0.6;
+    /** A batch-1 step should take at most this many times the weight-streaming floor (issue #19). */
+    static final double GOAL_TIMES_STREAMING_FLOOR = 2.0;
+    /** Passes over the weights when timing the streaming floor (the best one counts). */
+    private static final int STREAMING_PASSES = 5;
+
     static final String FLOP_FORMULA = "per decoded token attending to c positions: 2*M + 4*layers*heads*headDim*c, "
             + "M = weights in matrix products (q,k,v,o,gate,up,down per layer + lm_head; no embedding lookup, norms, biases)";
 
@@ -130,6 +141,19 @@ public final class BenchDecodeCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * The weight-streaming floor of a batch-1 step: one batch-1 linear over each of the model's matmul weights in
+     * turn, as a decode step reads them ({@code passSeconds}, the best of a few passes), and the bandwidth that
+     * is; {@code hotBandwidth}: the same linear repeated over one weight matrix, which then stays in the cache
+     * (what a single batch-1 matmul measures, and why it would overstate the bandwidth of a model larger than the
+     * cache).
+     */
+    record Streaming(long bytes, double passSeconds, double hotBandwidth) {
+        double bandwidth() {
+            return bytes / passSeconds;
+        }
+    }
+
     record Matmul(int size, double bestSeconds, double medianSeconds, int repeats) {
         double gflops() {
             return 2.0 * size * size * size / bestSeconds / 1e9;
@@ -141,10 +165,13 @@ public final class BenchDecodeCommand implements Callable<Integer> {
         validate();
         PrintWriter console = spec != null ? spec.commandLine().getOut() : new PrintWriter(System.out, true);
         Device dev = Checkpoint.device(device);
-        ModelConfig config = ModelConfig.qwen2(vocab, hidden, intermediate, layers, heads, kvHeads, tied, List.of(vocab - 1));
+        ModelConfig config = shape != null ? ModelConfig.read(shape)
+                : ModelConfig.qwen2(vocab, hidden, intermediate, layers, heads, kvHeads, tied, List.of(vocab - 1));
         long matmulWeights = matmulWeights(config);
-        console.printf("model: qwen2 vocab=%d hidden=%d intermediate=%d layers=%d heads=%d kvHeads=%d headDim=%d %s%n",
-                vocab, hidden, intermediate, layers, heads, kvHeads, config.headDim(), tied ? "tied" : "untied");
+        console.printf("model: %s vocab=%d hidden=%d intermediate=%d layers=%d heads=%d kvHeads=%d headDim=%d %s%n",
+                config.modelType(), config.vocabSize(), config.hiddenSize(), config.intermediateSize(),
+                config.numLayers(), config.numHeads(), config.numKvHeads(), config.headDim(),
+                config.tieWordEmbeddings() ? "tied" : "untied");
         console.printf("parameters: %,d (ModelConfig.parameterCount); weights in matmuls M = %,d (%.1f MFLOP/token + attention)%n",
                 config.parameterCount(), matmulWeights, 2.0 * matmulWeights / 1e6);
         console.flush();
@@ -182,11 +209,26 @@ public final class BenchDecodeCommand implements Callable<Integer> {
             mmJson.put("gflops", mm.gflops());
 
             console.println();
-            console.printf("%6s %10s %12s %9s %12s %8s %9s %9s %8s %6s%n", "batch", "prefill ms", "cached tok/s",
-                    "ms/step", "uncached t/s", "speedup", "GFLOP/s", "of matmul", "agree", "timed");
-            console.flush();
             ArrayNode results = report.putArray("results");
             try (PolicyModel model = PolicyModel.random(config, dev, seed, 0.02f)) {
+                Streaming streaming = streaming(model, root);
+                console.printf("weight streaming: %.1f MB of matmul weights in %.2f ms by batch-1 linears (%.1f GB/s; "
+                                + "one matrix repeated, from the cache: %.1f GB/s)%n%n", streaming.bytes() / 1e6,
+                        streaming.passSeconds() * 1e3, streaming.bandwidth() / 1e9, streaming.hotBandwidth() / 1e9);
+                console.printf("%6s %10s %12s %9s %12s %8s %9s %9s %8s %6s %9s%n", "batch", "prefill ms",
+                        "cached tok/s", "ms/step", "uncached t/s", "speedup", "GFLOP/s", "of matmul", "agree", "timed",
+                        "x floor");
+                console.flush();
+                ObjectNode floor = report.putObject("streamingFloor");
+                floor.put("bytes", streaming.bytes());
+                floor.put("passSeconds", streaming.passSeconds());
+                floor.put("bandwidthBytesPerSecond", streaming.bandwidth());
+                floor.put("hotBandwidthBytesPerSecond", streaming.hotBandwidth());
+                floor.put("method", "one batch-1 linear over each matmul weight of the model in turn, best of "
+                        + STREAMING_PASSES + " passes; hot = one weight matrix repeated (cache-resident)");
+                ObjectNode goals = report.putObject("goals");
+                goals.put("batch64FractionOfMatmul", GOAL_FRACTION_OF_MATMUL);
+                goals.put("batch1TimesStreamingFloor", GOAL_TIMES_STREAMING_FLOOR);
                 for (int batch : batchSizes) {
                     Random random = new Random(seed * 1_000_003L + batch);
                     List<long[]> prompts = prompts(random, batch);
@@ -217,10 +259,19 @@ public final class BenchDecodeCommand implements Callable<Integer> {
                     r.put("decodeFlops", cached.decodeFlops());
                     r.put("achievedGflops", gflops);
                     r.put("fractionOfMatmulGflops", gflops / mm.gflops());
-                    console.printf("%6d %10.1f %12.1f %9.2f %12.1f %7.1fx %9.2f %8.1f%% %8.3f %6s%n", batch,
+                    double timesFloor = decodeSeconds / steps / streaming.passSeconds();
+                    r.put("msPerStepOverStreamingFloor", timesFloor);
+                    Streaming projections = linearPass(model, root, batch);
+                    r.put("projectionsAloneSeconds", projections.passSeconds());
+                    r.put("projectionsShareOfStep", projections.passSeconds() / (decodeSeconds / steps));
+                    r.put("projectionsGflops", 2.0 * batch * (projections.bytes() / 4.0) / projections.passSeconds() / 1e9);
+                    console.printf("%6d %10.1f %12.1f %9.2f %12.1f %7.1fx %9.2f %8.1f%% %8.3f %6s %8.2fx%n", batch,
                             cached.prefillNanos() / 1e6, cachedTps, decodeSeconds * 1e3 / steps, uncachedTps,
                             cachedTps / uncachedTps, gflops, 100 * gflops / mm.gflops(), uncached.agreement(),
-                            uncached.stepsTimed() + "/" + uncached.stepsTotal());
+                            uncached.stepsTimed() + "/" + uncached.stepsTotal(), timesFloor);
+                    console.printf("%6s the step's projections alone: %.2f ms (%.0f%% of the step), %.1f GFLOP/s%n", "",
+                            projections.passSeconds() * 1e3, 100 * projections.passSeconds() / (decodeSeconds / steps),
+                            2.0 * batch * (projections.bytes() / 4.0) / projections.passSeconds() / 1e9);
                     console.flush();
                 }
             }
@@ -358,6 +409,63 @@ public final class BenchDecodeCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * The weight-streaming floor: the model's matmul weights (q/k/v/o, gate/up/down, the lm_head or the tied
+     * embedding) each multiplied once by one row, in order, as a batch-1 decode step reads them.
+     */
+    static Streaming streaming(PolicyModel model, NDManager root) {
+        return linearPass(model, root, 1);
+    }
+
+    /**
+     * One pass of {@code rows}-row linears over the model's matmul weights, best of a few: at one row the
+     * weight-streaming floor; at a decode batch's rows the time its projections alone take with this engine
+     * (the ceiling a decode step could reach if nothing else cost anything).
+     */
+    static Streaming linearPass(PolicyModel model, NDManager root, int rows) {
+        List<NDArray> weights = new ArrayList<>();
+        String head = model.config().tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight";
+        model.parameters().forEach((name, w) -> {
+            if (name.endsWith("_proj.weight") || name.equals(head)) {
+                weights.add(w);
+            }
+        });
+        long bytes = weights.stream().mapToLong(w -> w.size() * w.getDataType().getNumOfBytes()).sum();
+        try (NDManager m = root.newSubManager()) {
+            NDArray row = m.randomUniform(-1f, 1f, new Shape(rows, model.config().hiddenSize()), DataType.FLOAT32);
+            NDArray wide = m.randomUniform(-1f, 1f, new Shape(rows, model.config().intermediateSize()), DataType.FLOAT32);
+            long best = Long.MAX_VALUE;
+            for (int pass = 0; pass <= STREAMING_PASSES; pass++) { // pass 0 warms up
+                long start = System.nanoTime();
+                for (NDArray w : weights) {
+                    try (NDManager s = m.newSubManager(); NDArray view = w.stopGradient()) {
+                        NDArray x = view.getShape().get(1) == row.getShape().get(1) ? row : wide;
+                        x.getNDArrayInternal().linear(x, view, null).attach(s);
+                    }
+                }
+                if (pass > 0) {
+                    best = Math.min(best, System.nanoTime() - start);
+                }
+            }
+            // The smallest matrix: one that stays in the cache however large the model.
+            NDArray first = weights.stream().min(java.util.Comparator.comparingLong(NDArray::size)).orElseThrow();
+            long hot;
+            int repeats = weights.size();
+            try (NDArray view = first.stopGradient()) {
+                NDArray x = view.getShape().get(1) == row.getShape().get(1) ? row : wide;
+                long start = System.nanoTime();
+                for (int i = 0; i < repeats; i++) {
+                    try (NDManager s = m.newSubManager()) {
+                        x.getNDArrayInternal().linear(x, view, null).attach(s);
+                    }
+                }
+                hot = System.nanoTime() - start;
+            }
+            double hotBandwidth = (double) repeats * first.size() * first.getDataType().getNumOfBytes() / (hot / 1e9);
+            return new Streaming(bytes, best / 1e9, hotBandwidth);
+        }
+    }
+
     /** Best and median time of an N×N fp32 matmul, repeated for at least a second (at least 5 times). */
     static Matmul matmul(NDManager root, int n) {
         try (NDManager m = root.newSubManager()) {
@@ -413,7 +521,7 @@ public final class BenchDecodeCommand implements Callable<Integer> {
         return m;
     }
 
-    private static ObjectNode machine(Device dev) {
+    static ObjectNode machine(Device dev) {
         ObjectNode m = JSON.createObjectNode();
         m.put("cores", Runtime.getRuntime().availableProcessors());
         m.put("cpu", cpuModel());

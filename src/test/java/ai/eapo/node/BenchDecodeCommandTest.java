@@ -43,6 +43,11 @@ class BenchDecodeCommandTest {
         assertEquals(2, report.path("model").path("layers").asInt());
         assertTrue(report.path("model").path("parameterCount").asLong() > 0);
         assertTrue(report.path("matmul").path("gflops").asDouble() > 0);
+        // The weight-streaming floor reads every matmul weight once: 2 layers of q/k/v/o + gate/up/down, and the lm_head.
+        long expectedBytes = 4L * (2 * (32 * (32 + 2 * 16) + 32 * 32 + 3 * 32 * 48) + 96 * 32);
+        assertEquals(expectedBytes, report.path("streamingFloor").path("bytes").asLong());
+        assertTrue(report.path("streamingFloor").path("passSeconds").asDouble() > 0);
+        assertTrue(report.path("streamingFloor").path("hotBandwidthBytesPerSecond").asDouble() > 0);
 
         JsonNode results = report.path("results");
         assertEquals(2, results.size());
@@ -51,7 +56,8 @@ class BenchDecodeCommandTest {
             assertEquals(i + 1, r.path("batchSize").asInt());
             for (String field : List.of("prefillSeconds", "cachedDecodeSeconds", "cachedMsPerStep", "cachedTokensPerSecond",
                     "uncachedSeconds", "uncachedTokensPerSecond", "speedup", "decodeFlops", "achievedGflops",
-                    "fractionOfMatmulGflops")) {
+                    "fractionOfMatmulGflops", "msPerStepOverStreamingFloor", "projectionsAloneSeconds",
+                    "projectionsGflops")) {
                 assertTrue(r.path(field).asDouble() > 0, field + " in " + r);
             }
             assertEquals(3, r.path("uncachedStepsTimed").asInt());
