@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The CPU decoding peer of `eapo-node bench decode` (issue #19): llama.cpp on the same Qwen2 shape, F32 weights and
-# F32 KV cache, the same threads, tokens/s at batch 1 (llama-bench tg) and batched at 8/32/64 (llama-batched-bench,
+# The CPU decoding peer of `eapo-node bench decode` (issue #19): llama.cpp on the same Qwen2 shape, F32 weights
+# (its KV cache stays F16, its default: llama-bench offers no F32 cache), the same threads, tokens/s at batch 1 (llama-bench tg) and batched at 8/32/64 (llama-batched-bench,
 # 16-token prompts, 64 new tokens each, as bench decode). Writes results/bench-peer-llama-cpp.json, which
 # `eapo-node bench all` puts beside its own decode figures.
 #   scripts/peers/bench-llama-cpp.sh LLAMA_CPP_SOURCE_DIR [--shape DIR_WITH_CONFIG_JSON]
@@ -23,9 +23,9 @@ fi
 threads="$(nproc)"
 model="$(mktemp -d)/peer.gguf"
 PYTHONPATH="$src/gguf-py" python3 scripts/peers/qwen2-gguf.py "$model" "${shape_args[@]}"
-single="$("$bin/llama-bench" -m "$model" -p 0 -n 64 -t "$threads" -ctk f32 -ctv f32 -o json)"
+single="$("$bin/llama-bench" -m "$model" -p 0 -n 64 -t "$threads" -o json)"
 batched="$("$bin/llama-batched-bench" -m "$model" -c 8192 -b 2048 -ub 512 -npp 16 -ntg 64 -npl 1,8,32,64 \
-  -t "$threads" -ctk f32 -ctv f32 2>/dev/null)"
+  -t "$threads" 2>/dev/null)"
 mkdir -p results
 python3 - "$label" "$threads" "$single" "$batched" <<'PY' > results/bench-peer-llama-cpp.json
 import json, re, sys
@@ -36,7 +36,7 @@ for line in batched.splitlines():
     if len(cells) >= 8 and cells[0].isdigit():
         pp, tg, b = int(cells[0]), int(cells[1]), int(cells[2])
         rows[b] = {"prompt": pp, "new_tokens": tg, "decode_tokens_per_s": float(cells[7])}
-print(json.dumps({"peer": "llama.cpp", "shape": label, "threads": threads, "weights": "F32", "kv_cache": "F32",
+print(json.dumps({"peer": "llama.cpp", "shape": label, "threads": threads, "weights": "F32", "kv_cache": "F16",
                   "batch1_tokens_per_s": single[0]["avg_ts"], "batched": rows}, indent=2))
 PY
 cat results/bench-peer-llama-cpp.json

@@ -41,7 +41,7 @@ def main():
     writer.add_tokenizer_model("gpt2")
     writer.add_token_list([f"t{i}" for i in range(a.vocab)])
     writer.add_token_types([gguf.TokenType.NORMAL] * a.vocab)
-    writer.add_token_merges([])
+    writer.add_token_merges(["t 0"])  # llama.cpp refuses a gpt2 vocabulary without merges; ids are all it reads
     writer.add_bos_token_id(0)
     writer.add_eos_token_id(a.vocab - 1)
     writer.add_tensor("token_embd.weight", w(a.vocab, a.hidden))
