@@ -126,7 +126,7 @@ public final class Pipeline {
         LearnerPart learner = setup.learner().orElseThrow();
         SamplerPart part = setup.sampler().orElseThrow();
         LearnerSide side = startLearnerSide(learner, setup.busy(), spawner);
-        ActorRef<PriorPolicy.Command> prior = setup.prior().map(p -> startPrior(p, setup.busy(), spawner)).orElse(null);
+        Optional<ActorRef<PriorPolicy.Command>> prior = setup.prior().map(p -> startPrior(p, setup.busy(), spawner));
         ActorRef<Verifier.Command> verifiers = startVerifiers(setup.verifier().orElseThrow(), spawner);
         Sampler.Peers peers = new Sampler.Peers(side.promptSource(), prior, verifiers, side.grouper(), side.weights(),
                 setup.busy());

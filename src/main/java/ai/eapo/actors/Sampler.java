@@ -27,6 +27,7 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Owns a policy replica and decodes a continuous batch, one decode step per {@code Tick} message so that
@@ -101,8 +102,8 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
                            int maxSequencesInFlight, long runSeed, Duration retryAfter, CheckpointIdentity base) {
     }
 
-    /** Where a sampler's work comes from and goes to; {@code prior} is null for plain GRPO. */
-    public record Peers(ActorRef<PromptSource.Command> promptSource, ActorRef<PriorPolicy.Command> prior,
+    /** Where a sampler's work comes from and goes to; a GRPO run consults no {@code prior}. */
+    public record Peers(ActorRef<PromptSource.Command> promptSource, Optional<ActorRef<PriorPolicy.Command>> prior,
                         ActorRef<Verifier.Command> verifiers, ActorRef<Grouper.Command> grouper,
                         ActorRef<WeightServer.Command> weights, BusyTime busy) {
     }
@@ -255,7 +256,7 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
     }
 
     private void consult(List<ExperiencePrior.Consultation> asks) {
-        peers.prior().tell(new PriorPolicy.Consult(asks, getContext().getSelf(), settings.sampling(),
+        peers.prior().orElseThrow().tell(new PriorPolicy.Consult(asks, getContext().getSelf(), settings.sampling(),
                 prompts.tokenizer().vocabulary()));
     }
 
@@ -291,8 +292,8 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
                 consulted.add(c.id());
             }
         }
-        if (!consulted.isEmpty() && peers.prior() != null) {
-            peers.prior().tell(new PriorPolicy.Release(consulted, getContext().getSelf()));
+        if (!consulted.isEmpty()) {
+            peers.prior().ifPresent(prior -> prior.tell(new PriorPolicy.Release(consulted, getContext().getSelf())));
         }
         if (!finished.isEmpty()) {
             askForWork();
@@ -303,7 +304,7 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
     private void startReadyTasks() {
         while (!held.isEmpty() && held.peek().plan().minWeightVersion() <= replica.version) {
             GroupTask task = held.poll();
-            if (task.plan().experienceResponses() > 0 && peers.prior() == null) {
+            if (task.plan().experienceResponses() > 0 && peers.prior().isEmpty()) {
                 throw new UserInputException("step " + task.step() + " plans experience responses, but this sampler "
                         + "has no prior to consult (is the run's initial-ratio the same on every node?)");
             }

@@ -19,6 +19,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -49,7 +50,8 @@ public final class SamplerNode extends AbstractBehavior<SamplerNode.Command> {
     private final BusyTime busy;
     private final List<SamplerReplica> replicas = new ArrayList<>();
     private final Map<ServiceKey<?>, Set<? extends ActorRef<?>>> listings = new HashMap<>();
-    private final ActorRef<PriorPolicy.Command> prior;
+    /** The priors, behind a router; none when the run consults no prior (GRPO). */
+    private final Optional<ActorRef<PriorPolicy.Command>> prior;
     private final ActorRef<Verifier.Command> verifiers;
     private final List<ActorRef<Sampler.Command>> samplers = new ArrayList<>();
     private LearnerServices serving;
@@ -68,9 +70,9 @@ public final class SamplerNode extends AbstractBehavior<SamplerNode.Command> {
         }
         // Consultations of one sampler always go to the same prior, which keeps its sequences' caches.
         prior = part.consultsPrior()
-                ? context.spawn(Routers.group(PriorPolicy.SERVICE_KEY).withConsistentHashingRouting(
-                        PRIOR_RING_VIRTUAL_NODES, message -> message.sampler().path().toString()), "prior-router")
-                : null;
+                ? Optional.of(context.spawn(Routers.group(PriorPolicy.SERVICE_KEY).withConsistentHashingRouting(
+                        PRIOR_RING_VIRTUAL_NODES, message -> message.sampler().path().toString()), "prior-router"))
+                : Optional.empty();
         verifiers = context.spawn(Routers.group(Verifier.SERVICE_KEY).withRoundRobinRouting(), "verifier-router");
         ActorRef<Receptionist.Listing> adapter = context.messageAdapter(Receptionist.Listing.class, Listed::new);
         for (ServiceKey<?> key : List.of(PromptSource.SERVICE_KEY, Grouper.SERVICE_KEY, WeightServer.SERVICE_KEY)) {
