@@ -2,10 +2,10 @@ package ai.eapo.actors;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongSupplier;
 
 /**
  * Requests sent to another actor and not answered yet, by sequence id, each with when it was last sent: a request
@@ -31,15 +31,22 @@ final class RetriedRequests<T> {
     }
 
     private final long retryAfterNanos;
+    private final LongSupplier clock;
     private final Map<Long, Unanswered<T>> unanswered = new HashMap<>();
 
     RetriedRequests(Duration retryAfter) {
+        this(retryAfter, System::nanoTime);
+    }
+
+    /** {@code clock}: the time in nanoseconds (tests pass their own). */
+    RetriedRequests(Duration retryAfter, LongSupplier clock) {
         this.retryAfterNanos = retryAfter.toNanos();
+        this.clock = clock;
     }
 
     /** {@code request} for sequence {@code id} was sent now. */
     void sent(long id, T request) {
-        unanswered.put(id, new Unanswered<>(request, System.nanoTime()));
+        unanswered.put(id, new Unanswered<>(request, clock.getAsLong()));
     }
 
     /** The unanswered request of sequence {@code id}, or null (answered already: a duplicate answer). */
@@ -56,7 +63,7 @@ final class RetriedRequests<T> {
 
     /** The requests due to be sent again now, counted as sent. */
     List<T> due() {
-        long now = System.nanoTime();
+        long now = clock.getAsLong();
         List<T> due = new ArrayList<>();
         for (Unanswered<T> u : unanswered.values()) {
             if (now - u.sentNanos >= u.backoff * retryAfterNanos) {
@@ -66,9 +73,5 @@ final class RetriedRequests<T> {
             }
         }
         return due;
-    }
-
-    Collection<Long> ids() {
-        return unanswered.keySet();
     }
 }
