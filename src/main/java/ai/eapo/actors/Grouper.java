@@ -26,8 +26,8 @@ import java.util.TreeMap;
 /**
  * Collects verified responses into groups (one attempt of one question each, of the task's rollouts), computes the
  * group's advantages when it is complete (with DAPO's overlong penalty when it is on), has a group without learning
- * signal refilled with another problem as often as its step's plan allows (DAPO dynamic sampling), and sends the learner each data step's {@code questionsPerStep} groups as
- * one batch, step after step: learner step k trains exactly the questions of data step k, so a run's position
+ * signal refilled with another problem as often as its step's plan allows (DAPO dynamic sampling), and sends the
+ * learner each data step's {@code questionsPerStep} groups as one batch, step after step: learner step k trains exactly the questions of data step k, so a run's position
  * in the data is its step (what a resumed run needs) and every question is trained once. Responses of an
  * attempt whose question is already complete, or of a step already trained, are dropped.
  */
@@ -76,8 +76,10 @@ public final class Grouper extends AbstractBehavior<Grouper.Command> {
     /** The data step whose batch goes to the learner next. */
     private long nextStep;
 
-    /** {@code firstStep}: the step a run starts (or resumes) at. */
-    /** {@code maxNewTokens}: the generation length limit, L_max of the overlong penalty. */
+    /**
+     * {@code firstStep}: the step a run starts (or resumes) at; {@code maxNewTokens}: the generation length limit,
+     * L_max of the overlong penalty.
+     */
     public static Behavior<Command> create(int questionsPerStep, long firstStep, AdvantageOptions advantages,
                                            OverlongPenalty overlong, int maxNewTokens, ActorRef<Learner.Command> learner,
                                            ActorRef<PromptSource.Command> promptSource) {
