@@ -255,7 +255,8 @@ public final class Checkpoint {
         Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
     }
 
-    static void deleteTree(Path dir) throws IOException {
+    /** Deletes {@code dir} and everything below it. */
+    public static void deleteTree(Path dir) throws IOException {
         try (Stream<Path> walk = Files.walk(dir)) {
             for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
                 Files.delete(p);

@@ -1,6 +1,7 @@
 package ai.eapo.node;
 
 import ai.eapo.UserInputException;
+import ai.eapo.model.Checkpoint;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import picocli.CommandLine.Command;
@@ -98,7 +99,9 @@ public final class BenchAllCommand implements Callable<Integer> {
                 String.format(Locale.ROOT, "%.2f of the extract-and-compare baseline's speed",
                         v.get("speed_ratio_verifier_over_baseline").asDouble()), "(none)", ""));
         // A run directory left from before would be resumed, not measured: start afresh.
-        deleteRecursively(outDir.resolve(MEMORY_RUN));
+        if (Files.exists(outDir.resolve(MEMORY_RUN))) {
+            Checkpoint.deleteTree(outDir.resolve(MEMORY_RUN));
+        }
         JsonNode memory = JSON.readTree(run(console, "memory", "bench", "memory", "--run-id", MEMORY_RUN,
                 "--set", "eapo.train.results-dir=" + outDir, "--label", "tiny demo, " + MEMORY_STEPS + " steps",
                 "--set", "eapo.train.steps=" + MEMORY_STEPS, "--set", "eapo.train.eval-every=" + MEMORY_STEPS).toFile());
@@ -232,17 +235,6 @@ public final class BenchAllCommand implements Callable<Integer> {
         int exit = process.waitFor();
         if (exit != 0) {
             throw new IllegalStateException("benchmark " + name + " failed (exit " + exit + "): " + String.join(" ", command));
-        }
-    }
-
-    private static void deleteRecursively(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (var paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
         }
     }
 

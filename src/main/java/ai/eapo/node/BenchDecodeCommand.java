@@ -142,15 +142,17 @@ public final class BenchDecodeCommand implements Callable<Integer> {
     }
 
     /**
-     * The weight-streaming floor of a batch-1 step: one batch-1 linear over each of the model's matmul weights in
-     * turn, as a decode step reads them ({@code passSeconds}, the best of a few passes), and the bandwidth that
-     * is; {@code hotBandwidth}: the same linear repeated over one weight matrix, which then stays in the cache
-     * (what a single batch-1 matmul measures, and why it would overstate the bandwidth of a model larger than the
-     * cache).
+     * One pass of {@code rows}-row linears over the model's {@code weights} matmul weights ({@code bytes} of them),
+     * the best of a few passes: at one row the weight-streaming floor of a decode step (and the bandwidth that is),
+     * at a decode batch's rows the time its projections alone take with this engine.
      */
-    record Streaming(long bytes, double passSeconds, double hotBandwidth) {
+    record LinearPass(int rows, long weights, long bytes, double seconds) {
         double bandwidth() {
-            return bytes / passSeconds;
+            return bytes / seconds;
+        }
+
+        double gflops() {
+            return 2.0 * rows * weights / seconds / 1e9;
         }
     }
 
@@ -211,19 +213,20 @@ public final class BenchDecodeCommand implements Callable<Integer> {
             console.println();
             ArrayNode results = report.putArray("results");
             try (PolicyModel model = PolicyModel.random(config, dev, seed, 0.02f)) {
-                Streaming streaming = streaming(model, root);
+                LinearPass streaming = linearPass(model, root, 1);
+                double hotBandwidth = hotBandwidth(model, root);
                 console.printf("weight streaming: %.1f MB of matmul weights in %.2f ms by batch-1 linears (%.1f GB/s; "
                                 + "one matrix repeated, from the cache: %.1f GB/s)%n%n", streaming.bytes() / 1e6,
-                        streaming.passSeconds() * 1e3, streaming.bandwidth() / 1e9, streaming.hotBandwidth() / 1e9);
+                        streaming.seconds() * 1e3, streaming.bandwidth() / 1e9, hotBandwidth / 1e9);
                 console.printf("%6s %10s %12s %9s %12s %8s %9s %9s %8s %6s %9s%n", "batch", "prefill ms",
                         "cached tok/s", "ms/step", "uncached t/s", "speedup", "GFLOP/s", "of matmul", "agree", "timed",
                         "x floor");
                 console.flush();
                 ObjectNode floor = report.putObject("streamingFloor");
                 floor.put("bytes", streaming.bytes());
-                floor.put("passSeconds", streaming.passSeconds());
+                floor.put("passSeconds", streaming.seconds());
                 floor.put("bandwidthBytesPerSecond", streaming.bandwidth());
-                floor.put("hotBandwidthBytesPerSecond", streaming.hotBandwidth());
+                floor.put("hotBandwidthBytesPerSecond", hotBandwidth);
                 floor.put("method", "one batch-1 linear over each matmul weight of the model in turn, best of "
                         + STREAMING_PASSES + " passes; hot = one weight matrix repeated (cache-resident)");
                 ObjectNode goals = report.putObject("goals");
@@ -259,31 +262,25 @@ public final class BenchDecodeCommand implements Callable<Integer> {
                     r.put("decodeFlops", cached.decodeFlops());
                     r.put("achievedGflops", gflops);
                     r.put("fractionOfMatmulGflops", gflops / mm.gflops());
-                    double timesFloor = decodeSeconds / steps / streaming.passSeconds();
+                    double stepSeconds = decodeSeconds / steps;
+                    double timesFloor = stepSeconds / streaming.seconds();
                     r.put("msPerStepOverStreamingFloor", timesFloor);
-                    Streaming projections = linearPass(model, root, batch);
-                    r.put("projectionsAloneSeconds", projections.passSeconds());
-                    r.put("projectionsShareOfStep", projections.passSeconds() / (decodeSeconds / steps));
-                    r.put("projectionsGflops", 2.0 * batch * (projections.bytes() / 4.0) / projections.passSeconds() / 1e9);
+                    LinearPass projections = linearPass(model, root, batch);
+                    r.put("projectionsAloneSeconds", projections.seconds());
+                    r.put("projectionsShareOfStep", projections.seconds() / stepSeconds);
+                    r.put("projectionsGflops", projections.gflops());
                     console.printf("%6d %10.1f %12.1f %9.2f %12.1f %7.1fx %9.2f %8.1f%% %8.3f %6s %8.2fx%n", batch,
                             cached.prefillNanos() / 1e6, cachedTps, decodeSeconds * 1e3 / steps, uncachedTps,
                             cachedTps / uncachedTps, gflops, 100 * gflops / mm.gflops(), uncached.agreement(),
                             uncached.stepsTimed() + "/" + uncached.stepsTotal(), timesFloor);
                     console.printf("%6s the step's projections alone: %.2f ms (%.0f%% of the step), %.1f GFLOP/s%n", "",
-                            projections.passSeconds() * 1e3, 100 * projections.passSeconds() / (decodeSeconds / steps),
-                            2.0 * batch * (projections.bytes() / 4.0) / projections.passSeconds() / 1e9);
+                            projections.seconds() * 1e3, 100 * projections.seconds() / stepSeconds, projections.gflops());
                     console.flush();
                 }
             }
         }
         console.println("(timed = uncached steps timed / decode steps; fewer means the uncached time is extrapolated)");
-        Path parent = out.toAbsolutePath().getParent();
-        if (parent != null) {
-            Files.createDirectories(parent);
-        }
-        JSON.writerWithDefaultPrettyPrinter().writeValue(out.toFile(), report);
-        console.println("wrote " + out);
-        console.flush();
+        writeReport(report, out, console);
         return 0;
     }
 
@@ -409,20 +406,8 @@ public final class BenchDecodeCommand implements Callable<Integer> {
         }
     }
 
-    /**
-     * The weight-streaming floor: the model's matmul weights (q/k/v/o, gate/up/down, the lm_head or the tied
-     * embedding) each multiplied once by one row, in order, as a batch-1 decode step reads them.
-     */
-    static Streaming streaming(PolicyModel model, NDManager root) {
-        return linearPass(model, root, 1);
-    }
-
-    /**
-     * One pass of {@code rows}-row linears over the model's matmul weights, best of a few: at one row the
-     * weight-streaming floor; at a decode batch's rows the time its projections alone take with this engine
-     * (the ceiling a decode step could reach if nothing else cost anything).
-     */
-    static Streaming linearPass(PolicyModel model, NDManager root, int rows) {
+    /** The model's matmul weights as a decode step reads them: q/k/v/o, gate/up/down, the lm_head (or tied embedding). */
+    private static List<NDArray> projectionWeights(PolicyModel model) {
         List<NDArray> weights = new ArrayList<>();
         String head = model.config().tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight";
         model.parameters().forEach((name, w) -> {
@@ -430,40 +415,65 @@ public final class BenchDecodeCommand implements Callable<Integer> {
                 weights.add(w);
             }
         });
-        long bytes = weights.stream().mapToLong(w -> w.size() * w.getDataType().getNumOfBytes()).sum();
+        return weights;
+    }
+
+    /**
+     * Times {@code passes} passes of one {@code rows}-row linear by each of {@code weights} in turn (inputs made
+     * beforehand, one per input width); returns the best pass in nanoseconds.
+     */
+    private static long bestPass(NDManager root, int rows, List<NDArray> weights, int passes) {
         try (NDManager m = root.newSubManager()) {
-            NDArray row = m.randomUniform(-1f, 1f, new Shape(rows, model.config().hiddenSize()), DataType.FLOAT32);
-            NDArray wide = m.randomUniform(-1f, 1f, new Shape(rows, model.config().intermediateSize()), DataType.FLOAT32);
+            java.util.Map<Long, NDArray> inputs = new java.util.HashMap<>();
+            for (NDArray w : weights) {
+                inputs.computeIfAbsent(w.getShape().get(1),
+                        width -> m.randomUniform(-1f, 1f, new Shape(rows, width), DataType.FLOAT32));
+            }
             long best = Long.MAX_VALUE;
-            for (int pass = 0; pass <= STREAMING_PASSES; pass++) { // pass 0 warms up
+            for (int pass = 0; pass < passes; pass++) {
                 long start = System.nanoTime();
                 for (NDArray w : weights) {
                     try (NDManager s = m.newSubManager(); NDArray view = w.stopGradient()) {
-                        NDArray x = view.getShape().get(1) == row.getShape().get(1) ? row : wide;
+                        NDArray x = inputs.get(view.getShape().get(1));
                         x.getNDArrayInternal().linear(x, view, null).attach(s);
                     }
                 }
-                if (pass > 0) {
-                    best = Math.min(best, System.nanoTime() - start);
-                }
+                best = Math.min(best, System.nanoTime() - start);
             }
-            // The smallest matrix: one that stays in the cache however large the model.
-            NDArray first = weights.stream().min(java.util.Comparator.comparingLong(NDArray::size)).orElseThrow();
-            long hot;
-            int repeats = weights.size();
-            try (NDArray view = first.stopGradient()) {
-                NDArray x = view.getShape().get(1) == row.getShape().get(1) ? row : wide;
-                long start = System.nanoTime();
-                for (int i = 0; i < repeats; i++) {
-                    try (NDManager s = m.newSubManager()) {
-                        x.getNDArrayInternal().linear(x, view, null).attach(s);
-                    }
-                }
-                hot = System.nanoTime() - start;
-            }
-            double hotBandwidth = (double) repeats * first.size() * first.getDataType().getNumOfBytes() / (hot / 1e9);
-            return new Streaming(bytes, best / 1e9, hotBandwidth);
+            return best;
         }
+    }
+
+    /** {@link LinearPass}: each matmul weight of the model once, in order, the best of a few passes after a warm-up. */
+    static LinearPass linearPass(PolicyModel model, NDManager root, int rows) {
+        List<NDArray> weights = projectionWeights(model);
+        bestPass(root, rows, weights, 1); // warm-up
+        long best = bestPass(root, rows, weights, STREAMING_PASSES);
+        return new LinearPass(rows, weights.stream().mapToLong(NDArray::size).sum(),
+                weights.stream().mapToLong(w -> w.size() * w.getDataType().getNumOfBytes()).sum(), best / 1e9);
+    }
+
+    /**
+     * Bytes per second of a batch-1 linear repeated over the model's smallest matmul weight, which then stays in the
+     * cache: what a single repeated batch-1 matmul measures, and why it overstates the floor of a larger model.
+     */
+    static double hotBandwidth(PolicyModel model, NDManager root) {
+        List<NDArray> weights = projectionWeights(model);
+        NDArray smallest = weights.stream().min(java.util.Comparator.comparingLong(NDArray::size)).orElseThrow();
+        List<NDArray> repeated = java.util.Collections.nCopies(weights.size(), smallest);
+        long nanos = bestPass(root, 1, repeated, 1);
+        return (double) repeated.size() * smallest.size() * smallest.getDataType().getNumOfBytes() / (nanos / 1e9);
+    }
+
+    /** Writes a benchmark's JSON report to {@code out} (making its folder) and says so. */
+    static void writeReport(ObjectNode report, Path out, PrintWriter console) throws IOException {
+        Path parent = out.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        JSON.writerWithDefaultPrettyPrinter().writeValue(out.toFile(), report);
+        console.println("wrote " + out);
+        console.flush();
     }
 
     /** Best and median time of an N×N fp32 matmul, repeated for at least a second (at least 5 times). */

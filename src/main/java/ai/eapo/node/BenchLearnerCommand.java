@@ -22,7 +22,6 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -93,7 +92,8 @@ public final class BenchLearnerCommand implements Callable<Integer> {
         int length = promptLength + responseLength; // positions fed: T = length − 1, each predicting the next token
         int positions = length - 1;
         int count = sequences != null ? sequences : micro.responses();
-        int perMicroBatch = (int) Math.max(1, Math.min(micro.responses(), micro.tokens() / length));
+        // The learner's own split of equal-length sequences: every micro-batch but the last is this large.
+        int perMicroBatch = micro.split(java.util.Collections.nCopies(count, positions), Integer::intValue).get(0).size();
         long weights = BenchDecodeCommand.matmulWeights(shapeConfig);
         double flopsPerStep = 6.0 * weights * count * positions + 12.0 * shapeConfig.numLayers()
                 * shapeConfig.numHeads() * shapeConfig.headDim() * (double) positions * positions * count;
@@ -144,13 +144,7 @@ public final class BenchLearnerCommand implements Callable<Integer> {
             console.printf("step: %.2f s (best of %d), %.0f tokens/s, %.1f GFLOP/s = %.1f%% of the matmul (goal %.0f%%)%n",
                     seconds, steps, count * positions / seconds, gflops, 100 * fraction, 100 * GOAL_FRACTION_OF_MATMUL);
         }
-        Path parent = out.toAbsolutePath().getParent();
-        if (parent != null) {
-            Files.createDirectories(parent);
-        }
-        JSON.writerWithDefaultPrettyPrinter().writeValue(out.toFile(), report);
-        console.println("wrote " + out);
-        console.flush();
+        BenchDecodeCommand.writeReport(report, out, console);
         return 0;
     }
 
@@ -178,12 +172,8 @@ public final class BenchLearnerCommand implements Callable<Integer> {
                 NDArray input = m.create(ids, shape);
                 NDArray targets = m.create(next, shape);
                 NDArray weights = m.create(mask, shape).mul(scale);
-                if (micro.recomputeLayers()) {
-                    PolicyModel.LayerRecompute recompute = model.tokenLogProbsRecomputingLayers(input, targets, 1f,
-                            micro.logitsChunk());
-                    return new AdamW.Loss(recompute.logProbs().mul(weights).sum(), recompute::backwardThroughLayers);
-                }
-                return AdamW.Loss.of(model.tokenLogProbs(input, targets, 1f, micro.logitsChunk()).mul(weights).sum());
+                MicroBatching.LogProbs logProbs = micro.logProbs(model, input, targets, 1f);
+                return logProbs.loss(logProbs.values().mul(weights).sum());
             });
         }
         return out;

@@ -285,7 +285,7 @@ public final class LearnerCheckpoints {
             leftovers = entries.filter(p -> LEFTOVER.matcher(p.getFileName().toString()).matches()).toList();
         }
         for (Path p : leftovers) {
-            deleteTree(p);
+            Checkpoint.deleteTree(p);
         }
     }
 
@@ -293,18 +293,10 @@ public final class LearnerCheckpoints {
     private static void delete(Path complete) throws IOException {
         Path doomed = complete.resolveSibling(complete.getFileName() + DELETING_SUFFIX);
         if (Files.exists(doomed)) {
-            deleteTree(doomed);
+            Checkpoint.deleteTree(doomed);
         }
         Files.move(complete, doomed, StandardCopyOption.ATOMIC_MOVE);
-        deleteTree(doomed);
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        try (Stream<Path> walk = Files.walk(root)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
+        Checkpoint.deleteTree(doomed);
     }
 
     private static void writeState(Path file, long step, long optimizerSteps, Knobs knobs) throws IOException {

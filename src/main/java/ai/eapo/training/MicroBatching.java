@@ -1,9 +1,13 @@
 package ai.eapo.training;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.training.GradientCollector;
+import ai.eapo.model.PolicyModel;
 import com.typesafe.config.Config;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * How the learner splits a batch for its forward/backward passes, so that its memory is bounded by these
@@ -53,6 +57,27 @@ public record MicroBatching(int responses, long tokens, int logitsChunk, boolean
     /** Whether {@code eapo.memory.recompute-layers} is auto: the node decides from its memory budget. */
     public static boolean recomputeIsAuto(Config config) {
         return config.getString(KEY_RECOMPUTE).equals("auto");
+    }
+
+    /**
+     * A micro-batch's log-probs as the learner computes them ({@code values}, [B, L]), and what remains of the
+     * backward pass once a loss of them has run its own: nothing, or the layers recomputed one by one.
+     */
+    public record LogProbs(NDArray values, Consumer<GradientCollector> restOfBackward) {
+        /** {@code loss}, computed from {@link #values}, as the optimizer takes it. */
+        public AdamW.Loss loss(NDArray loss) {
+            return new AdamW.Loss(loss, restOfBackward);
+        }
+    }
+
+    /** log π of {@code targets} after {@code ids} at {@code temperature}, chunked and recomputing as configured. */
+    public LogProbs logProbs(PolicyModel model, NDArray ids, NDArray targets, float temperature) {
+        if (recomputeLayers) {
+            PolicyModel.LayerRecompute recompute = model.tokenLogProbsRecomputingLayers(ids, targets, temperature,
+                    logitsChunk);
+            return new LogProbs(recompute.logProbs(), recompute::backwardThroughLayers);
+        }
+        return new LogProbs(model.tokenLogProbs(ids, targets, temperature, logitsChunk), collector -> { });
     }
 
     /** The same micro-batching with layers recomputed in the backward pass. */

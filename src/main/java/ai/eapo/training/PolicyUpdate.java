@@ -126,12 +126,8 @@ public final class PolicyUpdate {
                 Padded padded = Padded.of(part);
                 NDArray ids = m.create(padded.ids, padded.shape);
                 NDArray targets = m.create(padded.targets, padded.shape);
-                PolicyModel.LayerRecompute recompute = microBatching.recomputeLayers()
-                        ? model.tokenLogProbsRecomputingLayers(ids, targets, temperature, microBatching.logitsChunk())
-                        : null;
-                NDArray logProbs = recompute != null ? recompute.logProbs()
-                        : model.tokenLogProbs(ids, targets, temperature, microBatching.logitsChunk());
-                PolicyLossInputs in = inputs(part, padded, ids, targets, logProbs, partProximal, version,
+                MicroBatching.LogProbs logProbs = microBatching.logProbs(model, ids, targets, temperature);
+                PolicyLossInputs in = inputs(part, padded, ids, targets, logProbs.values(), partProximal, version,
                         options.mismatchCorrection(), m);
                 addDrift(in, totals.drift);
                 addMismatch(in, part, version, m, totals);
@@ -141,8 +137,7 @@ public final class PolicyUpdate {
                 totals.weightSum += r.meanIsWeight() * partTokens;
                 totals.referenceKlSum += r.klMean().orElse(Double.NaN) * partTokens;
                 totals.tokens += partTokens;
-                return recompute == null ? AdamW.Loss.of(r.loss())
-                        : new AdamW.Loss(r.loss(), recompute::backwardThroughLayers);
+                return logProbs.loss(r.loss());
             });
         }
         AdamW.StepReport report = optimizer.step(microBatches);
