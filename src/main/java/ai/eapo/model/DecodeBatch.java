@@ -28,7 +28,7 @@ public final class DecodeBatch implements AutoCloseable {
     private static final long INITIAL_CAPACITY = 64;
     private static final float MASKED = -1e30f;
 
-    /** The decoded model as an inference view: its weights without gradients. */
+    /** The decoded model as a decoding view: its weights without gradients. */
     private final PolicyModel model;
     private final NDManager cacheManager;
     private final List<Long> sequenceIds = new ArrayList<>();
@@ -38,7 +38,7 @@ public final class DecodeBatch implements AutoCloseable {
     private long capacity;
 
     public DecodeBatch(PolicyModel model) {
-        this.model = model.inferenceView();
+        this.model = model.decodingView();
         this.cacheManager = this.model.manager().newSubManager();
         this.keys = new NDArray[model.config().numLayers()];
         this.values = new NDArray[model.config().numLayers()];

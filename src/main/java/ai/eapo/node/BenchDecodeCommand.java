@@ -419,8 +419,9 @@ public final class BenchDecodeCommand implements Callable<Integer> {
     }
 
     /**
-     * Times {@code passes} passes of one {@code rows}-row linear by each of {@code weights} in turn (inputs made
-     * beforehand, one per input width); returns the best pass in nanoseconds.
+     * Times {@code passes} passes of one {@code rows}-row linear by each of {@code weights} in turn, computed as the
+     * decoder computes it ({@link PolicyModel#weightsFirstLinear}; inputs made beforehand, one per input width);
+     * returns the best pass in nanoseconds.
      */
     private static long bestPass(NDManager root, int rows, List<NDArray> weights, int passes) {
         try (NDManager m = root.newSubManager()) {
@@ -435,7 +436,7 @@ public final class BenchDecodeCommand implements Callable<Integer> {
                 for (NDArray w : weights) {
                     try (NDManager s = m.newSubManager(); NDArray view = w.stopGradient()) {
                         NDArray x = inputs.get(view.getShape().get(1));
-                        x.getNDArrayInternal().linear(x, view, null).attach(s);
+                        PolicyModel.weightsFirstLinear(x, view, null).attach(s);
                     }
                 }
                 best = Math.min(best, System.nanoTime() - start);
