@@ -11,7 +11,7 @@ import ai.eapo.model.SamplingParams;
 import ai.eapo.model.TokenizerVocabulary;
 import ai.eapo.training.LearnerStep;
 import ai.eapo.training.TaskPrompts;
-import ai.eapo.verify.MathVerifier;
+import ai.eapo.verify.AnswerChecker;
 
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -79,7 +79,7 @@ public final class Pipeline {
     }
 
     /** A pool of {@code poolSize} verifiers. */
-    public record VerifierPart(MathVerifier verifier, int poolSize) {
+    public record VerifierPart(AnswerChecker verifier, int poolSize) {
     }
 
     /**

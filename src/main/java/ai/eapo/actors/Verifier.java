@@ -1,6 +1,6 @@
 package ai.eapo.actors;
 
-import ai.eapo.verify.MathVerifier;
+import ai.eapo.verify.AnswerChecker;
 import ai.eapo.verify.Verdict;
 
 import org.apache.pekko.actor.typed.ActorRef;
@@ -33,13 +33,13 @@ public final class Verifier extends AbstractBehavior<Verifier.Command> {
     public record Scored(long sequenceId, double reward, String failure) implements CborSerializable {
     }
 
-    private final MathVerifier verifier;
+    private final AnswerChecker verifier;
 
-    public static Behavior<Command> create(MathVerifier verifier) {
+    public static Behavior<Command> create(AnswerChecker verifier) {
         return Behaviors.setup(context -> new Verifier(context, verifier));
     }
 
-    private Verifier(ActorContext<Command> context, MathVerifier verifier) {
+    private Verifier(ActorContext<Command> context, AnswerChecker verifier) {
         super(context);
         this.verifier = verifier;
     }

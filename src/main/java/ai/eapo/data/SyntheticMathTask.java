@@ -91,13 +91,25 @@ public final class SyntheticMathTask {
      */
     public static void writeSplits(Path directory, int trainSize, long trainSeed, int testSize, long testSeed)
             throws IOException {
+        writeSplits(directory, trainSize, trainSeed, testSize, testSeed, SyntheticMathTask::generate);
+    }
+
+    /** How a task makes problems: as {@link #generate}. */
+    @FunctionalInterface
+    public interface Generator {
+        List<Problem> generate(long seed, int count, Set<String> excludedPrompts, boolean distinct);
+    }
+
+    /** {@link #writeSplits(Path, int, long, int, long)} for any task's {@code generator}. */
+    static void writeSplits(Path directory, int trainSize, long trainSeed, int testSize, long testSeed,
+                            Generator generator) throws IOException {
         if (trainSeed == testSeed) {
             throw new IllegalArgumentException("train and test seeds must differ, both are " + trainSeed);
         }
-        List<Problem> test = generate(testSeed, testSize, Set.of(), true);
+        List<Problem> test = generator.generate(testSeed, testSize, Set.of(), true);
         Set<String> testPrompts = new HashSet<>();
         test.forEach(problem -> testPrompts.add(problem.prompt()));
-        List<Problem> train = generate(trainSeed, trainSize, testPrompts, false);
+        List<Problem> train = generator.generate(trainSeed, trainSize, testPrompts, false);
         Files.createDirectories(directory);
         writeJsonl(directory.resolve("test.jsonl"), test);
         writeJsonl(directory.resolve("train.jsonl"), train);

@@ -55,6 +55,11 @@ record ClusterSettings(Set<Pipeline.Role> roles, List<String> seedNodes) {
         return roles.contains(role);
     }
 
+    /** The roles here that run the model (learner, sampler, prior): they share this process's cores. */
+    int computingRoles() {
+        return (int) roles.stream().filter(r -> r != Pipeline.Role.VERIFIER).count();
+    }
+
     /** Without seed nodes a node starts a cluster of its own (it joins itself). */
     boolean joinsItself() {
         return seedNodes.isEmpty();

@@ -12,9 +12,9 @@ import ai.eapo.model.InferencePrecision;
 import ai.eapo.model.PolicyModel;
 import ai.eapo.model.PolicyTokenizer;
 import ai.eapo.model.SamplingParams;
+import ai.eapo.training.ForkProfile;
 import ai.eapo.training.TaskPrompts;
-import ai.eapo.verify.MathVerifier;
-import ai.eapo.verify.VerifierOptions;
+import ai.eapo.verify.AnswerChecker;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -99,6 +99,11 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--out", description = "Output directory (default: <eapo.train.results-dir>/eval-<model dir>-<data file>).")
     Path out;
 
+    @Option(names = "--fork-profile", description = "Also sample one response per problem (at the sampling temperature, "
+            + "1 when greedy) and report the policy's mean entropy at Countdown fork tokens (each step's operands and "
+            + "operation) and at the other tokens.")
+    boolean forkProfile;
+
     /** The effective settings of one evaluation. */
     record Settings(Path model, Path data, int n, List<Integer> ks, Integer limit, SamplingParams sampling,
                     int maxNewTokens, long seed, int batchSize, String device, Path out) {
@@ -122,8 +127,9 @@ final class EvalCommand implements Callable<Integer> {
         if (s.limit() != null && s.limit() < problems.size()) {
             problems = problems.subList(0, s.limit());
         }
-        MathVerifier verifier = new MathVerifier(VerifierOptions.fromConfig(config));
+        AnswerChecker verifier = PipelineRun.answerChecker(config);
         List<ProblemResult> results;
+        ForkProfile.Profile profile = null;
         String template;
         double seconds;
         long started = System.nanoTime();
@@ -143,8 +149,16 @@ final class EvalCommand implements Callable<Integer> {
             }
             results = evaluate(policy, prompts, tokenizer, verifier, problems, s);
             seconds = (System.nanoTime() - started) / 1e9;
+            if (forkProfile) {
+                SamplingParams sampled = s.sampling().greedy() ? new SamplingParams(1, 1, 0) : s.sampling();
+                profile = ForkProfile.measure(policy, prompts, problems, sampled, s.maxNewTokens(), s.batchSize(), s.seed());
+                System.out.println("fork profile (temperature " + sampled.temperature() + "): " + profile);
+            }
         }
         Map<String, Object> report = report(s, template, problems.size(), results, seconds);
+        if (profile != null) {
+            report.put("forkProfile", profile);
+        }
         Files.createDirectories(s.out());
         JSON.writerWithDefaultPrettyPrinter().writeValue(s.out().resolve("eval.json").toFile(), report);
         String table = markdown(s, results, seconds);
@@ -227,7 +241,7 @@ final class EvalCommand implements Callable<Integer> {
      * is graded. With greedy decoding each problem is decoded once and counted {@code n} times.
      */
     static List<ProblemResult> evaluate(PolicyModel policy, TaskPrompts prompts, PolicyTokenizer tokenizer,
-                                        MathVerifier verifier, List<ProblemSet.Problem> problems, Settings s) {
+                                        AnswerChecker verifier, List<ProblemSet.Problem> problems, Settings s) {
         int decoded = s.sampling().greedy() ? 1 : s.n();
         int weight = s.n() / decoded;
         int[] correct = new int[problems.size()];

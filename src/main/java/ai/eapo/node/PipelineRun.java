@@ -14,6 +14,7 @@ import ai.eapo.model.Checkpoint;
 import ai.eapo.model.InferencePrecision;
 import ai.eapo.model.LocalPrior;
 import ai.eapo.model.ModelConfig;
+import ai.eapo.model.OpenMpWaitPolicy;
 import ai.eapo.model.PolicyModel;
 import ai.eapo.model.CheckpointIdentity;
 import ai.eapo.model.LoraAdapters;
@@ -29,8 +30,7 @@ import ai.eapo.training.MicroBatching;
 import ai.eapo.training.StepMetrics;
 import ai.eapo.training.SynchronousTrainer;
 import ai.eapo.training.TaskPrompts;
-import ai.eapo.verify.MathVerifier;
-import ai.eapo.verify.VerifierOptions;
+import ai.eapo.verify.AnswerChecker;
 
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -67,7 +67,7 @@ final class PipelineRun implements AutoCloseable {
     /** The trainable policy on the learner's node; on a sampler-only node, the first sampler's replica. */
     final PolicyModel policy;
     final TaskPrompts prompts;
-    final MathVerifier verifier;
+    final AnswerChecker verifier;
     final List<ProblemSet.Problem> test;
     /** The learner's optimizer and knobs; null without the learner role. */
     final LearnerStep learner;
@@ -111,6 +111,16 @@ final class PipelineRun implements AutoCloseable {
     private PipelineRun(Config config, boolean loadModels) {
         this.config = config;
         cluster = ClusterSettings.of(config);
+        if (loadModels) {
+            String key = "eapo.node.openmp-wait-policy";
+            OpenMpWaitPolicy.Setting waitPolicy;
+            try {
+                waitPolicy = OpenMpWaitPolicy.Setting.parse(config.getString(key), key);
+            } catch (IllegalArgumentException e) {
+                throw new UserInputException(e.getMessage());
+            }
+            OpenMpWaitPolicy.apply(waitPolicy.policyFor(cluster.computingRoles()));
+        }
         try {
             hyper = HyperParameters.fromConfig(config);
         } catch (IllegalArgumentException e) {
@@ -134,7 +144,7 @@ final class PipelineRun implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw new UserInputException(e.getMessage());
         }
-        verifier = new MathVerifier(VerifierOptions.fromConfig(config));
+        verifier = answerChecker(config);
         knobs = Knobs.initial(hyper, config.getInt("eapo.pipeline.max-staleness"));
         boolean needsPolicy = learns || samples;
         Device device = Checkpoint.device(config.getString("eapo.device"));
@@ -339,6 +349,15 @@ final class PipelineRun implements AutoCloseable {
         }
         if (policy != null) {
             policy.close();
+        }
+    }
+
+    /** The configured task's reward function ({@code eapo.train.task}); a bad name is the user's error. */
+    static AnswerChecker answerChecker(Config config) {
+        try {
+            return AnswerChecker.fromConfig(config);
+        } catch (IllegalArgumentException e) {
+            throw new UserInputException(e.getMessage());
         }
     }
 

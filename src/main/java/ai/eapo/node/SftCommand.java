@@ -8,8 +8,6 @@ import ai.eapo.model.PolicyModel;
 import ai.eapo.model.PolicyTokenizer;
 import ai.eapo.training.AdamW;
 import ai.eapo.training.SynchronousTrainer;
-import ai.eapo.verify.MathVerifier;
-import ai.eapo.verify.VerifierOptions;
 import com.typesafe.config.Config;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -37,7 +35,7 @@ final class SftCommand implements Callable<Integer> {
         try (PolicyModel model = Checkpoint.load(modelOptions.model, modelOptions.device());
              PolicyTokenizer tokenizer = PolicyTokenizer.load(modelOptions.model, model.config())) {
             SynchronousTrainer trainer = new SynchronousTrainer(model, TrainingOptions.prompts(config, tokenizer), null,
-                    withoutExperience(hyper), new MathVerifier(VerifierOptions.fromConfig(config)), training.loopOptions(config));
+                    withoutExperience(hyper), PipelineRun.answerChecker(config), training.loopOptions(config));
             long start = System.nanoTime();
             for (int step = 0; step < training.steps; step++) {
                 AdamW.StepReport r = trainer.supervisedStep(TrainingBatches.of(data, step, training.promptsPerStep, training.seed));

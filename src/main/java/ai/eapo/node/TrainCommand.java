@@ -66,6 +66,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--max-staleness", description = "Versions samplers may run ahead (eapo.pipeline.max-staleness).")
     Integer maxStaleness;
 
+    @Option(names = "--task", description = "math or countdown: the reward function (eapo.train.task).")
+    String task;
+
     @Option(names = "--tau", description = "Entropy threshold, nats, or inf (eapo.algorithm.experience.entropy-threshold).")
     String tau;
 
@@ -116,6 +119,7 @@ final class TrainCommand implements Callable<Integer> {
         ConfigOptions.put(flags, "eapo.train.prior", prior);
         ConfigOptions.put(flags, "eapo.train.data", data);
         ConfigOptions.put(flags, "eapo.train.test", test);
+        ConfigOptions.put(flags, "eapo.train.task", task);
         ConfigOptions.put(flags, "eapo.train.steps", steps);
         ConfigOptions.put(flags, "eapo.train.questions-per-step", questionsPerStep);
         ConfigOptions.put(flags, "eapo.train.seed", seed);

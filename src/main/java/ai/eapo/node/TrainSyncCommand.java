@@ -11,8 +11,6 @@ import ai.eapo.model.TokenizerVocabulary;
 import ai.eapo.report.MetricsLog;
 import ai.eapo.training.StepMetrics;
 import ai.eapo.training.SynchronousTrainer;
-import ai.eapo.verify.MathVerifier;
-import ai.eapo.verify.VerifierOptions;
 import com.typesafe.config.Config;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -61,7 +59,7 @@ final class TrainSyncCommand implements Callable<Integer> {
              LocalPrior prior = priorModel == null ? null : new LocalPrior(priorModel, loop.sampling())) {
             model.limitVocabulary(tokenizer.vocabulary().size());
             SynchronousTrainer trainer = new SynchronousTrainer(model, TrainingOptions.prompts(config, tokenizer), prior, hyper,
-                    new MathVerifier(VerifierOptions.fromConfig(config)), loop);
+                    PipelineRun.answerChecker(config), loop);
             System.out.printf("step 0  held-out accuracy %.3f%n", trainer.accuracy(test));
             long start = System.nanoTime();
             try (MetricsLog log = new MetricsLog(metricsFile)) {

@@ -44,10 +44,16 @@ final class TrainingOptions {
     @Option(names = "--out", required = true, description = "Output model directory (HF layout).")
     Path out;
 
+    @Option(names = "--task", description = "math or countdown: the reward function (eapo.train.task).")
+    String task;
+
     Config config() {
         Config c = ConfigFactory.load();
         if (learningRate != null) {
             c = ConfigFactory.parseString("eapo.algorithm.optimizer.lr = " + learningRate).withFallback(c);
+        }
+        if (task != null) {
+            c = ConfigFactory.parseMap(java.util.Map.of(ai.eapo.verify.AnswerChecker.TASK_KEY, task)).withFallback(c);
         }
         return c;
     }

@@ -5,7 +5,7 @@ import ai.eapo.model.Generator;
 import ai.eapo.model.NativeMemory;
 import ai.eapo.model.PolicyModel;
 import ai.eapo.model.SamplingParams;
-import ai.eapo.verify.MathVerifier;
+import ai.eapo.verify.AnswerChecker;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -18,7 +18,7 @@ public final class HeldOutEvaluation {
     private HeldOutEvaluation() {
     }
 
-    public static double accuracy(PolicyModel policy, TaskPrompts prompts, MathVerifier verifier,
+    public static double accuracy(PolicyModel policy, TaskPrompts prompts, AnswerChecker verifier,
                                   List<ProblemSet.Problem> problems, int maxNewTokens, int decodeBatchSize) {
         if (problems.isEmpty()) {
             return Double.NaN;

@@ -10,7 +10,7 @@ import ai.eapo.model.ExperiencePrior;
 import ai.eapo.model.Generator;
 import ai.eapo.model.PolicyModel;
 import ai.eapo.model.SamplingParams;
-import ai.eapo.verify.MathVerifier;
+import ai.eapo.verify.AnswerChecker;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -31,13 +31,13 @@ public final class SynchronousTrainer {
     private final PolicyModel policy;
     private final TaskPrompts prompts;
     private final ExperiencePrior prior;
-    private final MathVerifier verifier;
+    private final AnswerChecker verifier;
     private final Options options;
     private final LearnerStep learner;
 
     /** {@code prior} may be null for plain GRPO (then α must be 0). */
     public SynchronousTrainer(PolicyModel policy, TaskPrompts prompts, ExperiencePrior prior, HyperParameters hyper,
-                              MathVerifier verifier, Options options) {
+                              AnswerChecker verifier, Options options) {
         if (prior == null && hyper.usesExperience()) {
             throw new ai.eapo.UserInputException("experience initial-ratio is " + hyper.schedule().initialRatio()
                     + " but no prior model is given (use --prior, or initial-ratio = 0 for plain GRPO)");

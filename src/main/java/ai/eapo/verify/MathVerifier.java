@@ -10,7 +10,7 @@ import java.util.regex.Pattern;
  * reference. Never throws and never hangs: every check is bounded in time, input size and nesting depth, and any
  * failure becomes a 0.0 verdict with its reason. Immutable, so one instance can serve many threads.
  */
-public final class MathVerifier {
+public final class MathVerifier implements AnswerChecker {
 
     private static final Pattern CHOICE_REFERENCE = Pattern.compile("\\(?([A-E])\\)?");
     private static final Pattern CHOICE_LETTER = Pattern.compile("(?<![A-Za-z\\\\])([A-E])(?![A-Za-z])");
