@@ -8,13 +8,27 @@
 # EAPO against GRPO in one process, and the `results` command writes results/table/summary.md, summary.json and
 # the PNG charts (mean and spread over seeds).
 #
-# Usage: scripts/reproduce-results.sh [--steps N] [--eval-every N] [--seeds "0 1 2"] [--sweep-seeds "0 1"]
-#                                     [--only REGEX] [--skip-bench]
+#
+# With --task countdown (issue #20) the same runs are made on the Countdown task from models/countdown-base and
+# models/countdown-prior into results/countdown/: GRPO and EAPO over 5 seeds, the sweeps of tau, T, the IS mode
+# and the experience granularity over 3, and the EAPO - GRPO difference paired by seed with 95% intervals.
+#
+# Usage: scripts/reproduce-results.sh [--task math|countdown] [--steps N] [--eval-every N] [--seeds "0 1 2"]
+#                                     [--sweep-seeds "0 1"] [--only REGEX] [--skip-bench]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-STEPS=30; EVAL_EVERY=10; SEEDS="0 1 2"; SWEEP_SEEDS="0 1"; ONLY="."; BENCH=1
+TASK=math
+for a in "$@"; do [ "${prev:-}" = --task ] && TASK="$a"; prev="$a"; done
+if [ "$TASK" = countdown ]; then
+  STEPS=60; EVAL_EVERY=10; SEEDS="0 1 2 3 4"; SWEEP_SEEDS="0 1 2"; OUT=results/countdown
+  TASK_FLAGS="--task countdown --model models/countdown-base --prior models/countdown-prior --data data/countdown/train.jsonl --test data/countdown/test.jsonl"
+else
+  STEPS=30; EVAL_EVERY=10; SEEDS="0 1 2"; SWEEP_SEEDS="0 1"; OUT=results/table; TASK_FLAGS=""
+fi
+ONLY="."; BENCH=1
 while [ $# -gt 0 ]; do
   case "$1" in
+    --task) shift 2 ;;
     --steps) STEPS="$2"; shift 2 ;;
     --eval-every) EVAL_EVERY="$2"; shift 2 ;;
     --seeds) SEEDS="$2"; shift 2 ;;
@@ -24,7 +38,6 @@ while [ $# -gt 0 ]; do
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-OUT=results/table
 JAR=target/eapo-node.jar
 [ -f "$JAR" ] || mvn -q -B -DskipTests package
 # Run from a copy so that rebuilding the project meanwhile cannot pull the jar from under the runs.
@@ -67,9 +80,19 @@ run() { # name flags seed
   echo "== $1 seed $3"
   # shellcheck disable=SC2086
   java -jar "$WORK/eapo-node.jar" train --steps "$STEPS" --eval-every "$EVAL_EVERY" --seed "$3" \
-      --results-dir "$OUT" --run-id "$1-s$3" $2 > "$WORK/run.log" 2>&1 || { tail -20 "$WORK/run.log"; exit 1; }
+      --results-dir "$OUT" --run-id "$1-s$3" $TASK_FLAGS $2 > "$WORK/run.log" 2>&1 || { tail -20 "$WORK/run.log"; exit 1; }
   grep -E "held-out|wrote" "$WORK/run.log" | tr '\r' '\n' | grep -E "^held-out|^wrote" || true
 }
+if [ "$TASK" = countdown ]; then
+  # The sweeps that ask what EAPO's parts do (the paper's Figs. 2-4); the sibling methods stay on the math task.
+  SWEEPS=(
+    "tau-0.3|--tau 0.3"
+    "tau-3|--tau 3"
+    "T-15|--annealing-steps 15"
+    "is-none|$(conf is-none 'eapo.algorithm.is.mode = none')"
+    "trajectory|$(conf trajectory 'eapo.algorithm.experience.granularity = trajectory')"
+  )
+fi
 for seed in $SEEDS; do for r in "${MAIN[@]}"; do run "${r%%|*}" "${r#*|}" "$seed"; done; done
 for seed in $SWEEP_SEEDS; do for r in "${SWEEPS[@]}"; do run "${r%%|*}" "${r#*|}" "$seed"; done; done
 
@@ -78,6 +101,13 @@ if [ "$BENCH" = 1 ]; then
 fi
 SPEED=()
 [ -f "$OUT/bench-pipeline.json" ] && SPEED=(--speed "$OUT/bench-pipeline.json")
+if [ "$TASK" = countdown ]; then
+  java -jar "$WORK/eapo-node.jar" results --dir "$OUT" "${SPEED[@]}" \
+      --figure "main=grpo,eapo" --difference "eapo-minus-grpo=eapo,grpo" \
+      --figure "tau=tau-0.3,eapo,tau-3" --figure "annealing=T-15,eapo" \
+      --figure "is-mode=eapo,is-none" --figure "granularity=eapo,trajectory"
+  exit 0
+fi
 java -jar "$WORK/eapo-node.jar" results --dir "$OUT" "${SPEED[@]}" \
     --figure "main=grpo,eapo" \
     --figure "tau=tau-0,tau-0.3,eapo,tau-3" \

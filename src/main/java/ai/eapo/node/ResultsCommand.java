@@ -32,9 +32,15 @@ final class ResultsCommand implements Callable<Integer> {
     @Option(names = "--speed", description = "A `bench pipeline` result to quote in the Speed section.")
     Path speed;
 
+    @Option(names = "--difference", paramLabel = "NAME=a,b",
+            description = "A section of a minus b in held-out accuracy, paired by seed, at equal steps and at equal "
+                    + "generated tokens, with 95% intervals (repeatable).")
+    List<String> differences = new ArrayList<>();
+
     @Override
     public Integer call() {
-        List<Path> written = ResultsTable.write(dir, figures.stream().map(ResultsTable.Figure::parse).toList(), speed);
+        List<Path> written = ResultsTable.write(dir, figures.stream().map(ResultsTable.Figure::parse).toList(),
+                differences.stream().map(ResultsTable.Difference::parse).toList(), speed);
         PrintWriter stdout = spec.commandLine().getOut();
         written.forEach(stdout::println);
         stdout.flush();

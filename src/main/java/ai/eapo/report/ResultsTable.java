@@ -56,6 +56,18 @@ public final class ResultsTable {
         }
     }
 
+    /** A paired comparison: setting {@code a} minus setting {@code b}, seed by seed. */
+    public record Difference(String name, String a, String b) {
+        /** Parses {@code NAME=a,b}. */
+        public static Difference parse(String spec) {
+            Figure f = Figure.parse(spec);
+            if (f.settings().size() != 2) {
+                throw new UserInputException("difference '" + spec + "': expected NAME=a,b (a minus b)");
+            }
+            return new Difference(f.name(), f.settings().get(0), f.settings().get(1));
+        }
+    }
+
     /** One finished run: its held-out curve and generated-token count by point, and its per-step metrics lines. */
     record Run(String setting, int seed, TreeMap<Integer, Double> heldout, TreeMap<Integer, Long> tokensAt,
                List<JsonNode> steps) {
@@ -70,6 +82,43 @@ public final class ResultsTable {
         double[] byStep(String key) {
             return steps.stream().map(s -> s.get(key))
                     .mapToDouble(v -> v != null && v.isNumber() ? v.asDouble() : Double.NaN).toArray();
+        }
+
+        /**
+         * Mean over the steps of the share of groups with learning signal (not all rewards equal), among the groups
+         * that carry experience responses ({@code experience}) or among the others; empty where no step had such groups.
+         */
+        OptionalDouble signalShare(boolean experience) {
+            return steps.stream().mapToDouble(s -> {
+                double groups = s.path("groups").asDouble(Double.NaN);
+                double uniform = s.path("uniform_groups").asDouble(Double.NaN);
+                double ea = s.path("ea_groups").asDouble(Double.NaN);
+                double eaUniform = s.path("ea_uniform_groups").asDouble(Double.NaN);
+                double of = experience ? ea : groups - ea;
+                double without = experience ? eaUniform : uniform - eaUniform;
+                return of > 0 ? 1 - without / of : Double.NaN;
+            }).filter(Double::isFinite).average();
+        }
+
+        /** Held-out accuracy after {@code tokens} generated tokens, linear between points; NaN past the last. */
+        double heldoutAtTokens(long tokens) {
+            Integer before = null;
+            for (int p : heldout.keySet()) {
+                long at = tokensAt.get(p);
+                if (at == tokens) {
+                    return heldout.get(p);
+                }
+                if (at > tokens) {
+                    if (before == null) {
+                        return Double.NaN;
+                    }
+                    long from = tokensAt.get(before);
+                    double share = (double) (tokens - from) / (at - from);
+                    return heldout.get(before) + share * (heldout.get(p) - heldout.get(before));
+                }
+                before = p;
+            }
+            return Double.NaN;
         }
 
         double best() {
@@ -92,9 +141,22 @@ public final class ResultsTable {
      * ratios go into summary.md.
      */
     public static List<Path> write(Path dir, List<Figure> figures, Path speed) {
+        return write(dir, figures, List.of(), speed);
+    }
+
+    /** {@link #write(Path, List, Path)} with a section per paired {@code differences}. */
+    public static List<Path> write(Path dir, List<Figure> figures, List<Difference> differences, Path speed) {
         Map<String, List<Run>> runs = read(dir);
         if (runs.isEmpty()) {
             throw new UserInputException(dir + ": no finished runs (directories SETTING-sSEED with a complete " + SUMMARY + ")");
+        }
+        for (Difference d : differences) {
+            for (String setting : List.of(d.a(), d.b())) {
+                if (!runs.containsKey(setting)) {
+                    throw new UserInputException("difference " + d.name() + ": no finished run of setting '" + setting
+                            + "' in " + dir + " (settings: " + String.join(", ", runs.keySet()) + ")");
+                }
+            }
         }
         for (Figure figure : figures) {
             for (String setting : figure.settings()) {
@@ -111,7 +173,9 @@ public final class ResultsTable {
         List<Path> written = new ArrayList<>();
         try {
             Path markdown = dir.resolve("summary.md");
-            Files.writeString(markdown, markdown(runs, charts, speed), StandardCharsets.UTF_8);
+            StringBuilder md = new StringBuilder(markdown(runs, charts, speed));
+            differences.forEach(d -> md.append('\n').append(differenceSection(runs, d)));
+            Files.writeString(markdown, md, StandardCharsets.UTF_8);
             written.add(markdown);
             Path json = dir.resolve(SUMMARY);
             JSON.writerWithDefaultPrettyPrinter().writeValue(json.toFile(), summaryJson(runs));
@@ -196,32 +260,9 @@ public final class ResultsTable {
         }
     }
 
-    /** Mean and sample standard deviation (NaN for one value) of the finite values; empty when there are none. */
-    record Spread(double mean, double sd, int n) {
-        static Spread of(double... values) {
-            double[] finite = java.util.Arrays.stream(values).filter(Double::isFinite).toArray();
-            int n = finite.length;
-            if (n == 0) {
-                return new Spread(Double.NaN, Double.NaN, 0);
-            }
-            double mean = java.util.Arrays.stream(finite).average().orElseThrow();
-            double sd = n < 2 ? Double.NaN
-                    : Math.sqrt(java.util.Arrays.stream(finite).map(v -> (v - mean) * (v - mean)).sum() / (n - 1));
-            return new Spread(mean, sd, n);
-        }
-
-        /** As a percentage, "mean ± sd" ("–" when there is no value). */
-        String percent() {
-            if (n == 0) {
-                return "–";
-            }
-            return n < 2 ? String.format(Locale.ROOT, "%.1f", 100 * mean)
-                    : String.format(Locale.ROOT, "%.1f ± %.1f", 100 * mean, 100 * sd);
-        }
-    }
-
-    private static Spread across(List<Run> runs, Function<Run, Double> value) {
-        return Spread.of(runs.stream().mapToDouble(value::apply).toArray());
+    /** The mean over runs of {@code value} and its 95% interval over seeds. */
+    private static Interval across(List<Run> runs, Function<Run, Double> value) {
+        return Interval.of(runs.stream().mapToDouble(value::apply).toArray(), Interval.CONFIDENCE_95);
     }
 
     private static double orNaN(OptionalDouble value) {
@@ -247,11 +288,12 @@ public final class ResultsTable {
     static String markdown(Map<String, List<Run>> runs, Map<Figure, Map<String, XYChart>> charts, Path speed) {
         StringBuilder md = new StringBuilder("# Results on the embedded task\n\n");
         md.append("Produced by `scripts/reproduce-results.sh` (the `results` command). Held-out accuracy is greedy, on the "
-                + "held-out problems, after the given learner step (0 = before training); cells are mean ± sample standard "
-                + "deviation over seeds, in %. *best* is each run's best held-out point. *train acc*, *EA acc* (accuracy of "
-                + "experience (EA) responses) and *resampled* (share of EA-response tokens drawn from the prior) are "
-                + "means over the run's steps; *s/step* is the mean wall time of a learner step, *tokens* the responses' "
-                + "tokens generated in the whole run.\n");
+                + "held-out problems, after the given learner step (0 = before training); cells are the mean over seeds "
+                + "and its 95% interval (Student's t), in %. *best* is each run's best held-out point. *train acc*, *EA acc* "
+                + "(accuracy of experience (EA) responses), *resampled* (share of EA-response tokens drawn from the prior) "
+                + "and *signal EA* / *signal other* (share of groups whose rewards are not all equal, among the groups "
+                + "with experience responses / the others) are means over the run's steps; *s/step* is the mean wall "
+                + "time of a learner step, *tokens* the responses' tokens generated in the whole run.\n");
         for (Map.Entry<Figure, Map<String, XYChart>> figure : charts.entrySet()) {
             md.append("\n## ").append(figure.getKey().name()).append("\n\n")
                     .append(table(runs, figure.getKey().settings())).append('\n');
@@ -269,9 +311,9 @@ public final class ResultsTable {
         TreeSet<Integer> points = commonPoints(runs, settings);
         StringBuilder t = new StringBuilder("| setting | seeds |");
         points.forEach(p -> t.append(" @").append(p).append(" |"));
-        t.append(" best | train acc | EA acc | resampled | s/step | tokens |\n|---|---|");
+        t.append(" best | train acc | EA acc | resampled | signal EA | signal other | s/step | tokens |\n|---|---|");
         points.forEach(p -> t.append("---|"));
-        t.append("---|---|---|---|---|---|\n");
+        t.append("---|---|---|---|---|---|---|---|\n");
         for (String setting : settings) {
             List<Run> rs = runs.get(setting);
             t.append("| ").append(setting).append(" | ").append(rs.size()).append(" |");
@@ -282,12 +324,44 @@ public final class ResultsTable {
                     .append(" | ").append(across(rs, r -> orNaN(r.stepMean("accuracy"))).percent())
                     .append(" | ").append(across(rs, r -> orNaN(r.stepMean("ea_accuracy"))).percent())
                     .append(" | ").append(across(rs, r -> orNaN(r.stepMean("resampled_ratio"))).percent())
+                    .append(" | ").append(across(rs, r -> orNaN(r.signalShare(true))).percent())
+                    .append(" | ").append(across(rs, r -> orNaN(r.signalShare(false))).percent())
                     .append(" | ").append(String.format(Locale.ROOT, "%.2f", across(rs, r -> orNaN(r.secondsPerStep())).mean()))
                     .append(" | ").append(String.format(Locale.ROOT, "%.0f",
                             across(rs, r -> (double) r.tokensAt().lastEntry().getValue()).mean()))
                     .append(" |\n");
         }
         return t.toString();
+    }
+
+    /**
+     * {@code a − b} in held-out accuracy, paired by seed (only seeds both settings ran), at each held-out point both
+     * measured: at equal learner steps, and at equal generated tokens (b's curve interpolated linearly at the tokens
+     * a had generated by then; empty beyond b's last point).
+     */
+    static String differenceSection(Map<String, List<Run>> runs, Difference d) {
+        Map<Integer, Run> a = new TreeMap<>();
+        runs.get(d.a()).forEach(r -> a.put(r.seed(), r));
+        Map<Integer, Run> b = new TreeMap<>();
+        runs.get(d.b()).forEach(r -> b.put(r.seed(), r));
+        a.keySet().retainAll(b.keySet());
+        List<Integer> seeds = List.copyOf(a.keySet());
+        StringBuilder t = new StringBuilder("## " + d.name() + ": " + d.a() + " − " + d.b() + "\n\nHeld-out accuracy of "
+                + d.a() + " minus " + d.b() + ", in points, paired by seed (seeds " + seeds + "): the mean difference and "
+                + "its 95% interval; **bold** where the interval excludes 0.\n\n| point | at equal steps | at equal "
+                + "generated tokens |\n|---|---|---|\n");
+        for (int p : commonPoints(runs, List.of(d.a(), d.b()))) {
+            double[] stepsA = seeds.stream().mapToDouble(s -> a.get(s).heldout().get(p)).toArray();
+            double[] stepsB = seeds.stream().mapToDouble(s -> b.get(s).heldout().get(p)).toArray();
+            double[] tokensB = seeds.stream().mapToDouble(s -> b.get(s).heldoutAtTokens(a.get(s).tokensAt().get(p))).toArray();
+            t.append("| ").append(p).append(" | ").append(bold(Interval.pairedDifference(stepsA, stepsB, Interval.CONFIDENCE_95)))
+                    .append(" | ").append(bold(Interval.pairedDifference(stepsA, tokensB, Interval.CONFIDENCE_95))).append(" |\n");
+        }
+        return t.toString();
+    }
+
+    private static String bold(Interval interval) {
+        return interval.excludesZero() ? "**" + interval.percent() + "**" : interval.percent();
     }
 
     private static String speedSection(Path speed) {
@@ -318,24 +392,26 @@ public final class ResultsTable {
             rs.forEach(r -> seeds.add(r.seed()));
             ObjectNode heldout = node.putObject("heldout_accuracy");
             for (int p : commonPoints(runs, List.of(setting))) {
-                Spread spread = across(rs, r -> r.heldout().get(p));
-                heldout.putObject(Integer.toString(p)).put("mean", spread.mean()).put("sd", spread.sd());
+                putInterval(heldout, Integer.toString(p), across(rs, r -> r.heldout().get(p)));
             }
-            putSpread(node, "best", across(rs, Run::best));
-            putSpread(node, "train_accuracy", across(rs, r -> orNaN(r.stepMean("accuracy"))));
-            putSpread(node, "ea_accuracy", across(rs, r -> orNaN(r.stepMean("ea_accuracy"))));
-            putSpread(node, "resampled_ratio", across(rs, r -> orNaN(r.stepMean("resampled_ratio"))));
-            putSpread(node, "seconds_per_step", across(rs, r -> orNaN(r.secondsPerStep())));
-            putSpread(node, "generated_tokens", across(rs, r -> (double) r.tokensAt().lastEntry().getValue()));
+            putInterval(node, "best", across(rs, Run::best));
+            putInterval(node, "train_accuracy", across(rs, r -> orNaN(r.stepMean("accuracy"))));
+            putInterval(node, "ea_accuracy", across(rs, r -> orNaN(r.stepMean("ea_accuracy"))));
+            putInterval(node, "resampled_ratio", across(rs, r -> orNaN(r.stepMean("resampled_ratio"))));
+            putInterval(node, "signal_share_ea_groups", across(rs, r -> orNaN(r.signalShare(true))));
+            putInterval(node, "signal_share_other_groups", across(rs, r -> orNaN(r.signalShare(false))));
+            putInterval(node, "seconds_per_step", across(rs, r -> orNaN(r.secondsPerStep())));
+            putInterval(node, "generated_tokens", across(rs, r -> (double) r.tokensAt().lastEntry().getValue()));
         });
         return root;
     }
 
-    private static void putSpread(ObjectNode node, String key, Spread spread) {
-        if (spread.n() > 0) {
-            ObjectNode s = node.putObject(key).put("mean", spread.mean());
-            if (spread.n() > 1) {
-                s.put("sd", spread.sd());
+    /** {@code key: {mean, low, high, n}} (the bounds only with two seeds or more); nothing without a value. */
+    private static void putInterval(ObjectNode node, String key, Interval interval) {
+        if (interval.n() > 0) {
+            ObjectNode s = node.putObject(key).put("mean", interval.mean()).put("n", interval.n());
+            if (interval.n() > 1) {
+                s.put("low", interval.low()).put("high", interval.high());
             }
         }
     }
@@ -361,11 +437,11 @@ public final class ResultsTable {
             List<Double> y = new ArrayList<>();
             List<Double> error = new ArrayList<>();
             for (int p : points) {
-                Spread acc = across(rs, r -> r.heldout().get(p));
+                Interval acc = across(rs, r -> r.heldout().get(p));
                 x.add((double) p);
                 xTokens.add(across(rs, r -> (double) r.tokensAt().get(p)).mean());
                 y.add(acc.mean());
-                error.add(Double.isNaN(acc.sd()) ? 0.0 : acc.sd());
+                error.add(acc.n() < 2 ? 0.0 : acc.high() - acc.mean());
             }
             byStep.addSeries(setting, x, y, error);
             byTokens.addSeries(setting, xTokens, y);
@@ -384,7 +460,8 @@ public final class ResultsTable {
             List<double[]> series = runs.get(setting).stream().map(r -> r.byStep(key)).toList();
             int steps = series.stream().mapToInt(s -> s.length).min().orElse(0);
             double[] mean = IntStream.range(0, steps)
-                    .mapToDouble(t -> Spread.of(series.stream().mapToDouble(s -> s[t]).toArray()).mean()).toArray();
+                    .mapToDouble(t -> Interval.of(series.stream().mapToDouble(s -> s[t]).toArray(), Interval.CONFIDENCE_95).mean())
+                    .toArray();
             List<Double> x = new ArrayList<>();
             List<Double> y = new ArrayList<>();
             for (int t = 0; t < steps; t++) {

@@ -30,6 +30,10 @@ import java.util.List;
  * @param uniformGroups of those, the groups without learning signal ({@link ScoredGroup#withoutSignal}): all
  *     rewards equal; with dynamic sampling, all responses right or all wrong, still so after their refills and
  *     left out of the update
+ * @param eaGroups of the groups, those with at least one experience response generated for them
+ * @param eaUniformGroups of those, the groups without learning signal: with {@code uniformGroups}, the share of
+ *     groups with signal among the experience-carrying groups and among the others (EAPO's lever is turning
+ *     all-wrong groups into mixed ones)
  * @param refills the problems DAPO's dynamic sampling replaced for this step because their groups had no signal
  * @param klCoef β of the KL penalty in this step (EXPO sets it from the batch accuracy)
  * @param referenceKl mean k3 KL(π_θ ‖ π_ref) per response token; NaN without a reference model
@@ -41,7 +45,8 @@ public record StepMetrics(long step, long weightVersion, double alpha, double ta
                           double entropyMean, double keptMassMean, double loss, double gradNorm, double kl, double clipFraction,
                           double isWeightMean, boolean skipped, long tokens, double tokensPerS, double stalenessMean,
                           double mixedCacheShare, double mismatchKl, double mismatchMaxRatio,
-                          double learningRate, int groups, int uniformGroups, int refills, double klCoef,
+                          double learningRate, int groups, int uniformGroups, int eaGroups, int eaUniformGroups,
+                          int refills, double klCoef,
                           double referenceKl,
                           ExperienceReplay.Stats replay) {
 
@@ -101,6 +106,18 @@ public record StepMetrics(long step, long weightVersion, double alpha, double ta
                 tokens == 0 ? Double.NaN : (double) mixedCacheTokens / tokens, report.mismatchKl(),
                 report.mismatchMaxRatio(),
                 knobs.learningRate(), groups.size(), (int) groups.stream().filter(g -> g.withoutSignal(advantage)).count(),
+                (int) groups.stream().filter(StepMetrics::carriesExperience).count(),
+                (int) groups.stream().filter(g -> carriesExperience(g) && g.withoutSignal(advantage)).count(),
                 groups.stream().mapToInt(ScoredGroup::refills).sum(), klCoef, report.referenceKl(), replay);
+    }
+
+    /** Whether an experience response was generated for the group (replayed trajectories do not count). */
+    private static boolean carriesExperience(ScoredGroup g) {
+        for (int j = 0; j < g.responses().size(); j++) {
+            if (g.generated(j) && g.responses().get(j).experience()) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -21,7 +21,7 @@ class TrainCommandTest {
     static final List<String> REQUIRED_KEYS = List.of("step", "weight_version", "reward_mean", "accuracy", "ea_accuracy",
             "resampled_ratio", "alpha", "tau", "annealing_steps", "entropy_mean", "kept_mass_mean", "kl", "clip_fraction", "is_weight_mean",
             "tokens_per_s", "staleness_mean", "mismatch_kl", "mismatch_max_ratio", "mixed_cache_share", "skipped",
-            "groups", "uniform_groups");
+            "groups", "uniform_groups", "ea_groups", "ea_uniform_groups");
 
     @Test
     void aRunWritesItsResultsAndCtlChangesAKnobWhileItRuns(@TempDir Path dir) throws Exception {

@@ -57,6 +57,21 @@ class ScoredGroupTest {
         assertEquals(3, metrics.groups());
         assertEquals(2, metrics.uniformGroups());
         assertEquals(2.0 / 12, metrics.accuracy(), 1e-12);
+        assertEquals(3, metrics.eaGroups(), "every group here has experience responses");
+        assertEquals(2, metrics.eaUniformGroups());
+    }
+
+    @Test
+    void groupsWithoutExperienceResponsesAreCountedApart() {
+        List<Completion> onPolicy = List.of(response(0, false), response(1, false), response(2, false), response(3, false));
+        ScoredGroup plainWrong = ScoredGroup.of(0, 0, 0, new long[]{1}, onPolicy, new double[4], ALL);
+        ScoredGroup eaMixed = ScoredGroup.of(0, 1, 1, new long[]{1}, RESPONSES, REWARDS, ALL);
+        ScoredGroup eaWrong = ScoredGroup.of(0, 2, 2, new long[]{1}, RESPONSES, new double[4], ALL);
+        StepMetrics metrics = StepMetrics.of(0, Knobs.initial(LearnerCheckpointsTest.HYPER, 0), 0, 0,
+                List.of(plainWrong, eaMixed, eaWrong), ALL, PolicyUpdate.Report.empty(), 1.0, null);
+        assertEquals(2, metrics.uniformGroups());
+        assertEquals(2, metrics.eaGroups());
+        assertEquals(1, metrics.eaUniformGroups());
     }
 
     @Test
