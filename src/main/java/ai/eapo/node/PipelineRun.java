@@ -248,10 +248,9 @@ final class PipelineRun implements AutoCloseable {
                         LoraAdapters.baseUnder(modelDir)), precision);
     }
 
-    /** Greedy accuracy of the policy (as trained so far) on the held-out problems; NaN when eval-size is 0. */
-    double heldOutAccuracy() {
-        return HeldOutEvaluation.accuracy(policy, prompts, verifier, test, rollout.maxNewTokens(),
-                rollout.decodeBatchSize());
+    /** Greedy accuracy of the policy (as trained so far) on the held-out problems, overall (NaN when eval-size is 0) and by level. */
+    HeldOutEvaluation.Score heldOutScore() {
+        return HeldOutEvaluation.score(policy, prompts, verifier, test, rollout.maxNewTokens(), rollout.decodeBatchSize());
     }
 
     /**

@@ -11,6 +11,7 @@ import ai.eapo.report.MetricsLog;
 import ai.eapo.report.MetricsPlots;
 import ai.eapo.training.Knobs;
 import ai.eapo.training.LearnerCheckpoints;
+import ai.eapo.training.HeldOutEvaluation;
 import ai.eapo.training.MemoryBudget;
 import ai.eapo.training.StepMetrics;
 
@@ -43,6 +44,7 @@ final class TrainingRun {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String SUMMARY = "summary.json";
     private static final String BEFORE = "heldout_accuracy_before";
+    private static final String BEFORE_BY_LEVEL = "heldout_accuracy_by_level_before";
 
     private TrainingRun() {
     }
@@ -104,7 +106,9 @@ final class TrainingRun {
         summary.put("train_seconds", outcome.seconds());
         summary.put("busy_share", outcome.busyShares());
         if (!run.test.isEmpty()) {
-            summary.put("heldout_accuracy_after", run.heldOutAccuracy());
+            HeldOutEvaluation.Score after = run.heldOutScore();
+            summary.put("heldout_accuracy_after", after.accuracy());
+            summary.put("heldout_accuracy_by_level_after", after.byLevel());
             System.out.printf("held-out accuracy after:  %.3f (before %s)%n", summary.get("heldout_accuracy_after"),
                     summary.get(BEFORE));
         }
@@ -130,12 +134,17 @@ final class TrainingRun {
         summary.put("steps", run.steps);
         Path file = dir.resolve(SUMMARY);
         if (firstStep > 0 && Files.exists(file)) {
-            var previous = JSON.readTree(file.toFile()).get(BEFORE);
-            if (previous != null && previous.isNumber()) {
-                summary.put(BEFORE, previous.asDouble());
+            var previous = JSON.readTree(file.toFile());
+            if (previous.path(BEFORE).isNumber()) {
+                summary.put(BEFORE, previous.get(BEFORE).asDouble());
+            }
+            if (previous.path(BEFORE_BY_LEVEL).isObject()) {
+                summary.put(BEFORE_BY_LEVEL, JSON.convertValue(previous.get(BEFORE_BY_LEVEL), Map.class));
             }
         } else if (!run.test.isEmpty()) {
-            summary.put(BEFORE, run.heldOutAccuracy());
+            HeldOutEvaluation.Score before = run.heldOutScore();
+            summary.put(BEFORE, before.accuracy());
+            summary.put(BEFORE_BY_LEVEL, before.byLevel());
             System.out.printf("held-out accuracy before: %.3f (%d problems)%n", summary.get(BEFORE), run.test.size());
         }
         summary.put("resumed_at_step", firstStep);
@@ -186,7 +195,9 @@ final class TrainingRun {
             long done = m.step() + 1;
             boolean evaluate = evalEvery > 0 && !run.test.isEmpty() && done % evalEvery == 0;
             if (evaluate) {
-                extra.put("heldout_accuracy", run.heldOutAccuracy());
+                HeldOutEvaluation.Score score = run.heldOutScore();
+                extra.put("heldout_accuracy", score.accuracy());
+                extra.put("heldout_accuracy_by_level", score.byLevel());
             }
             NativeMemory.residentBytes().ifPresent(b -> extra.put("resident_mb", Math.round(b / 1e6)));
             NativeMemory.peakResidentBytes().ifPresent(b -> extra.put("peak_resident_mb", Math.round(b / 1e6)));

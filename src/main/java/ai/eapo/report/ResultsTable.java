@@ -70,7 +70,20 @@ public final class ResultsTable {
 
     /** One finished run: its held-out curve and generated-token count by point, and its per-step metrics lines. */
     record Run(String setting, int seed, TreeMap<Integer, Double> heldout, TreeMap<Integer, Long> tokensAt,
-               List<JsonNode> steps) {
+               List<JsonNode> steps, JsonNode summary) {
+
+        /** Held-out accuracy of the problems of {@code level} before ({@code after} false) or after training; NaN if unknown. */
+        double levelAccuracy(String level, boolean after) {
+            JsonNode byLevel = summary.path(after ? "heldout_accuracy_by_level_after" : "heldout_accuracy_by_level_before");
+            return byLevel.path(level).isNumber() ? byLevel.get(level).asDouble() : Double.NaN;
+        }
+
+        /** The levels this run's held-out problems had. */
+        List<String> levels() {
+            List<String> levels = new ArrayList<>();
+            summary.path("heldout_accuracy_by_level_after").fieldNames().forEachRemaining(levels::add);
+            return levels;
+        }
 
         /** Mean over the steps where {@code key} has a value; empty when none has. */
         OptionalDouble stepMean(String key) {
@@ -249,7 +262,7 @@ public final class ResultsTable {
         int last = summary.get("steps").asInt();
         heldout.put(last, summary.get("heldout_accuracy_after").asDouble());
         tokensAt.put(last, tokens);
-        return new Run(setting, seed, heldout, tokensAt, steps);
+        return new Run(setting, seed, heldout, tokensAt, steps, summary);
     }
 
     private static JsonNode readJson(Path file) {
@@ -296,7 +309,8 @@ public final class ResultsTable {
                 + "time of a learner step, *tokens* the responses' tokens generated in the whole run.\n");
         for (Map.Entry<Figure, Map<String, XYChart>> figure : charts.entrySet()) {
             md.append("\n## ").append(figure.getKey().name()).append("\n\n")
-                    .append(table(runs, figure.getKey().settings())).append('\n');
+                    .append(table(runs, figure.getKey().settings())).append(levelTable(runs, figure.getKey().settings()))
+                    .append('\n');
             for (String chart : figure.getValue().keySet()) {
                 md.append("![").append(chart).append("](").append(chart).append(")\n");
             }
@@ -305,6 +319,30 @@ public final class ResultsTable {
             md.append("\n## Speed\n\n").append(speedSection(speed));
         }
         return md.toString();
+    }
+
+    /** Held-out accuracy by difficulty level, before and after training, per setting; empty without levels. */
+    private static String levelTable(Map<String, List<Run>> runs, List<String> settings) {
+        TreeSet<String> levels = new TreeSet<>();
+        settings.forEach(setting -> runs.get(setting).forEach(r -> levels.addAll(r.levels())));
+        if (levels.isEmpty()) {
+            return "";
+        }
+        StringBuilder t = new StringBuilder("\nBy difficulty level (held-out accuracy before → after):\n\n| setting |");
+        levels.forEach(l -> t.append(" level ").append(l).append(" |"));
+        t.append("\n|---|");
+        levels.forEach(l -> t.append("---|"));
+        t.append('\n');
+        for (String setting : settings) {
+            List<Run> rs = runs.get(setting);
+            t.append("| ").append(setting).append(" |");
+            for (String level : levels) {
+                t.append(' ').append(across(rs, r -> r.levelAccuracy(level, false)).percent()).append(" → ")
+                        .append(across(rs, r -> r.levelAccuracy(level, true)).percent()).append(" |");
+            }
+            t.append('\n');
+        }
+        return t.toString();
     }
 
     private static String table(Map<String, List<Run>> runs, List<String> settings) {

@@ -104,6 +104,18 @@ class ResultsTableTest {
     }
 
     @Test
+    void heldOutAccuracyByLevelIsTabledBeforeAndAfter() throws IOException {
+        run("x-s0", 0.05, 0.2, 0.35, null, 0.0);
+        Files.writeString(dir.resolve("x-s0/summary.json"), "{\"steps\":4,\"heldout_accuracy_before\":0.05,"
+                + "\"heldout_accuracy_after\":0.35,\"heldout_accuracy_by_level_before\":{\"3\":0.1,\"4\":0.0},"
+                + "\"heldout_accuracy_by_level_after\":{\"3\":0.5,\"4\":0.2}}");
+        ResultsTable.write(dir, List.of(ResultsTable.Figure.parse("f=x")), null);
+        String md = Files.readString(dir.resolve("summary.md"));
+        assertTrue(md.contains("| setting | level 3 | level 4 |"), md);
+        assertTrue(md.contains("| x | 10.0 → 50.0 | 0.0 → 20.0 |"), md);
+    }
+
+    @Test
     void aFigureNamingASettingWithoutRunsIsRefusedWithTheSettingsThatExist() throws IOException {
         run("grpo-s0", 0.4, 0.5, 0.6, null, 0.0);
         UserInputException error = assertThrows(UserInputException.class,
