@@ -8,7 +8,7 @@
 # Usage: scripts/make-countdown-models.sh [sft-steps] [grpo-steps]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SFT_STEPS="${1:-1000}"
+SFT_STEPS="${1:-2500}"
 GRPO_STEPS="${2:-120}"
 JAR=target/eapo-node.jar
 WORK=$(mktemp -d)
