@@ -14,7 +14,7 @@
 # and the experience granularity over 3, and the EAPO - GRPO difference paired by seed with 95% intervals.
 #
 # Usage: scripts/reproduce-results.sh [--task math|countdown] [--steps N] [--eval-every N] [--seeds "0 1 2"]
-#                                     [--sweep-seeds "0 1"] [--only REGEX] [--skip-bench]
+#                                     [--sweep-seeds "0 1"] [--only REGEX] [--skip-bench] [--out DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TASK=math
@@ -35,6 +35,7 @@ while [ $# -gt 0 ]; do
     --sweep-seeds) SWEEP_SEEDS="$2"; shift 2 ;;
     --only) ONLY="$2"; shift 2 ;;
     --skip-bench) BENCH=0; shift ;;
+    --out) OUT="$2"; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -102,10 +103,17 @@ fi
 SPEED=()
 [ -f "$OUT/bench-pipeline.json" ] && SPEED=(--speed "$OUT/bench-pipeline.json")
 if [ "$TASK" = countdown ]; then
-  java -jar "$WORK/eapo-node.jar" results --dir "$OUT" "${SPEED[@]}" \
-      --figure "main=grpo,eapo" --difference "eapo-minus-grpo=eapo,grpo" \
-      --figure "tau=tau-0.3,eapo,tau-3" --figure "annealing=T-15,eapo" \
-      --figure "is-mode=eapo,is-none" --figure "granularity=eapo,trajectory"
+  # Each figure whose settings have finished runs (a partial invocation, --only, still gets its table).
+  finished() {
+    for s in ${1//,/ }; do grep -qs heldout_accuracy_after "$OUT/$s"-s*/summary.json || return 1; done
+  }
+  ARGS=()
+  for f in "main=grpo,eapo" "tau=tau-0.3,eapo,tau-3" "annealing=T-15,eapo" "is-mode=eapo,is-none" \
+           "granularity=eapo,trajectory"; do
+    finished "${f#*=}" && ARGS+=(--figure "$f")
+  done
+  finished "eapo,grpo" && ARGS+=(--difference "eapo-minus-grpo=eapo,grpo")
+  java -jar "$WORK/eapo-node.jar" results --dir "$OUT" "${SPEED[@]}" "${ARGS[@]}"
   exit 0
 fi
 java -jar "$WORK/eapo-node.jar" results --dir "$OUT" "${SPEED[@]}" \

@@ -3,7 +3,6 @@ package ai.eapo.data;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
@@ -31,7 +30,6 @@ public final class CountdownTask {
     private static final int MAX_NUMBER = 9;
     /** Every value of a trace stays in [1, MAX_VALUE]. */
     public static final int MAX_VALUE = 99;
-    private static final int MAX_DRAWS_PER_PROBLEM = 10_000;
     private static final char[] OPERATIONS = {'+', '-', '*', '/'};
 
     private CountdownTask() {
@@ -132,35 +130,13 @@ public final class CountdownTask {
      */
     public static List<SyntheticMathTask.Problem> generate(long seed, int count, Set<String> excludedPrompts,
                                                           boolean distinct) {
-        Random random = new Random(seed);
-        Set<String> excluded = new HashSet<>(excludedPrompts);
-        List<SyntheticMathTask.Problem> problems = new ArrayList<>(count);
-        int levels = MAX_NUMBERS - MIN_NUMBERS + 1;
-        for (int i = 0; i < count; i++) {
-            int numbers = MIN_NUMBERS + i % levels;
-            SyntheticMathTask.Problem problem = drawUnseen(numbers, random, excluded);
-            if (distinct) {
-                excluded.add(problem.prompt());
-            }
-            problems.add(problem);
-        }
-        return problems;
+        return SyntheticMathTask.generate(seed, count, excludedPrompts, distinct, MIN_NUMBERS, MAX_NUMBERS,
+                CountdownTask::draw);
     }
 
     /** {@code test.jsonl} from {@code testSeed} and {@code train.jsonl} from {@code trainSeed} (no test prompt in it). */
     public static void writeSplits(Path directory, int trainSize, long trainSeed, int testSize, long testSeed)
             throws IOException {
         SyntheticMathTask.writeSplits(directory, trainSize, trainSeed, testSize, testSeed, CountdownTask::generate);
-    }
-
-    private static SyntheticMathTask.Problem drawUnseen(int numbers, Random random, Set<String> excluded) {
-        for (int draw = 0; draw < MAX_DRAWS_PER_PROBLEM; draw++) {
-            SyntheticMathTask.Problem problem = draw(numbers, random);
-            if (problem != null && !excluded.contains(problem.prompt())) {
-                return problem;
-            }
-        }
-        throw new IllegalStateException("problems of " + numbers + " numbers ran out after " + excluded.size()
-                + " excluded prompts; ask for fewer problems");
     }
 }

@@ -72,11 +72,23 @@ public final class SyntheticMathTask {
      * @throws IllegalStateException if a level has too few distinct unseen prompts left
      */
     public static List<Problem> generate(long seed, int count, Set<String> excludedPrompts, boolean distinct) {
+        return generate(seed, count, excludedPrompts, distinct, 1, LEVELS, SyntheticMathTask::draw);
+    }
+
+    /** Draws one problem of a level, or null when the draw got stuck (another is drawn then). */
+    @FunctionalInterface
+    interface Draw {
+        Problem draw(int level, Random random);
+    }
+
+    /** {@link #generate(long, int, Set, boolean)} for any task: levels {@code first} to {@code last} in turn, by {@code draw}. */
+    static List<Problem> generate(long seed, int count, Set<String> excludedPrompts, boolean distinct, int first,
+                                  int last, Draw draw) {
         Random random = new Random(seed);
         Set<String> excluded = new HashSet<>(excludedPrompts);
         List<Problem> problems = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
-            Problem problem = drawUnseen(i % LEVELS + 1, random, excluded);
+            Problem problem = drawUnseen(first + i % (last - first + 1), random, excluded, draw);
             if (distinct) {
                 excluded.add(problem.prompt());
             }
@@ -126,10 +138,10 @@ public final class SyntheticMathTask {
         }
     }
 
-    private static Problem drawUnseen(int level, Random random, Set<String> excluded) {
-        for (int draw = 0; draw < MAX_DRAWS_PER_PROBLEM; draw++) {
-            Problem problem = draw(level, random);
-            if (!excluded.contains(problem.prompt())) {
+    private static Problem drawUnseen(int level, Random random, Set<String> excluded, Draw draw) {
+        for (int attempt = 0; attempt < MAX_DRAWS_PER_PROBLEM; attempt++) {
+            Problem problem = draw.draw(level, random);
+            if (problem != null && !excluded.contains(problem.prompt())) {
                 return problem;
             }
         }
