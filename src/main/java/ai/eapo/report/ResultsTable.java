@@ -164,20 +164,10 @@ public final class ResultsTable {
             throw new UserInputException(dir + ": no finished runs (directories SETTING-sSEED with a complete " + SUMMARY + ")");
         }
         for (Difference d : differences) {
-            for (String setting : List.of(d.a(), d.b())) {
-                if (!runs.containsKey(setting)) {
-                    throw new UserInputException("difference " + d.name() + ": no finished run of setting '" + setting
-                            + "' in " + dir + " (settings: " + String.join(", ", runs.keySet()) + ")");
-                }
-            }
+            requireRuns(runs, "difference " + d.name(), List.of(d.a(), d.b()), dir);
         }
         for (Figure figure : figures) {
-            for (String setting : figure.settings()) {
-                if (!runs.containsKey(setting)) {
-                    throw new UserInputException("figure " + figure.name() + ": no finished run of setting '" + setting
-                            + "' in " + dir + " (settings: " + String.join(", ", runs.keySet()) + ")");
-                }
-            }
+            requireRuns(runs, "figure " + figure.name(), figure.settings(), dir);
         }
         // Without figures, one figure of every setting: the charts summary.md links are the ones written.
         List<Figure> shown = figures.isEmpty() ? List.of(new Figure("all", List.copyOf(runs.keySet()))) : figures;
@@ -204,6 +194,16 @@ public final class ResultsTable {
             throw new UncheckedIOException("writing the results table to " + dir, e);
         }
         return written;
+    }
+
+    /** Refuses {@code what} when one of its {@code settings} has no finished run, naming the settings there are. */
+    private static void requireRuns(Map<String, List<Run>> runs, String what, List<String> settings, Path dir) {
+        for (String setting : settings) {
+            if (!runs.containsKey(setting)) {
+                throw new UserInputException(what + ": no finished run of setting '" + setting + "' in " + dir
+                        + " (settings: " + String.join(", ", runs.keySet()) + ")");
+            }
+        }
     }
 
     /** Finished runs by setting (settings in name order, runs by seed). */
