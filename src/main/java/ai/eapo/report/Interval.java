@@ -58,10 +58,18 @@ public record Interval(double mean, double low, double high, int n) {
 
     /** As percentage points, "mean [low, high]" ("–" when there is no value). */
     public String percent() {
+        return format(100, "%.1f");
+    }
+
+    /**
+     * The values times {@code scale}, each in {@code format}: "mean [low, high]", the mean alone for one value,
+     * "–" for none.
+     */
+    public String format(double scale, String format) {
         if (n == 0) {
             return "–";
         }
-        return n < 2 ? String.format(Locale.ROOT, "%.1f", 100 * mean)
-                : String.format(Locale.ROOT, "%.1f [%.1f, %.1f]", 100 * mean, 100 * low, 100 * high);
+        String m = String.format(Locale.ROOT, format, scale * mean);
+        return n < 2 ? m : m + String.format(Locale.ROOT, " [" + format + ", " + format + "]", scale * low, scale * high);
     }
 }

@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -40,6 +41,10 @@ public final class ResultsTable {
 
     static final String SUMMARY = "summary.json";
     static final String METRICS = "metrics.jsonl";
+    /** The level name standing for every held-out problem in the reach table. */
+    static final String ALL_LEVELS = "all";
+    /** Accuracies are ratios of counts: a mean over seeds equal to a run's value may differ in the last bits. */
+    private static final double REACH_TOLERANCE = 1e-9;
     private static final Pattern RUN_DIRECTORY = Pattern.compile("(.+)-s(\\d+)");
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -71,6 +76,36 @@ public final class ResultsTable {
     /** One finished run: its held-out curve and generated-token count by point, and its per-step metrics lines. */
     record Run(String setting, int seed, TreeMap<Integer, Double> heldout, TreeMap<Integer, Long> tokensAt,
                List<JsonNode> steps, JsonNode summary) {
+
+        /**
+         * Held-out accuracy by point on the problems of {@code level}, or on all problems for {@link #ALL_LEVELS}:
+         * the points where the run measured that level.
+         */
+        TreeMap<Integer, Double> curve(String level) {
+            if (level.equals(ALL_LEVELS)) {
+                return heldout;
+            }
+            TreeMap<Integer, Double> curve = new TreeMap<>();
+            putLevel(curve, 0, summary.path("heldout_accuracy_by_level_before"), level);
+            for (JsonNode step : steps) {
+                putLevel(curve, step.path("step").asInt() + 1, step.path("heldout_accuracy_by_level"), level);
+            }
+            putLevel(curve, heldout.lastKey(), summary.path("heldout_accuracy_by_level_after"), level);
+            curve.keySet().retainAll(heldout.keySet()); // the points whose generated tokens are known
+            return curve;
+        }
+
+        private static void putLevel(TreeMap<Integer, Double> curve, int point, JsonNode byLevel, String level) {
+            if (byLevel.path(level).isNumber()) {
+                curve.put(point, byLevel.get(level).asDouble());
+            }
+        }
+
+        /** The first held-out point at which {@code level} reaches {@code target}; empty if it never does. */
+        Optional<Integer> firstReaching(String level, double target) {
+            return curve(level).entrySet().stream().filter(e -> e.getValue() >= target - REACH_TOLERANCE)
+                    .map(Map.Entry::getKey).findFirst();
+        }
 
         /** Held-out accuracy of the problems of {@code level} before ({@code after} false) or after training; NaN if unknown. */
         double levelAccuracy(String level, boolean after) {
@@ -310,7 +345,7 @@ public final class ResultsTable {
         for (Map.Entry<Figure, Map<String, XYChart>> figure : charts.entrySet()) {
             md.append("\n## ").append(figure.getKey().name()).append("\n\n")
                     .append(table(runs, figure.getKey().settings())).append(levelTable(runs, figure.getKey().settings()))
-                    .append('\n');
+                    .append(reachTable(runs, figure.getKey().settings())).append('\n');
             for (String chart : figure.getValue().keySet()) {
                 md.append("![").append(chart).append("](").append(chart).append(")\n");
             }
@@ -343,6 +378,56 @@ public final class ResultsTable {
             t.append('\n');
         }
         return t.toString();
+    }
+
+    /**
+     * Sample efficiency by difficulty: for each level (and all problems), the learner steps and generated tokens
+     * each setting's runs took to first reach the accuracy the figure's first setting (the reference) ends with,
+     * as the mean over the seeds that reached it and its 95% interval, with how many reached it. Empty for a
+     * figure of one setting; a level whose target is not above the mean starting accuracy says so instead.
+     */
+    static String reachTable(Map<String, List<Run>> runs, List<String> settings) {
+        if (settings.size() < 2) {
+            return "";
+        }
+        String reference = settings.get(0);
+        TreeSet<String> levels = new TreeSet<>();
+        settings.forEach(setting -> runs.get(setting).forEach(r -> levels.addAll(r.levels())));
+        List<String> rows = new ArrayList<>(levels);
+        rows.add(ALL_LEVELS);
+        StringBuilder t = new StringBuilder("\nSteps and generated tokens to first reach the held-out accuracy *"
+                + reference + "* ends with, by level (the mean over the seeds that reach it and its 95% interval; "
+                + "*reached*: seeds that reach it of all):\n\n| level | target | setting | steps | tokens | reached |\n"
+                + "|---|---|---|---|---|---|\n");
+        List<Run> all = settings.stream().flatMap(s -> runs.get(s).stream()).toList();
+        for (String level : rows) {
+            double target = across(runs.get(reference), r -> finalAt(r, level)).mean();
+            double start = across(all, r -> startAt(r, level)).mean();
+            if (!(target > start + REACH_TOLERANCE)) {
+                t.append(String.format(Locale.ROOT, "| %s | %.1f | – | %s ends no higher than the runs start (%.1f) "
+                        + "| | |%n", level, 100 * target, reference, 100 * start));
+                continue;
+            }
+            for (String setting : settings) {
+                List<Run> rs = runs.get(setting);
+                List<Run> reached = rs.stream().filter(r -> r.firstReaching(level, target).isPresent()).toList();
+                Interval steps = across(reached, r -> (double) r.firstReaching(level, target).orElseThrow());
+                Interval tokens = across(reached, r -> (double) r.tokensAt().get(r.firstReaching(level, target).orElseThrow()));
+                t.append(String.format(Locale.ROOT, "| %s | %.1f | %s | %s | %s | %d/%d |%n", level, 100 * target, setting,
+                        steps.format(1, "%.0f"), tokens.format(1, "%.0f"), reached.size(), rs.size()));
+            }
+        }
+        return t.toString();
+    }
+
+    private static double finalAt(Run run, String level) {
+        TreeMap<Integer, Double> curve = run.curve(level);
+        return curve.isEmpty() ? Double.NaN : curve.lastEntry().getValue();
+    }
+
+    private static double startAt(Run run, String level) {
+        TreeMap<Integer, Double> curve = run.curve(level);
+        return curve.isEmpty() ? Double.NaN : curve.firstEntry().getValue();
     }
 
     private static String table(Map<String, List<Run>> runs, List<String> settings) {

@@ -115,6 +115,38 @@ class ResultsTableTest {
         assertTrue(md.contains("| x | 10.0 → 50.0 | 0.0 → 20.0 |"), md);
     }
 
+    /** A 4-step run whose level "3" measures {@code l3} at points 0, 2 and 4 and level "4" stays at 0. */
+    private void levelRun(String name, double[] all, double[] l3) throws IOException {
+        run(name, all[0], all[1], all[2], null, 0.0);
+        Path metrics = dir.resolve(name).resolve("metrics.jsonl");
+        List<String> lines = new java.util.ArrayList<>(Files.readAllLines(metrics));
+        lines.set(1, lines.get(1).replace("}", ",\"heldout_accuracy_by_level\":{\"3\":" + l3[1] + ",\"4\":0.0}}"));
+        lines.set(3, lines.get(3).replace("}", ",\"heldout_accuracy_by_level\":{\"3\":" + l3[2] + ",\"4\":0.0}}"));
+        Files.write(metrics, lines);
+        Files.writeString(dir.resolve(name).resolve("summary.json"), "{\"steps\":4,\"heldout_accuracy_before\":" + all[0]
+                + ",\"heldout_accuracy_after\":" + all[2] + ",\"heldout_accuracy_by_level_before\":{\"3\":" + l3[0]
+                + ",\"4\":0.0},\"heldout_accuracy_by_level_after\":{\"3\":" + l3[2] + ",\"4\":0.0}}");
+    }
+
+    @Test
+    void stepsAndTokensToReachTheReferencesFinalAccuracyAreTabledByLevel() throws IOException {
+        levelRun("g-s0", new double[] {0.4, 0.5, 0.6}, new double[] {0.1, 0.3, 0.5});
+        levelRun("g-s1", new double[] {0.4, 0.7, 0.5}, new double[] {0.1, 0.2, 0.3});
+        levelRun("e-s0", new double[] {0.4, 0.6, 0.6}, new double[] {0.1, 0.4, 0.6});
+        levelRun("e-s1", new double[] {0.4, 0.5, 0.5}, new double[] {0.1, 0.5, 0.5});
+        ResultsTable.write(dir, List.of(ResultsTable.Figure.parse("main=g,e")), null);
+        String md = Files.readString(dir.resolve("summary.md"));
+        // level 3: g ends at 0.5 and 0.3, target 40.0; g-s0 reaches it at point 4 (400 tokens), g-s1 never;
+        // e reaches it at point 2 (200 tokens) with both seeds
+        assertTrue(md.contains("| 3 | 40.0 | g | 4 | 400 | 1/2 |"), md);
+        assertTrue(md.contains("| 3 | 40.0 | e | 2 [2, 2] | 200 [200, 200] | 2/2 |"), md);
+        // level 4 never leaves 0: no target above the start
+        assertTrue(md.contains("| 4 | 0.0 | – | g ends no higher than the runs start (0.0) | | |"), md);
+        // all problems: target 55.0; g at points 4 and 2: 3 [-9.7, 15.7] (t = 12.706, se = 1); e-s0 at 2, e-s1 never
+        assertTrue(md.contains("| all | 55.0 | g | 3 [-10, 16] | 300 [-971, 1571] | 2/2 |"), md);
+        assertTrue(md.contains("| all | 55.0 | e | 2 | 200 | 1/2 |"), md);
+    }
+
     @Test
     void aFigureNamingASettingWithoutRunsIsRefusedWithTheSettingsThatExist() throws IOException {
         run("grpo-s0", 0.4, 0.5, 0.6, null, 0.0);
