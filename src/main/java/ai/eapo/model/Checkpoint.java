@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -210,7 +211,9 @@ public final class Checkpoint {
         Files.createDirectories(parent);
         Path tmp = Files.createTempDirectory(parent, "." + out.getFileName() + ".partial-");
         int width = SafeTensors.bytesPerElement(dtype, out, "*");
-        JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve("config.json").toFile(), model.config().json());
+        try (OutputStream stream = Files.newOutputStream(tmp.resolve("config.json"))) {
+            JSON.writerWithDefaultPrettyPrinter().writeValue(stream, model.config().json());
+        }
 
         List<Map<String, NDArray>> shards = new ArrayList<>();
         Map<String, NDArray> current = new LinkedHashMap<>();
@@ -239,7 +242,9 @@ public final class Checkpoint {
                 SafeTensors.write(tmp.resolve(name), shards.get(i), dtype);
                 shards.get(i).keySet().forEach(t -> weightMap.put(t, name));
             }
-            JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve(INDEX_FILE).toFile(), index);
+            try (OutputStream stream = Files.newOutputStream(tmp.resolve(INDEX_FILE))) {
+                JSON.writerWithDefaultPrettyPrinter().writeValue(stream, index);
+            }
         }
         if (tokenizerDir != null) {
             PolicyTokenizer.copyFiles(tokenizerDir, tmp);

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -66,7 +67,9 @@ public final class LoraAdapters {
         config.put("inference_mode", true);
         config.put("use_rslora", false);
         config.putArray("target_modules").addAll(lora.targetModules().stream().map(config::textNode).toList());
-        JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve(CONFIG_FILE).toFile(), config);
+        try (OutputStream stream = Files.newOutputStream(tmp.resolve(CONFIG_FILE))) {
+            JSON.writerWithDefaultPrettyPrinter().writeValue(stream, config);
+        }
         Map<String, NDArray> named = new LinkedHashMap<>();
         model.parameters().forEach((name, a) -> named.put(PEFT_PREFIX + name, a));
         SafeTensors.write(tmp.resolve(WEIGHTS_FILE), named, "F32");

@@ -173,6 +173,8 @@ final class TrainingRun {
         private final int checkpointEvery;
         private final long maxShardBytes;
         private Map<String, String> knobChange;
+        /** Why the last checkpoint could not be written, reported in the next step's metrics line. */
+        private String checkpointFailure;
 
         ProgressListener(MetricsLog log, ProgressBar progress, PipelineRun run, LearnerCheckpoints checkpoints,
                          int evalEvery, int checkpointEvery, long maxShardBytes) {
@@ -192,6 +194,10 @@ final class TrainingRun {
                 extra.put("knobs_changed", knobChange);
                 knobChange = null;
             }
+            if (checkpointFailure != null) {
+                extra.put("checkpoint_failed", checkpointFailure);
+                checkpointFailure = null;
+            }
             long done = m.step() + 1;
             boolean evaluate = evalEvery > 0 && !run.test.isEmpty() && done % evalEvery == 0;
             if (evaluate) {
@@ -203,7 +209,14 @@ final class TrainingRun {
             NativeMemory.peakResidentBytes().ifPresent(b -> extra.put("peak_resident_mb", Math.round(b / 1e6)));
             log.write(MetricsLog.line(m, extra));
             if (checkpointEvery > 0 && (done % checkpointEvery == 0 || done == run.steps)) {
-                checkpoints.save(done, run.policy, run.learner, run.modelDir, maxShardBytes);
+                try {
+                    checkpoints.save(done, run.policy, run.learner, run.modelDir, maxShardBytes);
+                } catch (LearnerCheckpoints.NotWritten e) {
+                    // Training goes on: a restart would resume from the last good checkpoint, intact beside it.
+                    checkpointFailure = e.getMessage();
+                    System.err.printf("%s%s; training goes on, a restart resumes from %s%n", CLEAR_LINE, e.getMessage(),
+                            checkpoints.latest().map(Path::toString).orElse("the start"));
+                }
             }
             System.out.printf("%sstep %d  reward %.3f  acc %.3f  ea-acc %.3f  resampled %.3f  alpha %.3f  tau %s  "
                             + "tok/s %.0f  staleness %.2f%s%s%n", CLEAR_LINE, done, m.rewardMean(), m.accuracy(),

@@ -19,6 +19,8 @@ import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -34,6 +36,8 @@ import java.util.OptionalLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The learner's checkpoints in a run directory, so that a learner that was killed and is started again with the
@@ -47,7 +51,8 @@ import java.util.stream.Stream;
  *
  * <p>A checkpoint is written under {@code step-N.partial/} and renamed to {@code step-N/} when every file is
  * there; that rename is what makes it complete, so a learner killed mid-save leaves at worst a leftover that
- * readers ignore and the next save deletes. Files are not fsynced: a killed process loses nothing the kernel
+ * readers ignore and the next save deletes. Its {@link CheckpointManifest}, written just before the rename, is what a resume
+ * verifies: a checkpoint damaged after it was complete is moved to {@value #REJECTED}/ and the one before is used. Files are not fsynced: a killed process loses nothing the kernel
  * already has, a power cut may.
  *
  * <p>The dataset position needs no saving: {@link ai.eapo.data.TrainingBatches#of} picks each step's batch from
@@ -78,6 +83,8 @@ public final class LearnerCheckpoints {
 
     private static final String NAME_FORMAT = "step-%08d";
     private static final String PARTIAL_SUFFIX = ".partial";
+    /** Where a checkpoint that fails verification is moved: kept for inspection, never resumed from or deleted. */
+    public static final String REJECTED = "rejected";
     /** A complete checkpoint is moved to this name before it is deleted, so half-deleted is never mistaken for complete. */
     private static final String DELETING_SUFFIX = ".deleting";
     private static final Pattern COMPLETE = Pattern.compile("step-(\\d{8,18})");
@@ -90,6 +97,7 @@ public final class LearnerCheckpoints {
     private static final String KEY_KNOBS = "knobs";
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Logger LOG = LoggerFactory.getLogger(LearnerCheckpoints.class);
 
     private final Path directory;
     private final int keep;
@@ -115,7 +123,11 @@ public final class LearnerCheckpoints {
      * knobs. Then deletes all but the newest {@code keep} complete checkpoints. A checkpoint of the same step
      * is replaced.
      *
-     * @throws UserInputException naming the checkpoint when it cannot be written
+     * <p>Every file is listed with its size and checksum in a {@link CheckpointManifest}, written last before
+     * the rename, which {@link #restore} verifies.
+     *
+     * @throws NotWritten naming the checkpoint and the cause when it cannot be written (disk full, permission
+     *                    denied): nothing of it is left behind, and the checkpoints written before are intact
      */
     public void save(long step, PolicyModel policy, LearnerStep learner, Path modelDir, long maxShardBytes) {
         if (step < 0) {
@@ -139,16 +151,30 @@ public final class LearnerCheckpoints {
             if (learner.curriculum() != null) {
                 writeData(partial.resolve(CURRICULUM_FILE), learner.curriculum()::writeTo);
             }
+            CheckpointManifest.write(partial);
             if (Files.exists(complete)) {
                 delete(complete);
             }
             Files.move(partial, complete, StandardCopyOption.ATOMIC_MOVE);
-            List<Path> all = completeCheckpoints();
-            for (Path old : all.subList(0, Math.max(0, all.size() - keep))) {
+        } catch (IOException | UncheckedIOException e) {
+            // Disk full, permission denied...: the checkpoints already there stay as they are.
+            deleteLeftoversQuietly();
+            throw new NotWritten("learner checkpoint " + complete + " not written: " + e, e);
+        }
+        List<Path> all = completeCheckpoints();
+        for (Path old : all.subList(0, Math.max(0, all.size() - keep))) {
+            try {
                 delete(old);
+            } catch (IOException e) {
+                LOG.warn("could not delete the old learner checkpoint {}: {}", old, e.toString());
             }
-        } catch (IOException e) {
-            throw new UserInputException("cannot write learner checkpoint " + complete + ": " + e, e);
+        }
+    }
+
+    /** A checkpoint that could not be written; the ones written before are intact and training may go on. */
+    public static final class NotWritten extends RuntimeException {
+        NotWritten(String message, Throwable cause) {
+            super(message, cause);
         }
     }
 
@@ -164,7 +190,51 @@ public final class LearnerCheckpoints {
     }
 
     /**
-     * Loads the newest complete checkpoint into {@code policy} (already built, of the same architecture) and
+     * The newest complete checkpoint that matches its manifest. Each newer one that does not is moved to
+     * {@value #REJECTED}/ (never deleted) with the reason logged, and the one before it is tried.
+     *
+     * @throws UserInputException when there is no checkpoint, or none verifies: naming each and why
+     */
+    Path newestVerified() {
+        List<Path> all = completeCheckpoints();
+        if (all.isEmpty()) {
+            throw new UserInputException("no complete learner checkpoint in " + directory + " to resume from");
+        }
+        List<String> reasons = new ArrayList<>();
+        for (int i = all.size() - 1; i >= 0; i--) {
+            Path dir = all.get(i);
+            Optional<String> problem = CheckpointManifest.problem(dir);
+            if (problem.isEmpty()) {
+                return dir;
+            }
+            Path aside = moveAside(dir);
+            LOG.warn("learner checkpoint {} fails verification: {}; moved to {}; trying the one before", dir.getFileName(),
+                    problem.get(), aside);
+            reasons.add(dir.getFileName() + ": " + problem.get() + " (moved to " + aside + ")");
+        }
+        throw new UserInputException("no learner checkpoint in " + directory + " verifies, so the run cannot resume: "
+                + String.join("; ", reasons) + ". Nothing was deleted; start a new run id, or repair a checkpoint and "
+                + "move it back");
+    }
+
+    /** Moves a checkpoint that failed verification under {@value #REJECTED}/, keeping a name not taken there. */
+    private Path moveAside(Path dir) {
+        try {
+            Path rejected = Files.createDirectories(directory.resolve(REJECTED));
+            Path target = rejected.resolve(dir.getFileName().toString());
+            for (int n = 2; Files.exists(target); n++) {
+                target = rejected.resolve(dir.getFileName() + "-" + n);
+            }
+            Files.move(dir, target, StandardCopyOption.ATOMIC_MOVE);
+            return target;
+        } catch (IOException e) {
+            throw new UserInputException("learner checkpoint " + dir + " fails verification and cannot be moved aside: "
+                    + e, e);
+        }
+    }
+
+    /**
+     * Loads the newest complete checkpoint that verifies into {@code policy} (already built, of the same architecture) and
      * {@code learner}: weights, optimizer moments and step count, and the knobs, which win over the ones the
      * learner was built with since they may have been changed while the run was going. Everything is read and
      * checked before anything changes, so a refused checkpoint leaves policy and learner as they were.
@@ -173,8 +243,7 @@ public final class LearnerCheckpoints {
      * @throws UserInputException when there is no complete checkpoint, or naming the file that is missing or corrupt
      */
     public long restore(PolicyModel policy, LearnerStep learner) {
-        Path dir = latest().orElseThrow(() -> new UserInputException("no complete learner checkpoint in " + directory
-                + " to resume from"));
+        Path dir = newestVerified();
         long step = stepOf(dir);
         Path stateFile = dir.resolve(STATE_FILE);
         JsonNode state = readState(stateFile, step);
@@ -279,6 +348,17 @@ public final class LearnerCheckpoints {
         }
     }
 
+    /** After a failed save: the partial directory goes, and a second failure (the disk is full) only warns. */
+    private void deleteLeftoversQuietly() {
+        try {
+            if (Files.isDirectory(directory)) {
+                deleteLeftovers();
+            }
+        } catch (IOException e) {
+            LOG.warn("could not delete an unfinished learner checkpoint in {}: {}", directory, e.toString());
+        }
+    }
+
     private void deleteLeftovers() throws IOException {
         List<Path> leftovers;
         try (Stream<Path> entries = Files.list(directory)) {
@@ -306,7 +386,9 @@ public final class LearnerCheckpoints {
         state.put(KEY_OPTIMIZER_STEPS, optimizerSteps);
         ObjectNode saved = state.putObject(KEY_KNOBS);
         knobs.asMap().forEach(saved::put);
-        JSON.writerWithDefaultPrettyPrinter().writeValue(file.toFile(), state);
+        try (OutputStream out = Files.newOutputStream(file)) {
+            JSON.writerWithDefaultPrettyPrinter().writeValue(out, state);
+        }
     }
 
     /** {@value #STATE_FILE}, checked: this format, the step its directory is named for, a step count. */

@@ -11,12 +11,15 @@ import ai.eapo.model.LoraAdapters;
 import ai.eapo.model.LoraConfig;
 import ai.eapo.model.Generator;
 import ai.eapo.model.PolicyModel;
+import com.google.common.jimfs.Configuration;
+import com.google.common.jimfs.Jimfs;
 import com.typesafe.config.ConfigFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -309,7 +312,7 @@ class LearnerCheckpointsTest {
     }
 
     @Test
-    void aTruncatedOrMissingFileIsNamedAndChangesNothing() throws IOException {
+    void aTruncatedFileIsNamedWithItsSizesAndChangesNothing() throws IOException {
         LearnerCheckpoints checkpoints = new LearnerCheckpoints(run, 1);
         try (PolicyModel policy = base(); LearnerStep learner = learner(policy)) {
             learner.apply(0, groups(0), WALL_SECONDS);
@@ -317,20 +320,142 @@ class LearnerCheckpointsTest {
         }
         Path dir = checkpoints.latest().orElseThrow();
         Path optimizer = dir.resolve(LearnerCheckpoints.OPTIMIZER_FILE);
+        long size = Files.size(optimizer);
         try (FileChannel file = FileChannel.open(optimizer, StandardOpenOption.WRITE)) {
-            file.truncate(file.size() / 2);
+            file.truncate(size / 2);
         }
         try (PolicyModel policy = base(); LearnerStep learner = learner(policy)) {
             List<float[]> before = weights(policy);
             UserInputException e = assertThrows(UserInputException.class, () -> checkpoints.restore(policy, learner));
-            assertTrue(e.getMessage().contains(optimizer.toString()), e.getMessage());
+            assertTrue(e.getMessage().contains(optimizer + ": " + size / 2 + " bytes, manifest.json says " + size),
+                    e.getMessage());
+            assertTrue(e.getMessage().contains("step-00000001") && e.getMessage().contains("Nothing was deleted"),
+                    e.getMessage());
             assertTrue(sameBits(before, weights(policy)), "a refused checkpoint leaves the weights alone");
             assertEquals(0, learner.optimizer().steps());
+        }
+        assertTrue(Files.isRegularFile(checkpoints.directory().resolve(LearnerCheckpoints.REJECTED)
+                .resolve("step-00000001").resolve(LearnerCheckpoints.OPTIMIZER_FILE)), "moved aside, not deleted");
+        assertTrue(checkpoints.latest().isEmpty());
+    }
 
-            Path state = dir.resolve(LearnerCheckpoints.STATE_FILE);
-            Files.delete(state);
-            e = assertThrows(UserInputException.class, () -> checkpoints.restore(policy, learner));
-            assertTrue(e.getMessage().contains(state.toString()), e.getMessage());
+    /** Saves steps 1 and 2 (one optimizer step apart); returns the state of step 1's policy. */
+    private List<float[]> twoCheckpoints(LearnerCheckpoints checkpoints) {
+        try (PolicyModel policy = base(); LearnerStep learner = learner(policy)) {
+            learner.apply(0, groups(0), WALL_SECONDS);
+            checkpoints.save(1, policy, learner, BASE, ONE_SHARD);
+            List<float[]> first = weights(policy);
+            learner.apply(1, groups(1), WALL_SECONDS);
+            checkpoints.save(2, policy, learner, BASE, ONE_SHARD);
+            return first;
+        }
+    }
+
+    /** Resumes; the newest checkpoint failed verification for {@code why} and the run resumed from step 1's. */
+    private void resumesFromTheFirst(LearnerCheckpoints checkpoints, List<float[]> first, String why) {
+        try (PolicyModel policy = base(); LearnerStep learner = learner(policy)) {
+            assertEquals(1, checkpoints.restore(policy, learner), why);
+            assertTrue(sameBits(first, weights(policy)), why + ": step 1's weights");
+            assertEquals(1, learner.optimizer().steps());
+        }
+        Path rejected = checkpoints.directory().resolve(LearnerCheckpoints.REJECTED);
+        assertTrue(Files.isDirectory(rejected.resolve("step-00000002")), why + ": moved aside");
+        assertEquals(1, checkpoints.latestStep().orElseThrow());
+    }
+
+    @Test
+    void aNewestCheckpointWithAFlippedByteIsMovedAsideAndThePreviousOneResumes() throws IOException {
+        LearnerCheckpoints checkpoints = new LearnerCheckpoints(run, 2);
+        List<float[]> first = twoCheckpoints(checkpoints);
+        Path weightsFile = checkpoints.latest().orElseThrow().resolve(Checkpoint.SINGLE_FILE);
+        byte[] bytes = Files.readAllBytes(weightsFile);
+        bytes[bytes.length / 2] ^= 1; // same size: only the checksum tells
+        Files.write(weightsFile, bytes);
+        assertTrue(CheckpointManifest.problem(weightsFile.getParent()).orElseThrow()
+                .startsWith(weightsFile + ": CRC32C "), "the file and both checksums are named");
+        resumesFromTheFirst(checkpoints, first, "flipped byte");
+    }
+
+    @Test
+    void aMissingManifestAFileMissingOrAFileAddedFailsVerification() throws IOException {
+        LearnerCheckpoints checkpoints = new LearnerCheckpoints(run, 2);
+        List<float[]> first = twoCheckpoints(checkpoints);
+        Path newest = checkpoints.latest().orElseThrow();
+        assertTrue(CheckpointManifest.problem(newest).isEmpty(), "a checkpoint as written verifies");
+
+        Path added = newest.resolve("notes.txt");
+        Files.writeString(added, "written after the checkpoint");
+        assertEquals(added + " is not in manifest.json (added after the checkpoint was written)",
+                CheckpointManifest.problem(newest).orElseThrow());
+        Files.delete(added);
+
+        Path state = newest.resolve(LearnerCheckpoints.STATE_FILE);
+        byte[] saved = Files.readAllBytes(state);
+        Files.delete(state);
+        assertEquals(state + " is missing (listed in manifest.json)", CheckpointManifest.problem(newest).orElseThrow());
+        Files.write(state, saved);
+        assertTrue(CheckpointManifest.problem(newest).isEmpty());
+
+        Files.delete(newest.resolve(CheckpointManifest.FILE));
+        assertTrue(CheckpointManifest.problem(newest).orElseThrow().contains("manifest.json is missing"));
+        resumesFromTheFirst(checkpoints, first, "missing manifest");
+    }
+
+    @Test
+    void whenNoCheckpointVerifiesTheRunRefusesToStartNamingEachAndDeletesNothing() throws IOException {
+        LearnerCheckpoints checkpoints = new LearnerCheckpoints(run, 2);
+        twoCheckpoints(checkpoints);
+        Files.writeString(checkpoints.directory().resolve("step-00000001").resolve(CheckpointManifest.FILE), "{\"form");
+        Path optimizer = checkpoints.directory().resolve("step-00000002").resolve(LearnerCheckpoints.OPTIMIZER_FILE);
+        Files.write(optimizer, new byte[0]);
+        try (PolicyModel policy = base(); LearnerStep learner = learner(policy)) {
+            UserInputException e = assertThrows(UserInputException.class, () -> checkpoints.restore(policy, learner));
+            assertTrue(e.getMessage().contains("no learner checkpoint in " + checkpoints.directory() + " verifies"),
+                    e.getMessage());
+            assertTrue(e.getMessage().contains("step-00000002: " + optimizer + ": 0 bytes"), e.getMessage());
+            assertTrue(e.getMessage().contains("step-00000001: ") && e.getMessage().contains("not valid JSON"),
+                    e.getMessage());
+        }
+        try (Stream<Path> rejected = Files.list(checkpoints.directory().resolve(LearnerCheckpoints.REJECTED))) {
+            assertEquals(List.of("step-00000001", "step-00000002"),
+                    rejected.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+    }
+
+    @Test
+    void aFullDiskLeavesTheLastGoodCheckpointIntactAndTheNextSaveSucceedsOnceThereIsRoom() throws IOException {
+        long checkpointBytes;
+        LearnerCheckpoints measured = new LearnerCheckpoints(run, 1);
+        try (PolicyModel policy = base(); LearnerStep learner = learner(policy)) {
+            measured.save(0, policy, learner, BASE, ONE_SHARD);
+            try (Stream<Path> files = Files.walk(measured.latest().orElseThrow())) {
+                checkpointBytes = files.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+            }
+        }
+        // A disk with room for two checkpoints and a bit (the old one is deleted after the new one is complete);
+        // other files take half a checkpoint of it.
+        try (FileSystem disk = Jimfs.newFileSystem(Configuration.unix().toBuilder()
+                .setMaxSize(checkpointBytes * 22 / 10).build())) {
+            Path runDir = Files.createDirectories(disk.getPath("/run"));
+            LearnerCheckpoints checkpoints = new LearnerCheckpoints(runDir, 1);
+            try (PolicyModel policy = base(); LearnerStep learner = learner(policy)) {
+                checkpoints.save(1, policy, learner, BASE, ONE_SHARD);
+                Path filler = Files.write(runDir.resolve("other-files"), new byte[(int) (checkpointBytes / 2)]);
+                learner.apply(1, groups(1), WALL_SECONDS);
+                LearnerCheckpoints.NotWritten e = assertThrows(LearnerCheckpoints.NotWritten.class,
+                        () -> checkpoints.save(2, policy, learner, BASE, ONE_SHARD));
+                assertTrue(e.getMessage().contains("step-00000002") && e.getMessage().contains("space"), e.getMessage());
+                try (Stream<Path> entries = Files.list(checkpoints.directory())) {
+                    assertEquals(List.of("step-00000001"), entries.map(p -> p.getFileName().toString()).toList(),
+                            "nothing half-written is left beside the last good checkpoint");
+                }
+                assertTrue(CheckpointManifest.problem(checkpoints.latest().orElseThrow()).isEmpty(), "and it verifies");
+
+                Files.delete(filler);
+                checkpoints.save(2, policy, learner, BASE, ONE_SHARD);
+                assertEquals(2, checkpoints.latestStep().orElseThrow());
+                assertTrue(CheckpointManifest.problem(checkpoints.latest().orElseThrow()).isEmpty());
+            }
         }
     }
 
