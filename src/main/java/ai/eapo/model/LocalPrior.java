@@ -3,6 +3,7 @@ package ai.eapo.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -17,6 +18,12 @@ import java.util.Map;
  * consults catches up in one batched {@link DecodeBatch#extend}, and the prior processes each response about
  * once, not once per consultation. Only sequences it does not hold (new, evicted, or asking with a history no
  * longer than their cache, a retry after a restart) are prefilled.
+ *
+ * <p>Cached answers are exact, but their last bits depend on what else shared the batch and on how a sequence's
+ * cache was built (in which pieces, before or after a restart). Without the cache ({@code kvCache} false) every
+ * consultation runs the sequence's whole history through the prior alone, as the learner computes log-probs, so an
+ * answer is a function of that history only: a run whose prior is killed and restarted then draws the very bits
+ * of a run without faults, at the price of reading the history again at every consultation.
  */
 public final class LocalPrior implements ExperiencePrior, AutoCloseable {
 
@@ -37,14 +44,26 @@ public final class LocalPrior implements ExperiencePrior, AutoCloseable {
     /** Tokens fed to the prior since it was created (prefills and catch-ups, padding excluded). */
     private long tokensFed;
 
+    private final boolean kvCache;
+
+    /** A prior that keeps each consulting sequence's KV cache. */
     public LocalPrior(PolicyModel prior, SamplingParams params) {
+        this(prior, params, true);
+    }
+
+    /** {@code kvCache} false: every answer from the whole history alone (bit-reproducible, slower; see above). */
+    public LocalPrior(PolicyModel prior, SamplingParams params, boolean kvCache) {
         this.prior = prior;
         this.params = params;
+        this.kvCache = kvCache;
         this.batch = new DecodeBatch(prior);
     }
 
     @Override
     public List<Draw> consult(List<Consultation> consultations) {
+        if (!kvCache) {
+            return consultations.stream().map(this::fromTheWholeHistory).toList();
+        }
         Map<Long, Consultation> byId = new HashMap<>();
         consultations.forEach(c -> byId.put(c.sequenceId(), c));
         evictStaleAndIdle(byId);
@@ -129,6 +148,21 @@ public final class LocalPrior implements ExperiencePrior, AutoCloseable {
         if (!joining.isEmpty()) {
             draw(batch.join(joining, prompts, step), joining, joiningById, answers);
         }
+    }
+
+    /** The answer to {@code c} from its whole history run through the prior alone, with no cache. */
+    private Draw fromTheWholeHistory(Consultation c) {
+        long[] history = c.tokens();
+        Draw[] answer = new Draw[1];
+        try (NDManager step = prior.manager().newSubManager()) {
+            NDArray ids = step.create(history, new Shape(1, history.length));
+            prior.forEachLogitsChunk(ids, history.length - 1, 1, last -> {
+                TokenSampler.Draw d = TokenSampler.sample(last.reshape(1, -1), params, new double[] {c.uniform()});
+                answer[0] = new Draw(d.tokens()[0], d.sampledLogProbs()[0], d.keptMass()[0]);
+            });
+            tokensFed += history.length;
+        }
+        return answer[0];
     }
 
     private void draw(NDArray logits, List<Long> ids, Map<Long, Consultation> byId, Map<Long, Draw> answers) {

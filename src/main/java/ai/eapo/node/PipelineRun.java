@@ -215,7 +215,8 @@ final class PipelineRun implements AutoCloseable {
         }
         policy = loaded;
         priorModel = p;
-        prior = priorModel == null ? null : new LocalPrior(priorModel, rollout.sampling());
+        prior = priorModel == null ? null
+                : new LocalPrior(priorModel, rollout.sampling(), config.getBoolean("eapo.pipeline.prior-kv-cache"));
         // The KL reference is the policy as loaded, before any step (a resumed run restores its weights later).
         reference = learns && loadModels && hyper.needsReference() ? policy.replica(precision) : null;
         learner = learns && loadModels ? new LearnerStep(policy, reference, hyper, knobs, microBatching,

@@ -54,6 +54,33 @@ class LocalPriorTest {
         }
     }
 
+    @Test
+    void withoutTheCacheAnAnswerHasTheSameBitsHoweverItIsBatchedOrAfterARestart() {
+        Random r = new Random(11);
+        long[] a = randomIds(r, 40);
+        long[] b = randomIds(r, 25);
+        ExperiencePrior.Consultation aAt30 = new ExperiencePrior.Consultation(0, Arrays.copyOf(a, 30), 0.3);
+        ExperiencePrior.Consultation bAt25 = new ExperiencePrior.Consultation(1, b, 0.6);
+        List<ExperiencePrior.Draw> together;
+        List<ExperiencePrior.Draw> alone = new java.util.ArrayList<>();
+        try (LocalPrior first = new LocalPrior(prior, PARAMS, false)) {
+            // Earlier consultations of sequence 0 (a cache would have been built in these pieces).
+            first.consult(List.of(new ExperiencePrior.Consultation(0, Arrays.copyOf(a, 12), 0.2)));
+            first.consult(List.of(new ExperiencePrior.Consultation(0, Arrays.copyOf(a, 21), 0.2)));
+            together = first.consult(List.of(aAt30, bAt25));
+            assertSameDraws(List.of(aAt30, bAt25), together, "the same answers as the cached prior's");
+        }
+        try (LocalPrior restarted = new LocalPrior(prior, PARAMS, false)) {
+            alone.add(restarted.consult(List.of(aAt30)).get(0));
+            alone.add(restarted.consult(List.of(bAt25)).get(0));
+        }
+        for (int i = 0; i < 2; i++) {
+            assertEquals(together.get(i).token(), alone.get(i).token());
+            assertEquals(Float.floatToIntBits(together.get(i).logProb()), Float.floatToIntBits(alone.get(i).logProb()),
+                    "bit for bit, sequence " + i);
+        }
+    }
+
     /** {@code actual} equals the answers of a prior without caches, asked {@code asked} once. */
     static void assertSameDraws(List<ExperiencePrior.Consultation> asked, List<ExperiencePrior.Draw> actual,
                                 String what) {
