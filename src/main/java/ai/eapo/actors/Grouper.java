@@ -111,6 +111,9 @@ public final class Grouper extends AbstractBehavior<Grouper.Command> {
     private Behavior<Command> onVerified(Verified v) {
         GroupTask.Key question = v.task().key();
         if (question.step() < nextStep || ready.containsKey(question)) {
+            // Only after a fault: the other attempt of a re-issued question, or a step the learner trained again.
+            getContext().getLog().info("dropped a late answer of step {} question {} slot {} (attempt {})",
+                    question.step(), question.question(), v.slot(), v.task().attempt());
             return this;
         }
         AttemptKey key = new AttemptKey(question, v.task().attempt());

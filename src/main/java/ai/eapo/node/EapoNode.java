@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
         description = "Experience Augmented Policy Optimization: RL post-training of language models.",
         subcommands = {LogitsCommand.class, GenerateCommand.class, VerifyCommand.class,
                 SyntheticDataCommand.class, InitModelCommand.class, SftCommand.class, TrainSyncCommand.class, TrainCommand.class, CtlCommand.class, BenchCommand.class, EvalCommand.class,
-                PlotCommand.class, ResultsCommand.class, MergeLoraCommand.class,
+                PlotCommand.class, ResultsCommand.class, MergeLoraCommand.class, ChaosCommand.class,
                 CommandLine.HelpCommand.class})
 public final class EapoNode implements Runnable {
 
