@@ -102,7 +102,7 @@ final class ChaosCommand implements Callable<Integer> {
         System.out.printf("chaos: the fault-free reference run (%d steps, seed %d) in one process%n", steps, seed);
         long started = System.nanoTime();
         Process reference = new ProcessBuilder(LocalCluster.java(), "-jar", jarFile.toString(), "train", "--config",
-                config.toString(), "--run-id", REFERENCE_ID).redirectErrorStream(true)
+                config.toString(), "--run-id", REFERENCE_ID, "--port", "0").redirectErrorStream(true)
                 .redirectOutput(out.resolve("reference.log").toFile()).start();
         if (!reference.waitFor(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS) || reference.exitValue() != 0) {
             reference.destroyForcibly();
