@@ -108,8 +108,9 @@ if [ "$TASK" = countdown ]; then
     for s in ${1//,/ }; do grep -qs heldout_accuracy_after "$OUT/$s"-s*/summary.json || return 1; done
   }
   ARGS=()
-  for f in "main=grpo,eapo" "tau=tau-0.3,eapo,tau-3" "annealing=T-15,eapo" "is-mode=eapo,is-none" \
-           "granularity=eapo,trajectory"; do
+  # GRPO first in every figure: the reference whose final accuracy the steps-to-reach table measures against.
+  for f in "main=grpo,eapo" "tau=grpo,tau-0.3,eapo,tau-3" "annealing=grpo,T-15,eapo" "is-mode=grpo,eapo,is-none" \
+           "granularity=grpo,eapo,trajectory"; do
     finished "${f#*=}" && ARGS+=(--figure "$f")
   done
   finished "eapo,grpo" && ARGS+=(--difference "eapo-minus-grpo=eapo,grpo")
