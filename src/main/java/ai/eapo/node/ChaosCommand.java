@@ -49,6 +49,8 @@ final class ChaosCommand implements Callable<Integer> {
     private static final String JOINED = "this node joined the cluster";
     /** The samplers of the cluster, each killed and restarted on its own. */
     private static final int SAMPLER_NODES = 2;
+    /** Lines of a failed run's log quoted in the error. */
+    private static final int LOG_TAIL_LINES = 15;
     /** The longest wait before a kill, after the learner has stepped since the last restart. */
     private static final int MAX_KILL_DELAY_MS = 1500;
 
@@ -106,7 +108,9 @@ final class ChaosCommand implements Callable<Integer> {
                 .redirectOutput(out.resolve("reference.log").toFile()).start();
         if (!reference.waitFor(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS) || reference.exitValue() != 0) {
             reference.destroyForcibly();
-            throw new IllegalStateException("the reference run did not finish; see " + out.resolve("reference.log"));
+            List<String> log = Files.readAllLines(out.resolve("reference.log"));
+            throw new IllegalStateException("the reference run did not finish; the end of " + out.resolve("reference.log")
+                    + ":\n" + String.join("\n", log.subList(Math.max(0, log.size() - LOG_TAIL_LINES), log.size())));
         }
         double referenceSeconds = (System.nanoTime() - started) / 1e9;
 
@@ -115,10 +119,10 @@ final class ChaosCommand implements Callable<Integer> {
         List<Kill> done = new ArrayList<>();
         Map<String, String> current = new LinkedHashMap<>();
         Path metrics = results.resolve(RUN_ID).resolve("metrics.jsonl");
-        try (LocalCluster cluster = new LocalCluster(jarFile, out, config, RUN_ID)) {
+        try (LocalCluster cluster = new LocalCluster(jarFile, out, RUN_ID)) {
             for (String node : nodeSlots()) {
                 String name = node + "-1";
-                cluster.start(roleOf(node), name);
+                cluster.start(roleOf(node), name, config);
                 current.put(node, name);
             }
             Random random = new Random(seed);
@@ -145,7 +149,7 @@ final class ChaosCommand implements Callable<Integer> {
                 String name = slot + "-" + (incarnation(current.get(slot)) + 1);
                 System.out.printf("chaos: kill %d of %d: %s at step %d; starting %s%n", done.size() + 1, kills,
                         current.get(slot), atStep + 1, name);
-                cluster.start(role, name);
+                cluster.start(role, name, config);
                 current.put(slot, name);
                 cluster.await(name + " joining", () -> cluster.logOf(name).contains(JOINED)
                         || !cluster.process(name).isAlive(), deadline);

@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.jar.JarFile;
 
 /**
  * Nodes of one run as separate processes of the built jar on loopback, as a user starts them: started, killed
@@ -33,24 +34,22 @@ final class LocalCluster implements AutoCloseable {
 
     private final Path jar;
     private final Path work;
-    private final Path config;
     private final String runId;
     private final int learnerPort;
     private final int priorPort;
     /** Every process started, by node name (role-incarnation), in start order. */
     private final Map<String, Process> nodes = new LinkedHashMap<>();
 
-    LocalCluster(Path jar, Path work, Path config, String runId) throws IOException {
+    LocalCluster(Path jar, Path work, String runId) throws IOException {
         this.jar = jar;
         this.work = work;
-        this.config = config;
         this.runId = runId;
         this.learnerPort = freePort();
         this.priorPort = freePort();
     }
 
-    /** Starts node {@code name} with {@code role}; its output goes to {@code work/name.log}. */
-    Process start(String role, String name) {
+    /** Starts node {@code name} with {@code role} and {@code config}; its output goes to {@code work/name.log}. */
+    Process start(String role, String name, Path config) {
         int port = role.equals("learner") ? learnerPort : role.equals("prior") ? priorPort : 0;
         String seeds = "127.0.0.1:" + learnerPort + ",127.0.0.1:" + priorPort;
         List<String> command = List.of(java(), HEAP, "-jar", jar.toString(), "train", "--role", role,
@@ -84,6 +83,11 @@ final class LocalCluster implements AutoCloseable {
 
     Path log(String name) {
         return work.resolve(name + ".log");
+    }
+
+    /** The port of the prior's node, a seed node: any node there reaches the cluster. */
+    int priorPort() {
+        return priorPort;
     }
 
     Process process(String name) {
@@ -150,15 +154,22 @@ final class LocalCluster implements AutoCloseable {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
 
-    /** The jar this class was loaded from, or {@code fallback} when running from classes (tests). */
+    /**
+     * The runnable jar this class was loaded from, or {@code fallback} when running from classes or from a jar
+     * without a Main-Class (tests: Maven puts the project's plain jar on their class path, not the shaded one).
+     */
     static Path ownJar(Path fallback) {
         try {
             Path location = Path.of(LocalCluster.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-            if (Files.isRegularFile(location) && location.toString().endsWith(".jar")) {
-                return location;
+            if (Files.isRegularFile(location)) {
+                try (JarFile jar = new JarFile(location.toFile())) {
+                    if (jar.getManifest() != null && jar.getManifest().getMainAttributes().getValue("Main-Class") != null) {
+                        return location;
+                    }
+                }
             }
         } catch (Exception e) {
-            // fall through: not loaded from a file
+            // fall through: not loaded from a runnable jar
         }
         if (fallback == null || !Files.isRegularFile(fallback)) {
             throw new UserInputException("no jar to start nodes from: not running from one, and " + fallback

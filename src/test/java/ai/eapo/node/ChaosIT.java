@@ -26,6 +26,7 @@ class ChaosIT {
         assertTrue(Files.isRegularFile(Path.of("target/eapo-node.jar")), "the jar is built before the integration tests");
         EapoNodeTest.Run chaos = EapoNodeTest.run("chaos", "--kills", "4", "--steps", "10", "--seed", "3",
                 "--minutes", "8", "--out", work.toString());
+        assertTrue(Files.isRegularFile(work.resolve("chaos.json")), "no report; exit " + chaos.exit() + ": " + chaos.err());
         JsonNode report = new ObjectMapper().readTree(work.resolve("chaos.json").toFile());
         for (String role : ChaosCommand.ROLES) {
             assertEquals(1, report.at("/kills/" + role + "/kills").asInt(), role + " killed once: " + report);

@@ -1,17 +1,15 @@
 package ai.eapo.node;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -39,19 +37,21 @@ class ClusterIT {
     @TempDir
     Path work;
 
-    private final List<Process> processes = new ArrayList<>();
+    private LocalCluster cluster;
+
+    @BeforeEach
+    void cluster() throws IOException {
+        cluster = new LocalCluster(JAR, work, "it");
+    }
 
     @AfterEach
     void killEverything() {
-        processes.forEach(Process::destroyForcibly);
+        cluster.close();
     }
 
     @Test
     void aFiveProcessClusterSurvivesAKilledSamplerAndAKilledLearner() throws Exception {
         assertTrue(Files.isRegularFile(JAR), JAR + " is built by `mvn package` before the integration tests");
-        int learnerPort = freePort();
-        int priorPort = freePort();
-        String seeds = "127.0.0.1:" + learnerPort + ",127.0.0.1:" + priorPort;
         Path results = work.resolve("results");
         Path config = work.resolve("cluster-it.conf");
         Files.writeString(config, String.join("\n",
@@ -65,43 +65,44 @@ class ClusterIT {
         Path runDir = results.resolve("it");
         Path metrics = runDir.resolve("metrics.jsonl");
 
-        Process learner = start("learner", "learner-1", learnerPort, seeds, config);
-        Process prior = start("prior", "prior", priorPort, seeds, config);
-        Process verifier = start("verifier", "verifier", 0, seeds, config);
-        Process samplerA = start("sampler", "sampler-a", 0, seeds, config);
-        Process samplerB = start("sampler", "sampler-b", 0, seeds, config);
+        cluster.start("learner", "learner-1", config);
+        Process prior = cluster.start("prior", "prior", config);
+        Process verifier = cluster.start("verifier", "verifier", config);
+        cluster.start("sampler", "sampler-a", config);
+        Process samplerB = cluster.start("sampler", "sampler-b", config);
 
-        await("two learner steps", () -> steps(metrics).size() >= 2);
-        samplerA.destroyForcibly();
+        await("two learner steps", () -> LocalCluster.steps(metrics).size() >= 2);
+        cluster.kill("sampler-a");
         // Its questions, if it held any, are re-issued; every step below still trains all of its questions.
         await("the killed sampler noticed", () -> log("learner-1").contains("sampler pekko://"));
 
         // ctl joins through the prior's node, not the learner's, and finds the learner anyway.
-        EapoNodeTest.Run ctl = EapoNodeTest.run("ctl", "set", "tau=0.5", "--node", "127.0.0.1:" + priorPort);
+        EapoNodeTest.Run ctl = EapoNodeTest.run("ctl", "set", "tau=0.5", "--node", "127.0.0.1:" + cluster.priorPort());
         assertEquals(0, ctl.exit(), ctl.err());
-        await("a step with the changed tau", () -> steps(metrics).values().stream()
+        await("a step with the changed tau", () -> LocalCluster.steps(metrics).values().stream()
                 .anyMatch(l -> l.get("tau").asDouble() == 0.5));
 
         // One at a time, so the surviving side always has the majority the split-brain resolver keeps.
-        prior = restart(prior, "prior", "prior-2", priorPort, seeds, config, metrics);
-        verifier = restart(verifier, "verifier", "verifier-2", 0, seeds, config, metrics);
+        prior = restart("prior", "prior", "prior-2", config, metrics);
+        verifier = restart("verifier", "verifier", "verifier-2", config, metrics);
         assertTrue(log("sampler-b").contains("no prior answer"), "consultations of the dead prior were retried");
         assertTrue(log("sampler-b").contains("no verdict"), "checks of the dead verifier were retried");
 
-        learner.destroyForcibly();
-        learner.waitFor(30, TimeUnit.SECONDS);
+        cluster.kill("learner-1");
         long resumeAt = newestCheckpoint(runDir);
         assertTrue(resumeAt < STEPS, "the learner was killed before the end (checkpoint " + resumeAt + ")");
 
-        Process restarted = start("learner", "learner-2", learnerPort, seeds, config);
+        Process restarted = cluster.start("learner", "learner-2", config);
         assertTrue(restarted.waitFor(PATIENCE.toSeconds(), TimeUnit.SECONDS), "the resumed run did not finish: "
                 + log("learner-2"));
         assertEquals(0, restarted.exitValue(), log("learner-2"));
         assertTrue(log("learner-2").contains("resuming run it at step " + resumeAt), log("learner-2"));
         System.out.printf("ClusterIT: the learner resumed at step %d of %d%n", resumeAt, STEPS);
 
-        TreeMap<Long, JsonNode> lines = steps(metrics);
+        TreeMap<Long, JsonNode> lines = LocalCluster.steps(metrics);
         assertEquals(STEPS, lines.size(), "one metrics line per step: " + lines.keySet());
+        assertEquals(STEPS, Files.readAllLines(metrics).stream().filter(l -> !l.isBlank()).count(),
+                "no step written twice (a resumed run drops the lines it trains again)");
         for (JsonNode line : lines.values()) {
             assertEquals(QUESTIONS, line.get("groups").asInt(), "every question of step " + line.get("step") + " trained");
         }
@@ -117,16 +118,14 @@ class ClusterIT {
 
     @Test
     void aSamplerNodeSamplingAtAnotherTemperatureThanTheLearnersIsRefusedAndStops() throws Exception {
-        int learnerPort = freePort();
-        String seeds = "127.0.0.1:" + learnerPort;
         String run = "eapo.train { steps = 2, questions-per-step = 2, eval-size = 0, results-dir = \""
                 + work.resolve("results") + "\" }\neapo.pipeline.samplers = 1\n";
         Path learnerConfig = work.resolve("learner.conf");
         Files.writeString(learnerConfig, run);
         Path samplerConfig = work.resolve("sampler.conf");
         Files.writeString(samplerConfig, run + "eapo.rollout.temperature = 0.7\n");
-        start("learner", "learner", learnerPort, seeds, learnerConfig);
-        Process sampler = start("sampler", "sampler", 0, seeds, samplerConfig);
+        cluster.start("learner", "learner", learnerConfig);
+        Process sampler = cluster.start("sampler", "sampler", samplerConfig);
         assertTrue(sampler.waitFor(PATIENCE.toSeconds(), TimeUnit.SECONDS), "the sampler node did not stop: "
                 + log("sampler"));
         assertTrue(sampler.exitValue() != 0, log("sampler"));
@@ -137,56 +136,20 @@ class ClusterIT {
     }
 
     /**
-     * Kills a node, starts its role again, and waits until the new node has joined and the run has gone two
-     * steps further; so the membership is stable again before the next failure.
+     * Kills node {@code dead}, starts its role again as {@code name}, and waits until the new node has joined and
+     * the run has gone two steps further; so the membership is stable again before the next failure.
      */
-    private Process restart(Process dead, String role, String name, int port, String seeds, Path config, Path metrics)
-            throws Exception {
-        dead.destroyForcibly();
-        dead.waitFor(30, TimeUnit.SECONDS);
-        Process again = start(role, name, port, seeds, config);
+    private Process restart(String role, String dead, String name, Path config, Path metrics) throws Exception {
+        cluster.kill(dead);
+        Process again = cluster.start(role, name, config);
         await("the restarted " + role + " joining", () -> log(name).contains("this node joined the cluster"));
-        int joined = steps(metrics).size();
-        await("two steps after restarting the " + role, () -> steps(metrics).size() >= joined + 2);
+        int joined = LocalCluster.steps(metrics).size();
+        await("two steps after restarting the " + role, () -> LocalCluster.steps(metrics).size() >= joined + 2);
         return again;
     }
 
-    private Process start(String role, String name, int port, String seeds, Path config) throws IOException {
-        List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx512m", "-jar", JAR.toString(), "--role", role, "--port", String.valueOf(port),
-                "--seed-nodes", seeds, "--config", config.toString(), "--run-id", "it");
-        Process process = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(work.resolve(name + ".log").toFile()).start();
-        processes.add(process);
-        return process;
-    }
-
     private String log(String name) {
-        try {
-            return Files.readString(work.resolve(name + ".log"));
-        } catch (IOException e) {
-            return "";
-        }
-    }
-
-    /** metrics.jsonl by step (a resumed run rewrites the lines after its checkpoint). */
-    private static TreeMap<Long, JsonNode> steps(Path metrics) {
-        TreeMap<Long, JsonNode> lines = new TreeMap<>();
-        try {
-            if (Files.exists(metrics)) {
-                ObjectMapper json = new ObjectMapper();
-                for (String line : Files.readAllLines(metrics)) {
-                    if (!line.isBlank()) {
-                        JsonNode node = json.readTree(line);
-                        JsonNode previous = lines.put(node.get("step").asLong(), node);
-                        assertTrue(previous == null, "step " + node.get("step") + " written twice");
-                    }
-                }
-            }
-        } catch (IOException e) {
-            return lines; // a line being written; look again
-        }
-        return lines;
+        return cluster.logOf(name);
     }
 
     private static long newestCheckpoint(Path runDir) throws IOException {
@@ -197,22 +160,6 @@ class ClusterIT {
     }
 
     private void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + PATIENCE.toNanos();
-        while (!condition.getAsBoolean()) {
-            for (Process p : processes) {
-                if (!p.isAlive() && p.exitValue() != 0 && p.exitValue() != 137) {
-                    throw new AssertionError("a node failed while waiting for " + what + "; logs in " + work);
-                }
-            }
-            assertTrue(System.nanoTime() < deadline, "timed out waiting for " + what + "; learner log:\n"
-                    + log("learner-1"));
-            Thread.sleep(250);
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
+        cluster.await(what, condition, System.nanoTime() + PATIENCE.toNanos());
     }
 }
