@@ -1,6 +1,7 @@
 package ai.eapo.node;
 
 import ai.eapo.UserInputException;
+import ai.eapo.model.Checkpoint;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -11,9 +12,10 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -49,6 +51,8 @@ final class ChaosCommand implements Callable<Integer> {
     private static final String JOINED = "this node joined the cluster";
     /** The samplers of the cluster, each killed and restarted on its own. */
     private static final int SAMPLER_NODES = 2;
+    /** How long the other nodes get to stop by themselves once the learner has finished the run. */
+    private static final int NODE_STOP_SECONDS = 60;
     /** Lines of a failed run's log quoted in the error. */
     private static final int LOG_TAIL_LINES = 15;
     /** The longest wait before a kill, after the learner has stepped since the last restart. */
@@ -92,11 +96,11 @@ final class ChaosCommand implements Callable<Integer> {
         Files.createDirectories(out);
         // The nodes start from a copy: rebuilding the project meanwhile cannot pull the jar from under the run.
         Path jarFile = Files.copy(LocalCluster.ownJar(jar), out.resolve("eapo-node.jar"),
-                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                StandardCopyOption.REPLACE_EXISTING);
         Path results = out.resolve("results");
         for (String run : List.of(RUN_ID, REFERENCE_ID)) {
             if (Files.exists(results.resolve(run))) {
-                ai.eapo.model.Checkpoint.deleteTree(results.resolve(run));
+                Checkpoint.deleteTree(results.resolve(run));
             }
         }
         Path config = writeConfig(results);
@@ -139,7 +143,7 @@ final class ChaosCommand implements Callable<Integer> {
                 }
                 if (round.isEmpty()) {
                     round.addAll(ROLES);
-                    java.util.Collections.shuffle(round, random);
+                    Collections.shuffle(round, random);
                 }
                 String role = round.remove(0);
                 String slot = role.equals("sampler") ? "sampler-" + (char) ('a' + random.nextInt(SAMPLER_NODES)) : role;
@@ -166,7 +170,7 @@ final class ChaosCommand implements Callable<Integer> {
             }
             double chaosSeconds = (System.nanoTime() - started) / 1e9;
             for (String node : current.values()) {
-                cluster.process(node).waitFor(Duration.ofSeconds(60).toSeconds(), TimeUnit.SECONDS);
+                cluster.process(node).waitFor(NODE_STOP_SECONDS, TimeUnit.SECONDS);
             }
             return report(cluster, done, results, referenceSeconds, chaosSeconds);
         }
