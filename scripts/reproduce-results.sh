@@ -3,8 +3,10 @@
 # annealing steps T, the IS mode and the experience granularity, and the sibling methods of issue #8 (ExGRPO,
 # EXPO, DAPO, and EAPO with EXPO's curriculum) with their configuration defaults, all from the committed tiny base and prior with the
 # same budget per run (steps x questions x group size). Each run is a full `eapo-node train` run in
-# results/table/<name>-s<seed>/; a run whose summary.json is complete is skipped, so the script continues where an
-# interrupted one stopped (delete a run's directory to redo it). Then `bench pipeline` measures the step time of
+# results/table/<name>-s<seed>/; a run whose summary.json is complete for --steps is skipped, so the script continues
+# where an interrupted one stopped (delete a run's directory to redo it); a finished run with fewer steps is continued
+# from its last checkpoint to --steps (nothing in training depends on the total: the learning rate is constant and
+# the annealing counts steps from 0), so a larger budget reuses the smaller one's runs. Then `bench pipeline` measures the step time of
 # EAPO against GRPO in one process, and the `results` command writes results/table/summary.md, summary.json and
 # the PNG charts (mean and spread over seeds).
 #
@@ -74,7 +76,8 @@ SWEEPS=(
 
 run() { # name flags seed
   local dir="$OUT/$1-s$3"
-  if [ -f "$dir/summary.json" ] && grep -q heldout_accuracy_after "$dir/summary.json"; then
+  if [ -f "$dir/summary.json" ] && grep -q heldout_accuracy_after "$dir/summary.json" \
+      && grep -Eq "\"steps\" *: *$STEPS\b" "$dir/summary.json"; then
     echo "== $1 seed $3: done, skipped"; return
   fi
   [[ "$1" =~ $ONLY ]] || return 0

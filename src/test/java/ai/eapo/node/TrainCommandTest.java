@@ -1,5 +1,6 @@
 package ai.eapo.node;
 
+import ai.eapo.report.TensorBoardEventReader;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
@@ -66,12 +67,38 @@ class TrainCommandTest {
             }
         }
         assertTrue(changedAt >= 1, "the change shows on the step it took effect");
+        assertTensorBoardHoldsTheMetrics(dir.resolve("t"), lines);
         assertTrue(json.readTree(lines.get(6)).has("heldout_accuracy"), "evaluated every 7 steps");
         JsonNode summary = json.readTree(dir.resolve("t/summary.json").toFile());
         assertTrue(summary.get("heldout_accuracy_before").isNumber() && summary.get("heldout_accuracy_after").isNumber());
         for (String file : List.of("config.conf", "reward_accuracy.png", "resampled_ratio.png", "entropy.png",
                 "checkpoint/config.json", "checkpoint/model.safetensors", "checkpoint/tokenizer.json")) {
             assertTrue(Files.isRegularFile(dir.resolve("t").resolve(file)), file);
+        }
+    }
+
+    /** Every number of every metrics.jsonl line is a scalar of the line's step, under one of the sections. */
+    static void assertTensorBoardHoldsTheMetrics(Path runDir, List<String> lines) throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        List<TensorBoardEventReader.Event> steps = TensorBoardEventReader.readDirectory(runDir.resolve("tb")).stream()
+                .filter(e -> !e.scalars().isEmpty()).toList();
+        assertEquals(lines.size(), steps.size(), "one event per metrics line");
+        for (int i = 0; i < lines.size(); i++) {
+            JsonNode line = json.readTree(lines.get(i));
+            TensorBoardEventReader.Event event = steps.get(i);
+            assertEquals(line.get("step").asLong(), event.step());
+            int numbers = 0;
+            for (var field : (Iterable<java.util.Map.Entry<String, JsonNode>>) line::fields) {
+                if (field.getValue().isNumber() && !field.getKey().equals("step")) {
+                    numbers++;
+                    String key = field.getKey();
+                    List<String> tags = event.scalars().keySet().stream()
+                            .filter(t -> t.matches("(train|eapo|perf|eval)/" + key)).toList();
+                    assertEquals(1, tags.size(), "line " + i + ": " + key + " in " + event.scalars().keySet());
+                    assertEquals(field.getValue().floatValue(), event.scalars().get(tags.get(0)), key);
+                }
+            }
+            assertTrue(numbers > 20 && event.scalars().size() >= numbers, "line " + i);
         }
     }
 
