@@ -8,14 +8,17 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * How a JSONL file of math problems names its fields and where each problem's reference answer comes from
- * ({@code eapo.data} in conf/application.conf). Field names are tried in order; the first present one is used.
+ * How a data file (JSONL or parquet) of math problems names its fields, where each problem's reference answer
+ * comes from, and how chat-message prompts are rendered ({@code eapo.data} in conf/application.conf). Field names
+ * (or dotted paths into nested objects, {@code reward_model.ground_truth}) are tried in order; the first present
+ * one is used.
  *
  * @param answerFrom {@link AnswerSource#AUTO} reads the answer field, taking N from a GSM8K worked solution
  *     that ends in {@code #### N}, and without an answer field the last {@code \boxed{}} of the solution (MATH)
  */
 public record DataFormat(List<String> problemFields, List<String> answerFields, List<String> solutionFields,
-                         List<String> subjectFields, List<String> levelFields, AnswerSource answerFrom) {
+                         List<String> subjectFields, List<String> levelFields, AnswerSource answerFrom,
+                         ChatFormat chat) {
 
     /** Where the reference answer comes from. */
     public enum AnswerSource {
@@ -46,8 +49,10 @@ public record DataFormat(List<String> problemFields, List<String> answerFields, 
             throw new UserInputException("eapo.data.answer-from = " + source + ": use auto, field, gsm8k or boxed");
         }
         Config fields = data.getConfig("fields");
+        Config chat = data.getConfig("chat-format");
         return new DataFormat(fields.getStringList("problem"), fields.getStringList("answer"),
                 fields.getStringList("solution"), fields.getStringList("subject"), fields.getStringList("level"),
-                answerFrom);
+                answerFrom, new ChatFormat(chat.getString("message"), chat.getString("generation-prompt"),
+                chat.getString("default-system")));
     }
 }

@@ -39,10 +39,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--grpo", description = "Plain GRPO: no prior, experience ratio 0.")
     boolean grpo;
 
-    @Option(names = "--data", description = "Training JSONL (eapo.train.data).")
+    @Option(names = "--data", description = "Training problems, JSONL or verl-layout parquet (eapo.train.data).")
     String data;
 
-    @Option(names = "--test", description = "Held-out JSONL (eapo.train.test).")
+    @Option(names = "--test", description = "Held-out problems, JSONL or parquet (eapo.train.test).")
     String test;
 
     @Option(names = "--steps", description = "Learner steps (eapo.train.steps).")

@@ -16,8 +16,9 @@ public record TaskPrompts(PolicyTokenizer tokenizer, String template) {
         }
     }
 
+    /** The problem as model input: its chat as rendered, or its text in the template. */
     public long[] prompt(ProblemSet.Problem problem) {
-        return tokenizer.encode(template.replace(PLACEHOLDER, problem.prompt()));
+        return tokenizer.encode(problem.chat() ? problem.prompt() : template.replace(PLACEHOLDER, problem.prompt()));
     }
 
     /**
