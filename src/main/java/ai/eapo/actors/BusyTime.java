@@ -29,6 +29,11 @@ public final class BusyTime {
         }
     }
 
+    /** The kinds of actor registered so far. */
+    public java.util.Set<String> kinds() {
+        return new java.util.TreeSet<>(actors.keySet());
+    }
+
     /** Per kind: busy time per actor of that kind divided by {@code wallNanos}. */
     public Map<String, Double> shares(long wallNanos) {
         Map<String, Double> out = new TreeMap<>();

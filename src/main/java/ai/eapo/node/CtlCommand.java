@@ -32,13 +32,24 @@ import java.util.concurrent.TimeUnit;
  * {@code ctl get} / {@code ctl set tau=1.5 annealing-steps=200}: reads or changes a running training's live
  * knobs. It joins the training node's cluster as a client (Pekko remoting, loopback by default), finds the
  * Learner through the receptionist, and prints the knobs in force, or the reason a change was refused.
+ * {@code ctl watch} prints a node's {@code /metrics} ({@link NodeMetrics}) as a table line every second.
  */
 @Command(name = "ctl", mixinStandardHelpOptions = true,
-        description = "Read (get) or change (set name=value ...) the live knobs of a running training node.")
+        description = "Read (get) or change (set name=value ...) the live knobs of a running training node, or "
+                + "watch its live metrics (watch, from its eapo.node.metrics.port).")
 final class CtlCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", description = "get | set")
+    @Parameters(index = "0", description = "get | set | watch")
     String action;
+
+    @Option(names = "--metrics", description = "watch: host:port of the node's /metrics (default: eapo.node.hostname:eapo.node.metrics.port).")
+    String metrics;
+
+    @Option(names = "--count", defaultValue = "0", description = "watch: lines to print, 0 = until the node stops (default: ${DEFAULT-VALUE}).")
+    int count;
+
+    @Option(names = "--every", defaultValue = "1", description = "watch: seconds between lines (default: ${DEFAULT-VALUE}).")
+    double everySeconds;
 
     @Parameters(index = "1..*", arity = "0..*", description = "name=value, for set: tau, annealing-steps, initial-ratio, lr, max-staleness")
     List<String> assignments = List.of();
@@ -54,6 +65,18 @@ final class CtlCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (action.equals("watch")) {
+            Config defaults = ConfigOptions.load(Map.of(), List.of(), configFile);
+            String from = metrics != null ? metrics : defaults.getString("eapo.node.hostname") + ":"
+                    + defaults.getInt("eapo.node.metrics.port");
+            if (from.endsWith(":0")) {
+                throw new UserInputException("ctl watch: the node serves no metrics (eapo.node.metrics.port = 0); "
+                        + "start it with --metrics-port N and watch with --metrics host:N");
+            }
+            return new MetricsWatch(java.net.URI.create("http://" + from + NodeMetrics.PATH),
+                    Duration.ofMillis(Math.round(everySeconds * 1000)), Duration.ofSeconds(timeoutSeconds))
+                    .print(count, System.out);
+        }
         Map<String, String> changes = parse();
         Config defaults = ConfigOptions.load(Map.of(), List.of(), configFile);
         String target = node != null ? node
@@ -103,7 +126,7 @@ final class CtlCommand implements Callable<Integer> {
 
     private Map<String, String> parse() {
         if (!action.equals("get") && !action.equals("set")) {
-            throw new UserInputException("ctl " + action + ": the actions are get and set");
+            throw new UserInputException("ctl " + action + ": the actions are get, set and watch");
         }
         if (action.equals("set") && assignments.isEmpty()) {
             throw new UserInputException("ctl set needs name=value arguments, e.g. tau=1.5");

@@ -266,7 +266,7 @@ final class PipelineRun implements AutoCloseable {
         CompletableFuture<Void> done = new CompletableFuture<>();
         long start = System.nanoTime();
         boolean learns = cluster.has(Pipeline.Role.LEARNER);
-        try {
+        try (NodeMetrics metrics = NodeMetrics.start(config, busy)) {
             if (cluster.has(Pipeline.Role.SAMPLER)) {
                 // The learner's policy trains in place, so every sampler gets a copy; a sampler-only node's
                 // policy is nobody else's and serves as its first replica.
@@ -277,7 +277,7 @@ final class PipelineRun implements AutoCloseable {
             Pipeline.Setup setup = new Pipeline.Setup(cluster.roles(),
                     !learns ? Optional.empty() : Optional.of(new Pipeline.LearnerPart(policy, learner, firstStep, steps,
                             data, questionsPerStep, rollout.seed(), rollout.sampling(), baseIdentity,
-                            rollout.maxNewTokens(), new FinishingListener(listener, done))),
+                            rollout.maxNewTokens(), new FinishingListener(metrics.recording(listener), done))),
                     !cluster.has(Pipeline.Role.SAMPLER) ? Optional.empty() : Optional.of(new Pipeline.SamplerPart(
                             replicas, prompts, new Sampler.Settings(hyper.groupSize(), rollout.maxNewTokens(),
                             rollout.sampling(), rollout.decodeBatchSize(), pipeline.getInt("max-sequences-in-flight"),
@@ -300,6 +300,7 @@ final class PipelineRun implements AutoCloseable {
             // stops with an error instead of waiting for ever; a supervisor may start it again.
             system.getWhenTerminated().thenRun(() -> done.completeExceptionally(new IllegalStateException(
                     "this node left the cluster before the run finished (see the log above)")));
+            metrics.watch(system);
             try {
                 Cluster node = Cluster.get(system);
                 org.apache.pekko.cluster.Cluster.get(system.classicSystem()).registerOnMemberUp(() ->

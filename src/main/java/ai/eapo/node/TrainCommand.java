@@ -97,6 +97,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--port", description = "Pekko remoting port of this node, 0 for any free one (eapo.node.port).")
     Integer port;
 
+    @Option(names = "--metrics-port", description = "Serve Prometheus /metrics on this port, 0 = off (eapo.node.metrics.port).")
+    Integer metricsPort;
+
     @Option(names = "--tls", description = "Artery TLS between nodes (eapo.node.tls.enabled; key stores in the config).")
     boolean tls;
 
@@ -134,6 +137,7 @@ final class TrainCommand implements Callable<Integer> {
         ConfigOptions.put(flags, "eapo.device", device);
         ConfigOptions.put(flags, LoraConfig.KEY + ".rank", loraRank);
         ConfigOptions.put(flags, "eapo.node.port", port);
+        ConfigOptions.put(flags, "eapo.node.metrics.port", metricsPort);
         ConfigOptions.put(flags, "eapo.node.hostname", host);
         ConfigOptions.put(flags, "eapo.node.roles", roles);
         ConfigOptions.put(flags, "eapo.node.seed-nodes", seedNodes);

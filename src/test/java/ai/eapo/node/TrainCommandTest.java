@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.PrintStream;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,19 +27,19 @@ class TrainCommandTest {
 
     @Test
     void aRunWritesItsResultsAndCtlChangesAKnobWhileItRuns(@TempDir Path dir) throws Exception {
-        int port;
-        try (ServerSocket free = new ServerSocket(0)) {
-            port = free.getLocalPort();
-        }
+        int port = freePort();
+        int metricsPort = freePort();
         Path metrics = dir.resolve("t/metrics.jsonl");
         CompletableFuture<EapoNodeTest.Run> training = CompletableFuture.supplyAsync(() -> EapoNodeTest.run("train",
                 "--steps", "14", "--questions-per-step", "2", "--eval-size", "20", "--eval-every", "7", "--tau", "0.3",
-                "--port", Integer.toString(port), "--results-dir", dir.toString(), "--run-id", "t"));
+                "--port", Integer.toString(port), "--metrics-port", Integer.toString(metricsPort),
+                "--results-dir", dir.toString(), "--run-id", "t"));
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
         while (!(Files.exists(metrics) && Files.readAllLines(metrics).size() >= 2)) {
             assertTrue(System.nanoTime() < deadline && !training.isDone(), "the run should be writing metrics");
             Thread.sleep(200);
         }
+        assertPrometheusMetricsFollowTheRun(metricsPort);
         String node = "127.0.0.1:" + port;
         EapoNodeTest.Run refused = EapoNodeTest.run("ctl", "set", "tau=-1", "--node", node);
         assertEquals(EapoNode.EXIT_BAD_INPUT, refused.exit(), refused.err());
@@ -75,6 +76,50 @@ class TrainCommandTest {
                 "checkpoint/config.json", "checkpoint/model.safetensors", "checkpoint/tokenizer.json")) {
             assertTrue(Files.isRegularFile(dir.resolve("t").resolve(file)), file);
         }
+    }
+
+    private static int freePort() throws java.io.IOException {
+        try (ServerSocket free = new ServerSocket(0)) {
+            return free.getLocalPort();
+        }
+    }
+
+    /** /metrics over HTTP parses, the learner step series increases, and ctl watch prints the same numbers. */
+    private static void assertPrometheusMetricsFollowTheRun(int metricsPort) throws Exception {
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.net.URI uri = java.net.URI.create("http://127.0.0.1:" + metricsPort + "/metrics");
+        java.net.http.HttpResponse<String> first = http.send(java.net.http.HttpRequest.newBuilder(uri).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, first.statusCode());
+        assertTrue(first.headers().firstValue("Content-Type").orElse("").startsWith("text/plain; version=0.0.4"));
+        PrometheusText before = PrometheusText.parse(first.body());
+        double stepBefore = before.value("eapo_learner_step", java.util.Map.of());
+        assertTrue(stepBefore >= 2, "learner step " + stepBefore);
+        assertEquals(1.0, before.value("eapo_cluster_members", java.util.Map.of("role", "learner")));
+        assertTrue(before.value("eapo_resident_memory_bytes", java.util.Map.of()) > 1e8);
+        assertTrue(before.sum("jvm_memory_used_bytes", java.util.Map.of("area", "heap")) > 0);
+        assertTrue(before.value("eapo_actor_busy_share", java.util.Map.of("kind", "sampler")) > 0);
+        PrometheusText after = before;
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+        while (after.value("eapo_learner_step", java.util.Map.of()) <= stepBefore) {
+            assertTrue(System.nanoTime() < deadline, "the learner step series should increase");
+            Thread.sleep(300);
+            after = PrometheusText.parse(http.send(java.net.http.HttpRequest.newBuilder(uri).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()).body());
+        }
+        java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+        PrintStream stdout = System.out;
+        System.setOut(new PrintStream(printed, true));
+        try {
+            assertEquals(0, EapoNodeTest.run("ctl", "watch", "--metrics", "127.0.0.1:" + metricsPort, "--count", "2",
+                    "--every", "0.2").exit());
+        } finally {
+            System.setOut(stdout);
+        }
+        List<String> table = printed.toString().lines().toList();
+        assertEquals(3, table.size(), printed.toString());
+        assertTrue(table.get(0).strip().startsWith("step") && table.get(0).contains("rss MB"), table.get(0));
+        assertTrue(Double.parseDouble(table.get(2).strip().split("\\s+")[0]) > stepBefore, table.get(2));
     }
 
     /** Every number of every metrics.jsonl line is a scalar of the line's step, under one of the sections. */
