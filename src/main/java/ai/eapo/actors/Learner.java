@@ -94,7 +94,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     private final ActorRef<WeightServer.Command> weights;
     private final ActorRef<PromptSource.Command> promptSource;
     private final Listener listener;
-    private final BusyTime busy;
+    private final PipelineActivity activity;
     /** The plans of the steps not yet trained, by step. */
     private final TreeMap<Long, StepPlan> planned = new TreeMap<>();
     /** The step trained next; the policy's weights are that version. */
@@ -104,20 +104,20 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     /** {@code firstStep}: the step the run starts or resumes at; the policy's weights are that version. */
     public static Behavior<Command> create(PolicyModel policy, LearnerStep learning, StepPlanner planner, long firstStep,
                                            long totalSteps, ActorRef<WeightServer.Command> weights,
-                                           ActorRef<PromptSource.Command> promptSource, Listener listener, BusyTime busy) {
+                                           ActorRef<PromptSource.Command> promptSource, Listener listener, PipelineActivity activity) {
         return Behaviors.setup(context -> {
             context.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, context.getSelf()));
             return new Learner(context, policy, learning, planner, firstStep, totalSteps, weights, promptSource,
-                    listener, busy);
+                    listener, activity);
         });
     }
 
     private Learner(ActorContext<Command> context, PolicyModel policy, LearnerStep learning, StepPlanner planner,
                     long firstStep, long totalSteps, ActorRef<WeightServer.Command> weights,
-                    ActorRef<PromptSource.Command> promptSource, Listener listener, BusyTime busy) {
+                    ActorRef<PromptSource.Command> promptSource, Listener listener, PipelineActivity activity) {
         super(context);
-        this.busy = busy;
-        busy.register(BUSY_KIND);
+        this.activity = activity;
+        activity.register(BUSY_KIND);
         this.policy = policy;
         this.learning = learning;
         this.planner = planner;
@@ -145,7 +145,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
         if (step >= totalSteps) {
             return this;
         }
-        StepMetrics metrics = busy.measure(BUSY_KIND,
+        StepMetrics metrics = activity.measure(BUSY_KIND,
                 () -> learning.apply(step, train.groups(), train.refilled(), this::secondsSinceLastStep));
         planned.remove(step);
         step++;

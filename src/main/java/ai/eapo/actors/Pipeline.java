@@ -87,7 +87,7 @@ public final class Pipeline {
      * GRPO run has no prior part: nothing consults one).
      */
     public record Setup(Set<Role> roles, Optional<LearnerPart> learner, Optional<SamplerPart> sampler,
-                        Optional<PriorPart> prior, Optional<VerifierPart> verifier, BusyTime busy) {
+                        Optional<PriorPart> prior, Optional<VerifierPart> verifier, PipelineActivity activity) {
 
         public Setup {
             roles = Set.copyOf(roles);
@@ -125,11 +125,11 @@ public final class Pipeline {
     public static Refs start(Setup setup, Spawner spawner) {
         LearnerPart learner = setup.learner().orElseThrow();
         SamplerPart part = setup.sampler().orElseThrow();
-        LearnerSide side = startLearnerSide(learner, setup.busy(), spawner);
-        Optional<ActorRef<PriorPolicy.Command>> prior = setup.prior().map(p -> startPrior(p, setup.busy(), spawner));
+        LearnerSide side = startLearnerSide(learner, setup.activity(), spawner);
+        Optional<ActorRef<PriorPolicy.Command>> prior = setup.prior().map(p -> startPrior(p, setup.activity(), spawner));
         ActorRef<Verifier.Command> verifiers = startVerifiers(setup.verifier().orElseThrow(), spawner);
         Sampler.Peers peers = new Sampler.Peers(side.promptSource(), prior, verifiers, side.grouper(), side.weights(),
-                setup.busy());
+                setup.activity());
         List<ActorRef<Sampler.Command>> samplers = new ArrayList<>();
         for (int i = 0; i < part.replicas().size(); i++) {
             // The learner's own weights were copied into the replicas: they start at its first version.
@@ -140,15 +140,15 @@ public final class Pipeline {
     }
 
     /** The Learner, PromptSource, Grouper and WeightServer; each registers itself with the receptionist. */
-    public static LearnerSide startLearnerSide(LearnerPart part, BusyTime busy, Spawner spawner) {
+    public static LearnerSide startLearnerSide(LearnerPart part, PipelineActivity activity, Spawner spawner) {
         HyperParameters hyper = part.learning().hyper();
         StepPlanner planner = new StepPlanner(part.data().size(), part.questionsPerStep(), part.runSeed());
         ActorRef<WeightServer.Command> weights = spawner.spawn(WeightServer.create(part.sampling(), part.base()),
                 "weight-server", compute());
-        ActorRef<PromptSource.Command> promptSource = spawner.spawn(PromptSource.create(part.data()), "prompt-source",
+        ActorRef<PromptSource.Command> promptSource = spawner.spawn(PromptSource.create(part.data(), activity), "prompt-source",
                 Props.empty());
         ActorRef<Learner.Command> learner = spawner.spawn(Learner.create(part.policy(), part.learning(), planner,
-                part.firstStep(), part.totalSteps(), weights, promptSource, part.listener(), busy), "learner", compute());
+                part.firstStep(), part.totalSteps(), weights, promptSource, part.listener(), activity), "learner", compute());
         ActorRef<Grouper.Command> grouper = spawner.spawn(Grouper.create(part.questionsPerStep(), part.firstStep(),
                 hyper.advantage(), hyper.strategies().overlong(), part.maxNewTokens(), learner, promptSource), "grouper",
                 Props.empty());
@@ -156,8 +156,8 @@ public final class Pipeline {
     }
 
     /** The prior, registered with the receptionist. */
-    public static ActorRef<PriorPolicy.Command> startPrior(PriorPart part, BusyTime busy, Spawner spawner) {
-        return spawner.spawn(PriorPolicy.create(part.prior(), part.sampling(), part.vocabulary(), busy), "prior",
+    public static ActorRef<PriorPolicy.Command> startPrior(PriorPart part, PipelineActivity activity, Spawner spawner) {
+        return spawner.spawn(PriorPolicy.create(part.prior(), part.sampling(), part.vocabulary(), activity), "prior",
                 compute());
     }
 
@@ -191,10 +191,10 @@ public final class Pipeline {
             return start(setup, spawner).learner();
         }
         ActorRef<Learner.Command> learner = setup.learner()
-                .map(part -> startLearnerSide(part, setup.busy(), spawner).learner()).orElse(null);
-        setup.prior().ifPresent(part -> startPrior(part, setup.busy(), spawner));
+                .map(part -> startLearnerSide(part, setup.activity(), spawner).learner()).orElse(null);
+        setup.prior().ifPresent(part -> startPrior(part, setup.activity(), spawner));
         setup.verifier().ifPresent(part -> startVerifiers(part, spawner));
-        setup.sampler().ifPresent(part -> spawner.spawn(SamplerNode.create(part, setup.busy()), "sampler-node",
+        setup.sampler().ifPresent(part -> spawner.spawn(SamplerNode.create(part, setup.activity()), "sampler-node",
                 Props.empty()));
         return learner;
     }

@@ -63,7 +63,7 @@ public final class PriorPolicy extends AbstractBehavior<PriorPolicy.Command> {
     private final SamplingParams sampling;
     /** The prior's tokenizer: the consulting samplers' policies must share it. */
     private final TokenizerVocabulary vocabulary;
-    private final BusyTime busy;
+    private final PipelineActivity activity;
     private final Map<SequenceOf, Long> localIds = new HashMap<>();
     private final Set<ActorRef<Sampler.Command>> watched = new HashSet<>();
     private long nextLocalId;
@@ -73,21 +73,21 @@ public final class PriorPolicy extends AbstractBehavior<PriorPolicy.Command> {
      * receptionist, for samplers on other nodes.
      */
     public static Behavior<Command> create(ExperiencePrior prior, SamplingParams sampling, TokenizerVocabulary vocabulary,
-                                           BusyTime busy) {
+                                           PipelineActivity activity) {
         return Behaviors.setup(context -> {
             context.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, context.getSelf()));
-            return new PriorPolicy(context, prior, sampling, vocabulary, busy);
+            return new PriorPolicy(context, prior, sampling, vocabulary, activity);
         });
     }
 
     private PriorPolicy(ActorContext<Command> context, ExperiencePrior prior, SamplingParams sampling,
-                        TokenizerVocabulary vocabulary, BusyTime busy) {
+                        TokenizerVocabulary vocabulary, PipelineActivity activity) {
         super(context);
         this.prior = prior;
         this.sampling = sampling;
         this.vocabulary = vocabulary;
-        this.busy = busy;
-        busy.register(BUSY_KIND);
+        this.activity = activity;
+        activity.register(BUSY_KIND);
     }
 
     @Override
@@ -116,7 +116,7 @@ public final class PriorPolicy extends AbstractBehavior<PriorPolicy.Command> {
                 .map(c -> new ExperiencePrior.Consultation(localIds.computeIfAbsent(
                         new SequenceOf(consult.sampler(), c.sequenceId()), k -> nextLocalId++), c.tokens(), c.uniform()))
                 .toList();
-        List<ExperiencePrior.Draw> draws = busy.measure(BUSY_KIND, () -> prior.consult(local));
+        List<ExperiencePrior.Draw> draws = activity.measure(BUSY_KIND, () -> prior.consult(local));
         List<Long> ids = consult.consultations().stream().map(ExperiencePrior.Consultation::sequenceId).toList();
         List<Integer> positions = consult.consultations().stream().map(c -> c.tokens().length).toList();
         consult.sampler().tell(new Sampler.PriorAnswered(ids, positions, draws));

@@ -74,17 +74,25 @@ public final class PromptSource extends AbstractBehavior<PromptSource.Command> {
     /** The last step whose questions were opened (plans come in step order). */
     private long lastOpened = -1;
 
+    private final PipelineActivity activity;
+
     /** {@code data}: the training problems the plans' problem ids point into. */
     public static Behavior<Command> create(List<ProblemSet.Problem> data) {
+        return create(data, new PipelineActivity());
+    }
+
+    /** As {@link #create(List)}, reporting its queue depths to {@code activity}. */
+    public static Behavior<Command> create(List<ProblemSet.Problem> data, PipelineActivity activity) {
         return Behaviors.setup(context -> {
             context.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, context.getSelf()));
-            return new PromptSource(context, data);
+            return new PromptSource(context, data, activity);
         });
     }
 
-    private PromptSource(ActorContext<Command> context, List<ProblemSet.Problem> data) {
+    private PromptSource(ActorContext<Command> context, List<ProblemSet.Problem> data, PipelineActivity activity) {
         super(context);
         this.data = data;
+        this.activity = activity;
     }
 
     @Override
@@ -141,6 +149,7 @@ public final class PromptSource extends AbstractBehavior<PromptSource.Command> {
         if (outstanding.keySet().stream().noneMatch(k -> k.step() == step)) {
             plans.remove(step);
         }
+        reportQueues();
         return this;
     }
 
@@ -189,7 +198,13 @@ public final class PromptSource extends AbstractBehavior<PromptSource.Command> {
                 holder.put(task.key(), demand.sampler());
                 tasks.add(task.under(plans.get(task.step()).rollouts()));
             }
+            reportQueues(); // before the answer, so whoever it reaches sees the queue as it now is
             demand.sampler().tell(new Sampler.Assigned(tasks));
         }
+        reportQueues();
+    }
+
+    private void reportQueues() {
+        activity.questions(ready.size(), outstanding.size() - ready.size());
     }
 }

@@ -61,6 +61,11 @@ final class RetriedRequests<T> {
         return u == null ? null : u.request;
     }
 
+    /** Requests not answered yet. */
+    int size() {
+        return unanswered.size();
+    }
+
     /** The requests due to be sent again now, counted as sent. */
     List<T> due() {
         long now = clock.getAsLong();

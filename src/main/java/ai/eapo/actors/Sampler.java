@@ -105,7 +105,7 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
     /** Where a sampler's work comes from and goes to; a GRPO run consults no {@code prior}. */
     public record Peers(ActorRef<PromptSource.Command> promptSource, Optional<ActorRef<PriorPolicy.Command>> prior,
                         ActorRef<Verifier.Command> verifiers, ActorRef<Grouper.Command> grouper,
-                        ActorRef<WeightServer.Command> weights, BusyTime busy) {
+                        ActorRef<WeightServer.Command> weights, PipelineActivity activity) {
     }
 
     static final String BUSY_KIND = "sampler";
@@ -126,6 +126,9 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
     private final Map<Long, Slot> slots = new HashMap<>();
     private final RetriedRequests<ExperiencePrior.Consultation> consultations;
     private final RetriedRequests<Finished> checks;
+    /** What {@link #reportInFlight()} told the node's activity last. */
+    private int reportedConsultations;
+    private int reportedChecks;
     /** Questions waiting for the weight version their plan needs. */
     private final Deque<GroupTask> held = new ArrayDeque<>();
     private final WeightFetcher weights;
@@ -150,14 +153,14 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
         this.prompts = prompts;
         this.settings = settings;
         this.peers = peers;
-        this.weights = new WeightFetcher(context);
+        this.weights = new WeightFetcher(context, peers.activity());
         this.verdicts = context.messageAdapter(Verifier.Scored.class, VerifierAnswered::new);
         this.consultations = new RetriedRequests<>(settings.retryAfter());
         this.checks = new RetriedRequests<>(settings.retryAfter());
         this.decoder = new ContinuousDecoder(replica.model, settings.sampling(), prompts.stopIds(),
                 settings.decodeBatchSize(), this::isCritical);
         decoder.setWeightVersion(replica.version);
-        peers.busy().register(BUSY_KIND);
+        peers.activity().register(BUSY_KIND);
         peers.weights().tell(new WeightServer.Subscribe(context.getSelf(), settings.sampling(), settings.base()));
         // After a restart whatever this sampler held is lost: the PromptSource hands it out again.
         peers.promptSource().tell(new PromptSource.SamplerReset(context.getSelf()));
@@ -224,6 +227,7 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
             }
         }
         afterFinished(decoder.resume(ids, draws));
+        reportInFlight();
         scheduleTick();
         return this;
     }
@@ -235,6 +239,7 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
         }
         peers.grouper().tell(new Grouper.Verified(f.slot().task(), f.slot().slot(), f.slot().prompt(), f.completion(),
                 scored.reward(), scored.failure()));
+        reportInFlight();
         return this;
     }
 
@@ -263,15 +268,23 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
     private Behavior<Command> onTick() {
         tickPending = false;
         if (decoder.canStep()) {
-            ContinuousDecoder.StepResult step = peers.busy().measure(BUSY_KIND, decoder::step);
+            ContinuousDecoder.StepResult step = peers.activity().measure(BUSY_KIND, decoder::step);
             if (!step.consultations().isEmpty()) {
                 step.consultations().forEach(c -> consultations.sent(c.sequenceId(), c));
                 consult(step.consultations());
             }
             afterFinished(step.finished());
         }
+        reportInFlight();
         scheduleTick();
         return this;
+    }
+
+    /** Tells the node's activity how this sampler's unanswered consultations and unscored responses changed. */
+    private void reportInFlight() {
+        peers.activity().inFlight(consultations.size() - reportedConsultations, checks.size() - reportedChecks);
+        reportedConsultations = consultations.size();
+        reportedChecks = checks.size();
     }
 
     /** Whether sequence {@code id}'s position with this entropy is critical, by its question's plan. */
@@ -338,6 +351,9 @@ public final class Sampler extends AbstractBehavior<Sampler.Command> {
 
     private Behavior<Command> release() {
         decoder.close();
+        peers.activity().inFlight(-reportedConsultations, -reportedChecks);
+        reportedConsultations = 0;
+        reportedChecks = 0;
         return this;
     }
 }

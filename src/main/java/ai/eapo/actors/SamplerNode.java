@@ -47,7 +47,7 @@ public final class SamplerNode extends AbstractBehavior<SamplerNode.Command> {
     private static final int PRIOR_RING_VIRTUAL_NODES = 10;
 
     private final Pipeline.SamplerPart part;
-    private final BusyTime busy;
+    private final PipelineActivity activity;
     private final List<SamplerReplica> replicas = new ArrayList<>();
     private final Map<ServiceKey<?>, Set<? extends ActorRef<?>>> listings = new HashMap<>();
     /** The priors, behind a router; none when the run consults no prior (GRPO). */
@@ -57,14 +57,14 @@ public final class SamplerNode extends AbstractBehavior<SamplerNode.Command> {
     private LearnerServices serving;
     private int generation;
 
-    public static Behavior<Command> create(Pipeline.SamplerPart part, BusyTime busy) {
-        return Behaviors.setup(context -> new SamplerNode(context, part, busy));
+    public static Behavior<Command> create(Pipeline.SamplerPart part, PipelineActivity activity) {
+        return Behaviors.setup(context -> new SamplerNode(context, part, activity));
     }
 
-    private SamplerNode(ActorContext<Command> context, Pipeline.SamplerPart part, BusyTime busy) {
+    private SamplerNode(ActorContext<Command> context, Pipeline.SamplerPart part, PipelineActivity activity) {
         super(context);
         this.part = part;
-        this.busy = busy;
+        this.activity = activity;
         for (int i = 0; i < part.replicas().size(); i++) {
             replicas.add(new SamplerReplica(i, part.replicas().get(i), SamplerReplica.UNLOADED));
         }
@@ -143,7 +143,7 @@ public final class SamplerNode extends AbstractBehavior<SamplerNode.Command> {
     private void startSamplers(LearnerServices learner) {
         generation++;
         Sampler.Peers peers = new Sampler.Peers(learner.promptSource(), prior, verifiers, learner.grouper(),
-                learner.weights(), busy);
+                learner.weights(), activity);
         for (SamplerReplica replica : replicas) {
             replica.markUnloaded();
             ActorRef<Sampler.Command> sampler = getContext().spawn(Pipeline.sampler(replica, part, peers),

@@ -51,12 +51,15 @@ final class WeightFetcher {
 
     private final ActorContext<Sampler.Command> context;
     private final WeightTransfer transfer;
+    private final PipelineActivity activity;
     private Sampler.WeightsPublished latest;
     private boolean fetching;
 
-    WeightFetcher(ActorContext<Sampler.Command> context) {
+    /** {@code activity}: counts the bytes streamed in and the failed attempts. */
+    WeightFetcher(ActorContext<Sampler.Command> context, PipelineActivity activity) {
         this.context = context;
         this.transfer = new WeightTransfer(context.getSystem());
+        this.activity = activity;
     }
 
     /** The server announced {@code published}; fetches it unless the replica has {@code loaded} it or newer. */
@@ -92,7 +95,14 @@ final class WeightFetcher {
         CompletionStage<Fetched> fetched = transfer.withRetries(attempt -> AskPattern.<WeightServer.Command, WeightServer.Offer>ask(
                         target.server(), replyTo -> new WeightServer.Fetch(target.version(), replyTo),
                         transfer.settings().timeout(), context.getSystem().scheduler())
-                .thenCompose(this::fetchedFrom));
+                .thenCompose(this::fetchedFrom)
+                .whenComplete((result, failure) -> {
+                    if (failure != null) {
+                        activity.weightTransferFailed();
+                    } else if (result instanceof Received received) {
+                        activity.weightsReceived(received.bytes().length());
+                    }
+                }));
         context.pipeToSelf(fetched, (result, failure) -> new Sampler.WeightsFetched(target.version(), result, failure));
     }
 

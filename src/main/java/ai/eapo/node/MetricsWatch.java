@@ -36,6 +36,9 @@ final class MetricsWatch {
             new Column("busy L", "eapo_actor_busy_share", Map.of("kind", "learner"), 1, "%7.2f", false),
             new Column("busy S", "eapo_actor_busy_share", Map.of("kind", "sampler"), 1, "%7.2f", false),
             new Column("busy P", "eapo_actor_busy_share", Map.of("kind", "prior"), 1, "%7.2f", false),
+            new Column("queue", "eapo_questions_waiting", Map.of(), 1, "%6.0f", false),
+            new Column("unscored", "eapo_responses_awaiting_rewards", Map.of(), 1, "%9.0f", false),
+            new Column("prior q", "eapo_prior_consultations_in_flight", Map.of(), 1, "%8.0f", false),
             new Column("rss MB", "eapo_resident_memory_bytes", Map.of(), MB, "%7.0f", false),
             new Column("heap MB", "jvm_memory_used_bytes", Map.of("area", "heap"), MB, "%8.0f", true),
             new Column("samplers", "eapo_cluster_members", Map.of("role", "sampler"), 1, "%9.0f", false));
@@ -66,7 +69,7 @@ final class MetricsWatch {
                 metrics = PrometheusText.parse(scrape());
             } catch (IOException e) {
                 if (printed > 0) {
-                    out.println("the node stopped answering (" + e.getMessage() + "): the run is over");
+                    out.println("the node stopped answering (" + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName()) + "): the run is over");
                     return 0;
                 } else if (System.nanoTime() > deadline) {
                     throw new UserInputException("ctl watch: no metrics at " + page + " within "

@@ -1,7 +1,7 @@
 package ai.eapo.node;
 
 import ai.eapo.UserInputException;
-import ai.eapo.actors.BusyTime;
+import ai.eapo.actors.PipelineActivity;
 import ai.eapo.actors.Learner;
 import ai.eapo.actors.Pipeline;
 import ai.eapo.model.NativeMemory;
@@ -9,6 +9,7 @@ import ai.eapo.training.Knobs;
 import ai.eapo.training.StepMetrics;
 
 import com.sun.net.httpserver.HttpServer;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -31,8 +32,9 @@ import java.util.stream.StreamSupport;
 /**
  * A node's live metrics in Prometheus text format at {@code http://host:eapo.node.metrics.port/metrics}
  * (0 = off), through Micrometer's Prometheus registry: the learner's step, weight version, throughput and
- * staleness (on the learner's node), the busy share of each kind of actor, resident memory and the JVM's heap,
- * GC and threads, and the cluster's members by role. {@code eapo-node ctl watch} reads the same page.
+ * staleness (on the learner's node), the busy share of each kind of actor, the queue depths (questions waiting
+ * and outstanding, responses awaiting rewards, prior consultations in flight), weight-transfer bytes and failures,
+ * resident memory and the JVM's heap, GC and threads, and the cluster's members by role. {@code eapo-node ctl watch} reads the same page.
  */
 final class NodeMetrics implements AutoCloseable {
 
@@ -44,16 +46,16 @@ final class NodeMetrics implements AutoCloseable {
     private final AtomicReference<StepMetrics> lastStep = new AtomicReference<>();
     private final AtomicReference<ActorSystem<?>> system = new AtomicReference<>();
     private final HttpServer server;
-    private final BusyTime busy;
+    private final PipelineActivity activity;
     private final long started = System.nanoTime();
 
-    private NodeMetrics(HttpServer server, BusyTime busy) {
+    private NodeMetrics(HttpServer server, PipelineActivity activity) {
         this.server = server;
-        this.busy = busy;
+        this.activity = activity;
     }
 
     /** Serves this node's metrics when {@code eapo.node.metrics.port} is not 0; else keeps them unserved. */
-    static NodeMetrics start(com.typesafe.config.Config config, BusyTime busy) {
+    static NodeMetrics start(com.typesafe.config.Config config, PipelineActivity activity) {
         int port = config.getInt("eapo.node.metrics.port");
         if (port < 0 || port > 65535) {
             throw new UserInputException("eapo.node.metrics.port = " + port + ": use 0 (off) or a port 1-65535");
@@ -68,7 +70,7 @@ final class NodeMetrics implements AutoCloseable {
                         + port + " (" + e.getMessage() + ")");
             }
         }
-        NodeMetrics metrics = new NodeMetrics(server, busy);
+        NodeMetrics metrics = new NodeMetrics(server, activity);
         metrics.bind();
         if (server != null) {
             server.createContext(PATH, exchange -> {
@@ -112,6 +114,22 @@ final class NodeMetrics implements AutoCloseable {
         learnerGauge("eapo.resampled.ratio", "Share of experience-response tokens drawn from the prior",
                 StepMetrics::resampledRatio);
         learnerGauge("eapo.experience.ratio", "Experience ratio alpha of the last step", StepMetrics::alpha);
+        Gauge.builder("eapo.questions.waiting", activity, PipelineActivity::questionsWaiting)
+                .description("Questions the PromptSource holds ready for samplers (learner's node)").register(registry);
+        Gauge.builder("eapo.questions.outstanding", activity, PipelineActivity::questionsOutstanding)
+                .description("Questions handed to samplers whose groups are not complete (learner's node)")
+                .register(registry);
+        Gauge.builder("eapo.responses.awaiting.rewards", activity, PipelineActivity::responsesAwaitingRewards)
+                .description("Responses this node's samplers sent to verifiers and have no reward for yet")
+                .register(registry);
+        Gauge.builder("eapo.prior.consultations.in.flight", activity, PipelineActivity::consultationsInFlight)
+                .description("Prior consultations this node's samplers sent and have no answer to yet")
+                .register(registry);
+        FunctionCounter.builder("eapo.weight.transfer", activity, PipelineActivity::weightBytes)
+                .description("Verified weight bytes streamed to this node's samplers").baseUnit("bytes")
+                .register(registry);
+        FunctionCounter.builder("eapo.weight.transfer.failures", activity, PipelineActivity::weightFailures)
+                .description("Weight transfer attempts that failed and were retried").register(registry);
         for (Pipeline.Role role : Pipeline.Role.values()) {
             String name = role.configName();
             Gauge.builder("eapo.cluster.members", () -> membersUp(name))
@@ -162,8 +180,8 @@ final class NodeMetrics implements AutoCloseable {
     /** The page {@code /metrics} serves. */
     String scrape() {
         // Actor kinds appear as their actors start; registering an existing gauge again returns it.
-        for (String kind : busy.kinds()) {
-            Gauge.builder("eapo.actor.busy.share", () -> busy.shares(System.nanoTime() - started)
+        for (String kind : activity.kinds()) {
+            Gauge.builder("eapo.actor.busy.share", () -> activity.shares(System.nanoTime() - started)
                             .getOrDefault(kind, 0.0))
                     .description("Share of the wall time since the node started that an actor of this kind worked")
                     .tag("kind", kind).register(registry);

@@ -2,7 +2,7 @@ package ai.eapo.node;
 
 import ai.djl.Device;
 import ai.eapo.UserInputException;
-import ai.eapo.actors.BusyTime;
+import ai.eapo.actors.PipelineActivity;
 import ai.eapo.actors.Learner;
 import ai.eapo.actors.NodeGuardian;
 import ai.eapo.actors.Pipeline;
@@ -262,11 +262,11 @@ final class PipelineRun implements AutoCloseable {
     Outcome run(long firstStep, Learner.Listener listener) throws Exception {
         Config pipeline = config.getConfig("eapo.pipeline");
         List<PolicyModel> replicas = new ArrayList<>();
-        BusyTime busy = new BusyTime();
+        PipelineActivity activity = new PipelineActivity();
         CompletableFuture<Void> done = new CompletableFuture<>();
         long start = System.nanoTime();
         boolean learns = cluster.has(Pipeline.Role.LEARNER);
-        try (NodeMetrics metrics = NodeMetrics.start(config, busy)) {
+        try (NodeMetrics metrics = NodeMetrics.start(config, activity)) {
             if (cluster.has(Pipeline.Role.SAMPLER)) {
                 // The learner's policy trains in place, so every sampler gets a copy; a sampler-only node's
                 // policy is nobody else's and serves as its first replica.
@@ -286,7 +286,7 @@ final class PipelineRun implements AutoCloseable {
                             : Optional.of(new Pipeline.PriorPart(prior, priorVocabulary, rollout.sampling())),
                     !cluster.has(Pipeline.Role.VERIFIER) ? Optional.empty()
                             : Optional.of(new Pipeline.VerifierPart(verifier, pipeline.getInt("verifiers"))),
-                    busy);
+                    activity);
             ActorSystem<NodeGuardian.Command> system;
             try {
                 system = ActorSystem.create(NodeGuardian.create(setup, done),
@@ -330,7 +330,7 @@ final class PipelineRun implements AutoCloseable {
             replicas.stream().filter(r -> r != policy).forEach(PolicyModel::close);
         }
         long wall = System.nanoTime() - start;
-        return new Outcome(wall / 1e9, busy.shares(wall));
+        return new Outcome(wall / 1e9, activity.shares(wall));
     }
 
     @Override

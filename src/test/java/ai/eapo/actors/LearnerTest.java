@@ -51,7 +51,7 @@ class LearnerTest {
             TestProbe<PromptSource.Command> source = KIT.createTestProbe();
             PipelineTest.Recorder recorder = new PipelineTest.Recorder();
             ActorRef<Learner.Command> learner = KIT.spawn(Learner.create(model, step, planner, 0, 2, server.ref(),
-                    source.ref(), recorder, new BusyTime()));
+                    source.ref(), recorder, new PipelineActivity()));
             TestProbe<Learner.KnobsReply> replies = KIT.createTestProbe();
             // The weights it starts with are published first, so samplers on any node can start from them; the steps
             // samplers may start on them (max-staleness 1) are planned.

@@ -108,7 +108,7 @@ class PipelineTest {
                             hyper.usesExperience())),
                     Optional.ofNullable(prior).map(p -> new Pipeline.PriorPart(p, prompts.tokenizer().vocabulary(),
                             sampling)),
-                    Optional.of(new Pipeline.VerifierPart(new MathVerifier(), 2)), new BusyTime());
+                    Optional.of(new Pipeline.VerifierPart(new MathVerifier(), 2)), new PipelineActivity());
             refs = Pipeline.start(setup, new Pipeline.Spawner() {
                 @Override
                 @SuppressWarnings("unchecked")

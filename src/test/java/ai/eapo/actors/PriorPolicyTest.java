@@ -60,7 +60,7 @@ class PriorPolicyTest {
     @Test
     void aStoppedSamplersSequencesAreReleasedAndAnotherSamplersAreKept() {
         RecordingPrior recording = new RecordingPrior();
-        ActorRef<PriorPolicy.Command> prior = KIT.spawn(PriorPolicy.create(recording, SamplingParams.PLAIN, VOCABULARY, new BusyTime()));
+        ActorRef<PriorPolicy.Command> prior = KIT.spawn(PriorPolicy.create(recording, SamplingParams.PLAIN, VOCABULARY, new PipelineActivity()));
         TestProbe<Sampler.Command> first = KIT.createTestProbe();
         TestProbe<Sampler.Command> second = KIT.createTestProbe();
         consult(prior, first, 1, 2, 3);
@@ -83,7 +83,7 @@ class PriorPolicyTest {
     void aSamplerWithOtherSamplingSettingsIsRefusedAndNotAnswered() {
         RecordingPrior recording = new RecordingPrior();
         ActorRef<PriorPolicy.Command> prior = KIT.spawn(PriorPolicy.create(recording, new SamplingParams(1.0, 0.95, 0),
-                VOCABULARY, new BusyTime()));
+                VOCABULARY, new PipelineActivity()));
         TestProbe<Sampler.Command> sampler = KIT.createTestProbe();
         prior.tell(new PriorPolicy.Consult(List.of(new ExperiencePrior.Consultation(1, new long[] {1, 2}, 0.5)),
                 sampler.ref(), SamplingParams.PLAIN, VOCABULARY));
@@ -97,7 +97,7 @@ class PriorPolicyTest {
     void aSamplerWhosePolicyHasAnotherTokenizerIsRefusedWithBothNamed() {
         RecordingPrior recording = new RecordingPrior();
         ActorRef<PriorPolicy.Command> prior = KIT.spawn(PriorPolicy.create(recording, SamplingParams.PLAIN, VOCABULARY,
-                new BusyTime()));
+                new PipelineActivity()));
         TestProbe<Sampler.Command> sampler = KIT.createTestProbe();
         TokenizerVocabulary qwen = new TokenizerVocabulary("/models/qwen/tokenizer.json", 151665, "sha256:0123456789abcdef");
         prior.tell(new PriorPolicy.Consult(List.of(new ExperiencePrior.Consultation(1, new long[] {1, 2}, 0.5)),

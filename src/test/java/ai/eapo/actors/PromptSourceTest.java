@@ -44,11 +44,15 @@ class PromptSourceTest {
 
     @Test
     void tasksCarryTheirPlannedProblemsAndARefillPutsThePlannedReplacementInAsANewAttempt() {
-        ActorRef<PromptSource.Command> source = KIT.spawn(PromptSource.create(DATA));
+        PipelineActivity activity = new PipelineActivity();
+        ActorRef<PromptSource.Command> source = KIT.spawn(PromptSource.create(DATA, activity));
         TestProbe<Sampler.Command> sampler = KIT.createTestProbe();
         StepPlan plan = plan(0, DYNAMIC);
         source.tell(new PromptSource.Plan(plan));
         List<GroupTask> step0 = request(source, sampler, 3);
+        // The node's /metrics shows the queue: all 3 questions handed out, none waiting.
+        assertEquals(0, activity.questionsWaiting());
+        assertEquals(3, activity.questionsOutstanding());
         assertEquals(plan.questions().stream().map(StepPlan.Question::problemId).toList(),
                 step0.stream().map(GroupTask::problemId).toList());
         for (GroupTask task : step0) {

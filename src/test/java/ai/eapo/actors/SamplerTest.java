@@ -163,7 +163,7 @@ class SamplerTest {
         Sampler.Settings settings = new Sampler.Settings(GROUP, MAX_NEW, new SamplingParams(1, 1, 0), 8, 16, 3,
                 retryAfter, null);
         return KIT.spawn(Sampler.create(replica, prompts, settings,
-                new Sampler.Peers(source.ref(), java.util.Optional.ofNullable(prior), verifiers.ref(), grouper.ref(), weights.ref(), new BusyTime())));
+                new Sampler.Peers(source.ref(), java.util.Optional.ofNullable(prior), verifiers.ref(), grouper.ref(), weights.ref(), new PipelineActivity())));
     }
 
     /** The next message, or null if none comes within a moment. */

@@ -99,6 +99,11 @@ class TrainCommandTest {
         assertTrue(before.value("eapo_resident_memory_bytes", java.util.Map.of()) > 1e8);
         assertTrue(before.sum("jvm_memory_used_bytes", java.util.Map.of("area", "heap")) > 0);
         assertTrue(before.value("eapo_actor_busy_share", java.util.Map.of("kind", "sampler")) > 0);
+        for (String queue : List.of("eapo_questions_waiting", "eapo_questions_outstanding",
+                "eapo_responses_awaiting_rewards", "eapo_prior_consultations_in_flight",
+                "eapo_weight_transfer_bytes_total", "eapo_weight_transfer_failures_total")) {
+            assertTrue(before.value(queue, java.util.Map.of()) >= 0, queue);
+        }
         PrometheusText after = before;
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
         while (after.value("eapo_learner_step", java.util.Map.of()) <= stepBefore) {
