@@ -42,7 +42,8 @@ final class NodeMetrics implements AutoCloseable {
     private static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
     private static final double NANOS_PER_SECOND = 1e9;
 
-    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    /** Null when the metrics are off: nothing is measured (Micrometer's classes are not even loaded). */
+    private final PrometheusMeterRegistry registry;
     private final AtomicReference<StepMetrics> lastStep = new AtomicReference<>();
     private final AtomicReference<ActorSystem<?>> system = new AtomicReference<>();
     private final HttpServer server;
@@ -52,9 +53,10 @@ final class NodeMetrics implements AutoCloseable {
     private NodeMetrics(HttpServer server, PipelineActivity activity) {
         this.server = server;
         this.activity = activity;
+        this.registry = server == null ? null : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     }
 
-    /** Serves this node's metrics when {@code eapo.node.metrics.port} is not 0; else keeps them unserved. */
+    /** Serves this node's metrics when {@code eapo.node.metrics.port} is not 0; else measures nothing. */
     static NodeMetrics start(com.typesafe.config.Config config, PipelineActivity activity) {
         int port = config.getInt("eapo.node.metrics.port");
         if (port < 0 || port > 65535) {
@@ -71,8 +73,8 @@ final class NodeMetrics implements AutoCloseable {
             }
         }
         NodeMetrics metrics = new NodeMetrics(server, activity);
-        metrics.bind();
         if (server != null) {
+            metrics.bind();
             server.createContext(PATH, exchange -> {
                 byte[] body = metrics.scrape().getBytes(StandardCharsets.UTF_8);
                 exchange.getResponseHeaders().set("Content-Type", CONTENT_TYPE);
@@ -193,7 +195,7 @@ final class NodeMetrics implements AutoCloseable {
     public void close() {
         if (server != null) {
             server.stop(0);
+            registry.close();
         }
-        registry.close();
     }
 }
