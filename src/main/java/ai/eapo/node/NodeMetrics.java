@@ -2,10 +2,8 @@ package ai.eapo.node;
 
 import ai.eapo.UserInputException;
 import ai.eapo.actors.PipelineActivity;
-import ai.eapo.actors.Learner;
 import ai.eapo.actors.Pipeline;
 import ai.eapo.model.NativeMemory;
-import ai.eapo.training.Knobs;
 import ai.eapo.training.StepMetrics;
 
 import com.sun.net.httpserver.HttpServer;
@@ -158,25 +156,9 @@ final class NodeMetrics implements AutoCloseable {
         system.set(running);
     }
 
-    /** Records each learner step for the gauges, then passes it on. */
-    Learner.Listener recording(Learner.Listener next) {
-        return new Learner.Listener() {
-            @Override
-            public void onStep(StepMetrics metrics) {
-                lastStep.set(metrics);
-                next.onStep(metrics);
-            }
-
-            @Override
-            public void onKnobsChanged(long effectiveStep, Knobs knobs) {
-                next.onKnobsChanged(effectiveStep, knobs);
-            }
-
-            @Override
-            public void onFinished() {
-                next.onFinished();
-            }
-        };
+    /** The learner's latest step, for the gauges. */
+    void record(StepMetrics metrics) {
+        lastStep.set(metrics);
     }
 
     /** The page {@code /metrics} serves. */

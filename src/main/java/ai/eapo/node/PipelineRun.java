@@ -277,7 +277,7 @@ final class PipelineRun implements AutoCloseable {
             Pipeline.Setup setup = new Pipeline.Setup(cluster.roles(),
                     !learns ? Optional.empty() : Optional.of(new Pipeline.LearnerPart(policy, learner, firstStep, steps,
                             data, questionsPerStep, rollout.seed(), rollout.sampling(), baseIdentity,
-                            rollout.maxNewTokens(), new FinishingListener(metrics.recording(listener), done))),
+                            rollout.maxNewTokens(), new FinishingListener(listener, metrics::record, done))),
                     !cluster.has(Pipeline.Role.SAMPLER) ? Optional.empty() : Optional.of(new Pipeline.SamplerPart(
                             replicas, prompts, new Sampler.Settings(hyper.groupSize(), rollout.maxNewTokens(),
                             rollout.sampling(), rollout.decodeBatchSize(), pipeline.getInt("max-sequences-in-flight"),
@@ -370,10 +370,12 @@ final class PipelineRun implements AutoCloseable {
         return value;
     }
 
-    /** Passes everything on and completes {@code done} after the last step. */
-    private record FinishingListener(Learner.Listener next, CompletableFuture<Void> done) implements Learner.Listener {
+    /** Passes everything on, shows each step to {@code observer}, and completes {@code done} after the last step. */
+    private record FinishingListener(Learner.Listener next, java.util.function.Consumer<StepMetrics> observer,
+                                     CompletableFuture<Void> done) implements Learner.Listener {
         @Override
         public void onStep(StepMetrics metrics) {
+            observer.accept(metrics);
             next.onStep(metrics);
         }
 

@@ -9,6 +9,7 @@ import ai.eapo.model.PolicyModel;
 import ai.eapo.model.PolicyTokenizer;
 import ai.eapo.model.TokenizerVocabulary;
 import ai.eapo.report.MetricsLog;
+import ai.eapo.report.TensorBoardEvents;
 import ai.eapo.training.StepMetrics;
 import ai.eapo.training.SynchronousTrainer;
 import com.typesafe.config.Config;
@@ -51,6 +52,10 @@ final class TrainSyncCommand implements Callable<Integer> {
         List<ProblemSet.Problem> data = ProblemSet.read(training.data);
         List<ProblemSet.Problem> test = training.heldOut();
         Path metricsFile = metrics != null ? metrics : training.out.resolveSibling(training.out.getFileName() + "-metrics.jsonl");
+        // TensorBoard's events beside the metrics: NAME.jsonl -> NAME/tb/ (another name: NAME-run/tb/)
+        String metricsName = metricsFile.getFileName().toString();
+        Path tensorBoardRun = metricsFile.resolveSibling(metricsName.endsWith(".jsonl")
+                ? metricsName.substring(0, metricsName.length() - ".jsonl".length()) : metricsName + "-run");
         SynchronousTrainer.Options loop = training.loopOptions(config);
         TokenizerVocabulary priorVocabulary = priorDir == null ? null : TokenizerVocabulary.read(priorDir);
         try (PolicyModel model = Checkpoint.load(modelOptions.model, modelOptions.device());
@@ -62,12 +67,15 @@ final class TrainSyncCommand implements Callable<Integer> {
                     PipelineRun.answerChecker(config), loop);
             System.out.printf("step 0  held-out accuracy %.3f%n", trainer.accuracy(test));
             long start = System.nanoTime();
-            try (MetricsLog log = new MetricsLog(metricsFile)) {
+            try (MetricsLog log = new MetricsLog(metricsFile);
+                 TensorBoardEvents tensorBoard = TensorBoardEvents.open(tensorBoardRun, 0)) {
                 for (int step = 0; step < training.steps; step++) {
                     StepMetrics m = trainer.step(step, TrainingBatches.of(data, step, training.promptsPerStep, training.seed));
                     boolean evaluate = (step + 1) % training.evalEvery == 0 || step + 1 == training.steps;
                     Map<String, Double> extra = evaluate ? Map.of("heldout_accuracy", trainer.accuracy(test)) : Map.of();
-                    log.write(MetricsLog.line(m, extra));
+                    var line = MetricsLog.line(m, extra);
+                    log.write(line);
+                    tensorBoard.write(line);
                     System.out.printf("step %d  reward %.3f  ea-acc %.3f  resampled %.3f  alpha %.3f  loss %.4f%s  (%.0f s)%n",
                             step + 1, m.rewardMean(), m.eaAccuracy(), m.resampledRatio(), m.alpha(), m.loss(),
                             evaluate ? String.format("  held-out %.3f", extra.get("heldout_accuracy")) : "",
@@ -75,7 +83,8 @@ final class TrainSyncCommand implements Callable<Integer> {
                 }
             }
             Checkpoint.save(model, training.out, modelOptions.model, Long.MAX_VALUE);
-            System.out.println("saved " + training.out + ", metrics in " + metricsFile);
+            System.out.println("saved " + training.out + ", metrics in " + metricsFile + " and "
+                    + tensorBoardRun.resolve(TensorBoardEvents.DIRECTORY));
         }
         return 0;
     }

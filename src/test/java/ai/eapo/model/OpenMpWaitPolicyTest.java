@@ -34,7 +34,12 @@ class OpenMpWaitPolicyTest {
         }
         assertTrue(OpenMpWaitPolicy.openMpLoaded());
         if (System.getenv(OpenMpWaitPolicy.VARIABLE) == null) {
-            assertEquals(OpenMpWaitPolicy.Outcome.TOO_LATE, OpenMpWaitPolicy.apply("PASSIVE"));
+            // A training run earlier in this JVM may have applied one of the two before the engine loaded (then
+            // applying it again is nothing to do); the other one is a change, and too late.
+            java.util.Set<OpenMpWaitPolicy.Outcome> outcomes = java.util.EnumSet.of(OpenMpWaitPolicy.apply("PASSIVE"),
+                    OpenMpWaitPolicy.apply("ACTIVE"));
+            assertTrue(outcomes.contains(OpenMpWaitPolicy.Outcome.TOO_LATE)
+                    && !outcomes.contains(OpenMpWaitPolicy.Outcome.SET), outcomes.toString());
         } else {
             assertEquals(OpenMpWaitPolicy.Outcome.KEPT_FROM_ENVIRONMENT, OpenMpWaitPolicy.apply("PASSIVE"));
         }
