@@ -30,6 +30,9 @@ public record ChatFormat(String message, String generationPrompt, String default
 
     /** The messages of one problem as model input; {@code where} names the line or row for an error. */
     public String render(JsonNode messages, String where) {
+        if (messages.isEmpty()) {
+            throw new UserInputException(where + ": the chat message list is empty");
+        }
         StringBuilder out = new StringBuilder();
         for (int i = 0; i < messages.size(); i++) {
             JsonNode m = messages.get(i);
@@ -41,9 +44,6 @@ public record ChatFormat(String message, String generationPrompt, String default
                 out.append(one("system", defaultSystem));
             }
             out.append(one(m.get("role").asText(), m.get("content").asText()));
-        }
-        if (messages.isEmpty()) {
-            throw new UserInputException(where + ": the chat message list is empty");
         }
         return out.append(generationPrompt).toString();
     }

@@ -104,9 +104,11 @@ public final class ParquetRows {
             throw new IllegalStateException("a LIST group of " + list.getType().getFieldCount() + " fields");
         }
         Type repeated = list.getType().getType(0);
+        // The standard layout wraps each element in a one-field group; the legacy "array" / "*_tuple" groups
+        // and repeated primitives are the elements themselves (parquet-format's LogicalTypes.md).
+        boolean wrapped = !repeated.isPrimitive() && repeated.asGroupType().getFieldCount() == 1
+                && !repeated.getName().equals("array") && !repeated.getName().endsWith("_tuple");
         for (int i = 0; i < list.getFieldRepetitionCount(0); i++) {
-            boolean wrapped = !repeated.isPrimitive() && repeated.asGroupType().getFieldCount() == 1
-                    && !repeated.getName().equals("array") && !repeated.getName().endsWith("_tuple");
             if (wrapped) {
                 Group entry = list.getGroup(0, i);
                 Type element = repeated.asGroupType().getType(0);

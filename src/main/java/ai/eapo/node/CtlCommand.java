@@ -65,8 +65,8 @@ final class CtlCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Config defaults = ConfigOptions.load(Map.of(), List.of(), configFile);
         if (action.equals("watch")) {
-            Config defaults = ConfigOptions.load(Map.of(), List.of(), configFile);
             String from = metrics != null ? metrics : defaults.getString("eapo.node.hostname") + ":"
                     + defaults.getInt("eapo.node.metrics.port");
             if (from.endsWith(":0")) {
@@ -78,7 +78,6 @@ final class CtlCommand implements Callable<Integer> {
                     .print(count, System.out);
         }
         Map<String, String> changes = parse();
-        Config defaults = ConfigOptions.load(Map.of(), List.of(), configFile);
         String target = node != null ? node
                 : defaults.getString("eapo.node.hostname") + ":" + defaults.getInt("eapo.node.port");
         String[] hostPort = target.split(":");

@@ -55,7 +55,7 @@ final class MetricsWatch {
         this.http = HttpClient.newBuilder().connectTimeout(timeout).build();
     }
 
-    /** Prints {@code lines} lines (0 = until the node stops); 0 when it printed any. */
+    /** Prints {@code lines} lines (0 = until the node stops); the exit status, 0 (no answer at all throws). */
     int print(int lines, PrintStream out) throws InterruptedException {
         StringBuilder heading = new StringBuilder();
         for (Column c : COLUMNS) {

@@ -38,7 +38,6 @@ final class NodeMetrics implements AutoCloseable {
 
     static final String PATH = "/metrics";
     private static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
-    private static final double NANOS_PER_SECOND = 1e9;
 
     /** Null when the metrics are off: nothing is measured (Micrometer's classes are not even loaded). */
     private final PrometheusMeterRegistry registry;
@@ -61,8 +60,8 @@ final class NodeMetrics implements AutoCloseable {
             throw new UserInputException("eapo.node.metrics.port = " + port + ": use 0 (off) or a port 1-65535");
         }
         HttpServer server = null;
+        String host = host(config);
         if (port > 0) {
-            String host = host(config);
             try {
                 server = HttpServer.create(new InetSocketAddress(host, port), 0);
             } catch (IOException e) {
@@ -83,7 +82,7 @@ final class NodeMetrics implements AutoCloseable {
             });
             server.setExecutor(null); // the server's own thread: a scrape never waits on the actors
             server.start();
-            System.out.printf("metrics at http://%s:%d%s%n", host(config), port, PATH);
+            System.out.printf("metrics at http://%s:%d%s%n", host, port, PATH);
         }
         return metrics;
     }

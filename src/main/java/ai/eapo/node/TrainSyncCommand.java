@@ -67,15 +67,12 @@ final class TrainSyncCommand implements Callable<Integer> {
                     PipelineRun.answerChecker(config), loop);
             System.out.printf("step 0  held-out accuracy %.3f%n", trainer.accuracy(test));
             long start = System.nanoTime();
-            try (MetricsLog log = new MetricsLog(metricsFile);
-                 TensorBoardEvents tensorBoard = TensorBoardEvents.open(tensorBoardRun, 0)) {
+            try (MetricsLog log = new MetricsLog(metricsFile, 0, tensorBoardRun)) {
                 for (int step = 0; step < training.steps; step++) {
                     StepMetrics m = trainer.step(step, TrainingBatches.of(data, step, training.promptsPerStep, training.seed));
                     boolean evaluate = (step + 1) % training.evalEvery == 0 || step + 1 == training.steps;
                     Map<String, Double> extra = evaluate ? Map.of("heldout_accuracy", trainer.accuracy(test)) : Map.of();
-                    var line = MetricsLog.line(m, extra);
-                    log.write(line);
-                    tensorBoard.write(line);
+                    log.write(MetricsLog.line(m, extra));
                     System.out.printf("step %d  reward %.3f  ea-acc %.3f  resampled %.3f  alpha %.3f  loss %.4f%s  (%.0f s)%n",
                             step + 1, m.rewardMean(), m.eaAccuracy(), m.resampledRatio(), m.alpha(), m.loss(),
                             evaluate ? String.format("  held-out %.3f", extra.get("heldout_accuracy")) : "",

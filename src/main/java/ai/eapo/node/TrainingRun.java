@@ -8,7 +8,6 @@ import ai.eapo.model.SafeTensors;
 import ai.eapo.model.WeightLayout;
 import ai.eapo.model.NativeMemory;
 import ai.eapo.report.MetricsLog;
-import ai.eapo.report.TensorBoardEvents;
 import ai.eapo.report.MetricsPlots;
 import ai.eapo.training.Knobs;
 import ai.eapo.training.LearnerCheckpoints;
@@ -17,7 +16,6 @@ import ai.eapo.training.MemoryBudget;
 import ai.eapo.training.StepMetrics;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigRenderOptions;
 import me.tongfei.progressbar.ProgressBar;
@@ -97,12 +95,11 @@ final class TrainingRun {
             return dir;
         }
         PipelineRun.Outcome outcome;
-        try (MetricsLog log = new MetricsLog(dir.resolve("metrics.jsonl"), firstStep);
-             TensorBoardEvents tensorBoard = TensorBoardEvents.open(dir, firstStep);
+        try (MetricsLog log = new MetricsLog(dir.resolve("metrics.jsonl"), firstStep, dir);
              ProgressBar progress = new ProgressBarBuilder().setTaskName("train").setInitialMax(run.steps)
                      .setUnit(" steps", 1).build()) {
             progress.stepTo(firstStep);
-            outcome = run.run(firstStep, new ProgressListener(log, tensorBoard, progress, run, checkpoints,
+            outcome = run.run(firstStep, new ProgressListener(log, progress, run, checkpoints,
                     config.getInt("eapo.train.eval-every"), config.getInt("eapo.train.checkpoint-every"),
                     config.getBytes(ConfigOptions.MAX_SHARD_BYTES)));
         }
@@ -169,7 +166,6 @@ final class TrainingRun {
         private static final String CLEAR_LINE = System.console() != null ? "\r\033[K" : "";
 
         private final MetricsLog log;
-        private final TensorBoardEvents tensorBoard;
         private final ProgressBar progress;
         private final PipelineRun run;
         private final LearnerCheckpoints checkpoints;
@@ -180,10 +176,9 @@ final class TrainingRun {
         /** Why the last checkpoint could not be written, reported in the next step's metrics line. */
         private String checkpointFailure;
 
-        ProgressListener(MetricsLog log, TensorBoardEvents tensorBoard, ProgressBar progress, PipelineRun run, LearnerCheckpoints checkpoints,
+        ProgressListener(MetricsLog log, ProgressBar progress, PipelineRun run, LearnerCheckpoints checkpoints,
                          int evalEvery, int checkpointEvery, long maxShardBytes) {
             this.log = log;
-            this.tensorBoard = tensorBoard;
             this.progress = progress;
             this.run = run;
             this.checkpoints = checkpoints;
@@ -212,9 +207,7 @@ final class TrainingRun {
             }
             NativeMemory.residentBytes().ifPresent(b -> extra.put("resident_mb", Math.round(b / 1e6)));
             NativeMemory.peakResidentBytes().ifPresent(b -> extra.put("peak_resident_mb", Math.round(b / 1e6)));
-            ObjectNode line = MetricsLog.line(m, extra);
-            log.write(line);
-            tensorBoard.write(line);
+            log.write(MetricsLog.line(m, extra));
             if (checkpointEvery > 0 && (done % checkpointEvery == 0 || done == run.steps)) {
                 try {
                     checkpoints.save(done, run.policy, run.learner, run.modelDir, maxShardBytes);

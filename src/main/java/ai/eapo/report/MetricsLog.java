@@ -18,7 +18,8 @@ import java.util.Map;
 /**
  * Writes metrics.jsonl: one JSON object per learner step, keys in snake_case ({@code reward_mean},
  * {@code resampled_ratio}, ...), flushed line by line so a crashed run keeps every step it finished.
- * JSON has no NaN: a quantity with nothing to measure in a step is written as null.
+ * JSON has no NaN: a quantity with nothing to measure in a step is written as null. Each line also goes to the
+ * run's TensorBoard events ({@link TensorBoardEvents}).
  */
 public final class MetricsLog implements AutoCloseable {
 
@@ -26,16 +27,14 @@ public final class MetricsLog implements AutoCloseable {
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
 
     private final BufferedWriter out;
-
-    public MetricsLog(Path file) {
-        this(file, 0);
-    }
+    private final TensorBoardEvents tensorBoard;
 
     /**
      * Continues {@code file} for a run resumed at {@code firstStep}: the lines of earlier steps stay, those of
      * later steps (trained after the checkpoint the run resumes from) are dropped, since they are trained again.
+     * The TensorBoard events go to {@code tensorBoardRun}/tb/, in a new file from {@code firstStep}.
      */
-    public MetricsLog(Path file, long firstStep) {
+    public MetricsLog(Path file, long firstStep, Path tensorBoardRun) {
         try {
             Path parent = file.toAbsolutePath().getParent();
             Files.createDirectories(parent);
@@ -52,6 +51,7 @@ public final class MetricsLog implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write metrics to " + file, e);
         }
+        this.tensorBoard = TensorBoardEvents.open(tensorBoardRun, firstStep);
     }
 
     /** The step's metrics as a JSON object, NaN as null, with {@code extra} fields appended. */
@@ -76,10 +76,13 @@ public final class MetricsLog implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        tensorBoard.write(line);
     }
 
     @Override
     public void close() throws IOException {
-        out.close();
+        try (tensorBoard) {
+            out.close();
+        }
     }
 }
