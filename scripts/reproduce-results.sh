@@ -158,41 +158,36 @@ if [ "$BENCH" = 1 ]; then
 fi
 SPEED=()
 [ -f "$OUT/bench-pipeline.json" ] && SPEED=(--speed "$OUT/bench-pipeline.json")
+# Each figure is drawn from its settings with finished runs (a partial invocation, --sweeps or --only, still gets
+# its tables) once it has two of them and what it is about: EAPO for the main one, a sweep point for the others.
+# The first setting drawn is the reference whose final accuracy the steps-to-reach table measures against.
+finished() { # out setting
+  grep -qs heldout_accuracy_after "$1/$2"-s*/summary.json
+}
 if [ "$TASK" = countdown ]; then
-  # Each figure whose settings have finished runs (a partial invocation, --only, still gets its table).
-  finished() { # out settings
-    for s in ${2//,/ }; do grep -qs heldout_accuracy_after "$1/$s"-s*/summary.json || return 1; done
-  }
-  ARGS=()
-  # GRPO first in every figure: the reference whose final accuracy the steps-to-reach table measures against.
-  for f in "main=grpo,eapo" "tau=grpo,tau-0.3,eapo,tau-3" "annealing=grpo,T-15,eapo" "is-mode=grpo,eapo,is-none" \
-           "granularity=grpo,eapo,trajectory"; do
-    settings="${f#*=}"
-    # A figure is drawn from the settings that have finished runs, once it has GRPO and what it is about (EAPO
-    # for the main one, a sweep point for the others); the sweeps not run (--sweeps) are left out of it.
-    present=(); about=""
-    for s in ${settings//,/ }; do
-      finished "$OUT" "$s" || continue
-      present+=("$s")
-      [ "$s" != grpo ] && { [ "${f%%=*}" = main ] || [ "$s" != eapo ]; } && about=1
-    done
-    [ -n "$about" ] && [ "${present[0]}" = grpo ] && ARGS+=(--figure "${f%%=*}=$(IFS=,; echo "${present[*]}")")
-  done
-  finished "$OUT" "eapo,grpo" && ARGS+=(--difference "eapo-minus-grpo=eapo,grpo")
-  java -jar "$WORK/eapo-node.jar" results --dir "$OUT" "${SPEED[@]}" "${ARGS[@]}"
-  if [ "$OUT_MAIN" != "$OUT" ] && finished "$OUT_MAIN" "eapo,grpo"; then
-    java -jar "$WORK/eapo-node.jar" results --dir "$OUT_MAIN" --figure "main=grpo,eapo" \
-        --difference "eapo-minus-grpo=eapo,grpo"
-  fi
-  echo "== done in $(( (SECONDS - START) / 60 )) min"
-  exit 0
+  FIGURES=("main=grpo,eapo" "tau=grpo,tau-0.3,eapo,tau-3" "annealing=grpo,T-15,eapo" "is-mode=grpo,eapo,is-none"
+           "granularity=grpo,eapo,trajectory")
+else
+  FIGURES=("main=grpo,eapo" "tau=tau-0,tau-0.3,eapo,tau-3" "annealing=T-0,T-15,T-30,eapo,T-never"
+           "is-mode=eapo,is-none,is-shaped" "granularity=token-pos,trajectory-pos"
+           "strategies=grpo,exgrpo,expo-kl,expo-curriculum,dapo" "with-eapo=grpo,eapo,eapo-curriculum")
 fi
-java -jar "$WORK/eapo-node.jar" results --dir "$OUT" "${SPEED[@]}" \
-    --figure "main=grpo,eapo" \
-    --figure "tau=tau-0,tau-0.3,eapo,tau-3" \
-    --figure "annealing=T-0,T-15,T-30,eapo,T-never" \
-    --figure "is-mode=eapo,is-none,is-shaped" \
-    --figure "granularity=token-pos,trajectory-pos" \
-    --figure "strategies=grpo,exgrpo,expo-kl,expo-curriculum,dapo" \
-    --figure "with-eapo=grpo,eapo,eapo-curriculum"
+ARGS=()
+for f in "${FIGURES[@]}"; do
+  settings="${f#*=}"; present=(); about=""
+  for s in ${settings//,/ }; do
+    finished "$OUT" "$s" || continue
+    present+=("$s")
+    { [ "${f%%=*}" = main ] && [ "$s" = eapo ]; } || { [ "$s" != grpo ] && [ "$s" != eapo ]; } && about=1
+  done
+  [ -n "$about" ] && [ "${#present[@]}" -ge 2 ] && ARGS+=(--figure "${f%%=*}=$(IFS=,; echo "${present[*]}")")
+done
+if [ "$TASK" = countdown ]; then
+  finished "$OUT" eapo && finished "$OUT" grpo && ARGS+=(--difference "eapo-minus-grpo=eapo,grpo")
+fi
+java -jar "$WORK/eapo-node.jar" results --dir "$OUT" "${SPEED[@]}" "${ARGS[@]}"
+if [ "$OUT_MAIN" != "$OUT" ] && finished "$OUT_MAIN" eapo && finished "$OUT_MAIN" grpo; then
+  java -jar "$WORK/eapo-node.jar" results --dir "$OUT_MAIN" --figure "main=grpo,eapo" \
+      --difference "eapo-minus-grpo=eapo,grpo"
+fi
 echo "== done in $(( (SECONDS - START) / 60 )) min"
