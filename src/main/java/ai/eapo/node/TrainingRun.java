@@ -45,6 +45,11 @@ final class TrainingRun {
     private static final String SUMMARY = "summary.json";
     private static final String BEFORE = "heldout_accuracy_before";
     private static final String BEFORE_BY_LEVEL = "heldout_accuracy_by_level_before";
+    /**
+     * Training wall time summed over the invocations that finished: a run continued to a larger budget adds its
+     * time to the shorter run's (an interrupted invocation writes no summary, so its time is not counted).
+     */
+    private static final String TRAIN_SECONDS = "train_seconds";
 
     private TrainingRun() {
     }
@@ -103,7 +108,7 @@ final class TrainingRun {
                     config.getInt("eapo.train.eval-every"), config.getInt("eapo.train.checkpoint-every"),
                     config.getBytes(ConfigOptions.MAX_SHARD_BYTES)));
         }
-        summary.put("train_seconds", outcome.seconds());
+        summary.merge(TRAIN_SECONDS, outcome.seconds(), (before, now) -> (double) before + (double) now);
         summary.put("busy_share", outcome.busyShares());
         if (!run.test.isEmpty()) {
             HeldOutEvaluation.Score after = run.heldOutScore();
@@ -140,6 +145,9 @@ final class TrainingRun {
             }
             if (previous.path(BEFORE_BY_LEVEL).isObject()) {
                 summary.put(BEFORE_BY_LEVEL, JSON.convertValue(previous.get(BEFORE_BY_LEVEL), Map.class));
+            }
+            if (previous.path(TRAIN_SECONDS).isNumber()) {
+                summary.put(TRAIN_SECONDS, previous.get(TRAIN_SECONDS).asDouble());
             }
         } else if (!run.test.isEmpty()) {
             HeldOutEvaluation.Score before = run.heldOutScore();

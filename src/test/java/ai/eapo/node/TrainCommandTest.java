@@ -85,6 +85,35 @@ class TrainCommandTest {
     }
 
     /** /metrics over HTTP parses, the learner step series increases, and ctl watch prints the same numbers. */
+    /** What scripts/reproduce-results.sh relies on: a finished run given a larger --steps carries on from its end. */
+    @Test
+    void aFinishedRunContinuesToALargerBudget(@TempDir Path dir) throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        Path run = dir.resolve("c");
+        EapoNodeTest.Run shorter = EapoNodeTest.run("train", "--steps", "3", "--questions-per-step", "2",
+                "--eval-size", "10", "--port", "0", "--results-dir", dir.toString(), "--run-id", "c");
+        assertEquals(0, shorter.exit(), shorter.err());
+        JsonNode first = json.readTree(run.resolve("summary.json").toFile());
+
+        EapoNodeTest.Run longer = EapoNodeTest.run("train", "--steps", "4", "--questions-per-step", "2",
+                "--eval-size", "10", "--port", "0", "--results-dir", dir.toString(), "--run-id", "c");
+        assertEquals(0, longer.exit(), longer.err());
+        JsonNode summary = json.readTree(run.resolve("summary.json").toFile());
+        assertEquals(4, summary.get("steps").asInt());
+        assertEquals(3, summary.get("resumed_at_step").asInt());
+        assertEquals(first.get("heldout_accuracy_before").asDouble(), summary.get("heldout_accuracy_before").asDouble(),
+                "the accuracy before training is the first invocation's, not measured again");
+        assertTrue(summary.get("heldout_accuracy_after").isNumber());
+        // One more step's time on top of the three before: the whole run's training time, not the last invocation's.
+        assertTrue(summary.get("train_seconds").asDouble() > first.get("train_seconds").asDouble(),
+                summary + " after " + first);
+        List<String> lines = Files.readAllLines(run.resolve("metrics.jsonl"));
+        assertEquals(4, lines.size());
+        for (int step = 0; step < lines.size(); step++) {
+            assertEquals(step, json.readTree(lines.get(step)).get("step").asInt());
+        }
+    }
+
     private static void assertPrometheusMetricsFollowTheRun(int metricsPort) throws Exception {
         java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
         java.net.URI uri = java.net.URI.create("http://127.0.0.1:" + metricsPort + "/metrics");
