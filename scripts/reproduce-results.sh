@@ -63,6 +63,9 @@ JAR=target/eapo-node.jar
 # Run from a copy so that rebuilding the project meanwhile cannot pull the jar from under the runs.
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
+# Runs in the background ignore SIGINT (no job control in a script): an interrupted script stops them itself,
+# each run's java and then the subshell that waits for it.
+trap 'for p in $(jobs -p); do pkill -TERM -P "$p"; kill "$p"; done 2>/dev/null; wait; exit 130' INT TERM
 cp "$JAR" "$WORK/eapo-node.jar"
 mkdir -p "$OUT"
 conf() { printf '%s\n' "$2" > "$WORK/$1.conf"; echo "--config $WORK/$1.conf"; }
