@@ -181,7 +181,11 @@ for f in "${FIGURES[@]}"; do
   for s in ${settings//,/ }; do
     finished "$OUT" "$s" || continue
     present+=("$s")
-    { [ "${f%%=*}" = main ] && [ "$s" = eapo ]; } || { [ "$s" != grpo ] && [ "$s" != eapo ]; } && about=1
+    case "$s" in
+      grpo) ;;
+      eapo) [ "${f%%=*}" != main ] || about=1 ;;
+      *) about=1 ;;
+    esac
   done
   [ -n "$about" ] && [ "${#present[@]}" -ge 2 ] && ARGS+=(--figure "${f%%=*}=$(IFS=,; echo "${present[*]}")")
 done

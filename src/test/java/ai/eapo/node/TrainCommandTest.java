@@ -84,7 +84,6 @@ class TrainCommandTest {
         }
     }
 
-    /** /metrics over HTTP parses, the learner step series increases, and ctl watch prints the same numbers. */
     /** What scripts/reproduce-results.sh relies on: a finished run given a larger --steps carries on from its end. */
     @Test
     void aFinishedRunContinuesToALargerBudget(@TempDir Path dir) throws Exception {
@@ -114,6 +113,7 @@ class TrainCommandTest {
         }
     }
 
+    /** /metrics over HTTP parses, the learner step series increases, and ctl watch prints the same numbers. */
     private static void assertPrometheusMetricsFollowTheRun(int metricsPort) throws Exception {
         java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
         java.net.URI uri = java.net.URI.create("http://127.0.0.1:" + metricsPort + "/metrics");
